@@ -1,0 +1,81 @@
+/* core.h - the engine's state, shared by the core's modules only.
+ *
+ * Protocol modules (udp.c, icmp.c, tcp*.c) reach the rest of the engine
+ * through this header: counters, the log, the memory budget, the transmit
+ * ring and the host ops. Nothing outside src/core includes it.
+ */
+#ifndef TP_CORE_CORE_H
+#define TP_CORE_CORE_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "core/flow.h"
+#include "core/host_ops.h"
+#include "core/mem.h"
+#include "core/reasm.h"
+#include "core/tx.h"
+#include "wire/packet.h"
+
+struct core_engine {
+	struct core_config cfg;
+	const struct core_host_ops *ops;
+	void *ops_ctx;
+	struct core_mem mem;
+	struct flow_table *flows;
+	struct tx_ring *tx;
+	struct reasm *reasm;
+	uint32_t closing_head;	/* flows queued for flow_sweep */
+	uint32_t pending_head;	/* flows waiting for tx space */
+	uint32_t pending_tail;
+	uint32_t frag_id;	/* next id for fragments we originate */
+	uint64_t now;		/* time of the input being handled */
+	uint64_t log_window;	/* start of the current rate-limit second */
+	uint32_t log_in_window;	/* lines logged in it */
+	uint64_t ctr[TP_CTR__COUNT];
+	uint64_t drops[WIRE_DROP__COUNT];
+};
+
+/* Counters are written by the engine's thread only and may be read from
+ * another (tp_get_counters): relaxed atomic loads and stores keep that
+ * race-free without a locked instruction on the hot path. */
+#define CTR_ADD(e, name, n)                                                 \
+	__atomic_store_n(&(e)->ctr[TP_CTR_##name],                          \
+			 __atomic_load_n(&(e)->ctr[TP_CTR_##name],          \
+					 __ATOMIC_RELAXED) + (n),           \
+			 __ATOMIC_RELAXED)
+#define CTR_INC(e, name) CTR_ADD(e, name, 1)
+#define CTR_DEC(e, name) CTR_ADD(e, name, (uint64_t)-1)
+#define CTR_SET(e, name, v)                                                 \
+	__atomic_store_n(&(e)->ctr[TP_CTR_##name], (v), __ATOMIC_RELAXED)
+
+/* Logs through the configured callback when level is enabled. */
+void core_log(struct core_engine *e, enum tp_log_level level,
+	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The same, for lines caused by outside input (malformed packets, floods):
+ * at most a few lines per second, the rest counted in log_suppressed. */
+void core_log_hostile(struct core_engine *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Formats a flow's tuple as "udp 10.0.0.8:5353 -> 198.51.100.1:53". */
+void core_flow_str(const struct flow_key *k, char *out, size_t cap);
+
+/* Queues an ICMP/ICMPv6 error to the app about the packet (orig, len) it
+ * sent (e.g. port unreachable). from is the address the error comes from. */
+void core_send_icmp_error(struct core_engine *e, uint8_t family,
+			  const struct wire_addr *from,
+			  const struct wire_addr *to, uint8_t type,
+			  uint8_t code, uint32_t mtu, const uint8_t *orig,
+			  size_t orig_len);
+
+/* Queues a whole IP packet (pkt, len) for the app, fragmenting it when it
+ * is larger than the MTU. Returns 0, or -1 if the ring had no room. */
+int core_emit_packet(struct core_engine *e, uint8_t family,
+		     const uint8_t *pkt, size_t len);
+
+/* Puts f on the list of flows to call back when tx space frees up. */
+void core_wait_tx(struct core_engine *e, union flow *f);
+
+#endif

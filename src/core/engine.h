@@ -1,0 +1,97 @@
+/* engine.h - the sans-I/O core as the driver sees it.
+ *
+ * One entry point per kind of input, all taking the current time:
+ *   core_input()      an IP packet read from the TUN (or handed in);
+ *   core_sock_event() a host socket became readable/writable/errored;
+ *   core_timers()     the deadline from core_next_deadline() has passed.
+ * Outputs are (a) calls to the host ops (sockets) and (b) IP packets in the
+ * engine's transmit ring, which the driver drains with core_tx_peek() /
+ * core_tx_done() after every input, then calls core_tx_resume() so flows
+ * that stopped on a full ring continue. The core keeps no clock and no
+ * thread; it is driven by exactly one thread at a time.
+ */
+#ifndef TP_CORE_ENGINE_H
+#define TP_CORE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/host_ops.h"
+#include "tunproxy.h"
+
+/* Limits and timeouts, in the units the core uses (microseconds). */
+struct core_config {
+	uint32_t mtu;
+	uint32_t max_flows;
+	uint32_t max_tcp_half_open;
+	uint32_t max_tcp_established;
+	uint64_t max_memory;
+	uint32_t reasm_max_bytes;
+	uint32_t tx_slots;		/* transmit ring size in packets */
+	uint32_t tx_headroom;		/* bytes kept free before each packet */
+	uint64_t udp_timeout_us;
+	uint64_t udp_dns_timeout_us;
+	uint64_t icmp_timeout_us;
+	uint64_t tcp_idle_timeout_us;
+	uint64_t reasm_timeout_us;
+	tp_log_fn log;
+	void *log_ctx;
+	uint32_t log_level;
+};
+
+/* Fills cfg from the public config (defaults applied). */
+void core_config_from_public(struct core_config *cfg,
+			     const struct tp_config *pub);
+
+struct core_engine;
+
+/* Creates an engine that calls ops with ops_ctx. Returns NULL when the
+ * configured tables do not fit the memory budget. */
+struct core_engine *core_create(const struct core_config *cfg,
+				const struct core_host_ops *ops,
+				void *ops_ctx);
+
+/* Closes every flow (host sockets through ops->close) and frees all. */
+void core_destroy(struct core_engine *e);
+
+/* One IP packet from the app. The buffer stays the caller's. */
+void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
+		uint64_t now_us);
+
+/* Events (CORE_EV_*) on the host socket of the flow with this handle.
+ * Stale handles (flow already gone) are ignored. */
+void core_sock_event(struct core_engine *e, uint32_t flow, uint32_t events,
+		     uint64_t now_us);
+
+/* Runs every timer due at now_us. */
+void core_timers(struct core_engine *e, uint64_t now_us);
+
+/* The earliest time core_timers has work, or UINT64_MAX. */
+uint64_t core_next_deadline(const struct core_engine *e);
+
+/* Outgoing packets ready for the TUN. */
+struct core_tx_pkt {
+	uint8_t *data;	   /* IP header first; headroom bytes before it
+			      are free for the driver's framing */
+	size_t len;
+	uint8_t family;
+};
+
+/* Up to max ready packets, oldest first, left in the ring. */
+size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out,
+		    size_t max);
+
+/* Frees the n oldest ready packets (written or dropped by the driver). */
+void core_tx_done(struct core_engine *e, size_t n);
+
+/* Lets flows that stopped on a full ring produce again. */
+void core_tx_resume(struct core_engine *e, uint64_t now_us);
+
+/* Counters indexed by enum tp_counter, and drop reasons by enum wire_drop. */
+const uint64_t *core_counters(const struct core_engine *e);
+const uint64_t *core_drop_reasons(const struct core_engine *e);
+
+/* Number of flows open (all types). */
+uint32_t core_flow_count(const struct core_engine *e);
+
+#endif

@@ -1,0 +1,94 @@
+/* flow.h - the flow table (the design's "port-NAT").
+ *
+ * Every UDP flow, ICMP echo flow and TCP connection is one slot of a table
+ * sized at max_flows when the engine is created. The table is allocated
+ * once but only the slots in use are touched (and charged to the memory
+ * budget), so an idle engine costs little. New flows take the lowest free
+ * slot, which keeps the used part of the table dense.
+ *
+ * A flow is found from an app packet by its 5-tuple (app address and port,
+ * destination address and port, protocol; ICMP echo uses the identifier as
+ * the app port) through a chained hash table: O(1) whatever the number of
+ * flows. From the host side it is found by its handle: slot index plus a
+ * generation, so an event for a socket of a flow that has since been
+ * freed is recognised as stale and ignored.
+ *
+ * Closing is deferred: flow_close() marks the flow and queues it; the
+ * engine frees queued flows (closing their host socket) once the current
+ * input has been handled, so no handler ever touches a freed flow.
+ *
+ * Each flow has one deadline in a binary min-heap (O(log n) to set): each
+ * protocol folds its timers (idle timeout, RTO, delayed ACK, TIME-WAIT)
+ * into that one value and re-arms it when it fires.
+ */
+#ifndef TP_CORE_FLOW_H
+#define TP_CORE_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/flow_common.h"
+#include "core/tcp_conn.h"
+#include "wire/addr.h"
+
+struct core_engine;
+
+struct udp_flow {
+	struct flow_common c;
+};
+
+struct icmp_flow {
+	struct flow_common c;
+	uint16_t host_id;	/* identifier as seen on the host socket */
+};
+
+union flow {
+	struct flow_common c;
+	struct udp_flow udp;
+	struct icmp_flow icmp;
+	struct tcp_conn tcp;
+};
+
+struct flow_table;
+
+struct flow_table *flow_table_create(struct core_engine *e, uint32_t max);
+void flow_table_destroy(struct flow_table *t);
+
+/* The flow for key, or NULL. */
+union flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
+
+/* A new flow of type for key, inserted in the hash, with no socket and no
+ * timer; NULL when the table is full or the budget refuses (counted). */
+union flow *flow_alloc(struct core_engine *e, enum flow_type type,
+		       const struct flow_key *key);
+
+/* The flow a handle names, or NULL if it is stale or closing. */
+union flow *flow_from_handle(struct flow_table *t, uint32_t handle);
+uint32_t flow_handle(const struct flow_table *t, const union flow *f);
+
+/* Queues f to be freed by flow_sweep (idempotent). reset asks for a TCP
+ * host socket to be closed with RST. */
+void flow_close(struct core_engine *e, union flow *f, bool reset);
+
+/* Frees every queued flow: host socket closed, timer cancelled, counters
+ * updated. Called by the engine after each input. */
+void flow_sweep(struct core_engine *e);
+
+/* Sets (or moves) f's timer to when; UINT64_MAX cancels it. */
+void flow_timer_set(struct core_engine *e, union flow *f, uint64_t when);
+
+/* The earliest flow timer, or UINT64_MAX. */
+uint64_t flow_timer_next(const struct flow_table *t);
+
+/* Pops one flow whose timer is due at now (its timer is cancelled), or
+ * NULL. The caller dispatches it and the protocol re-arms if needed. */
+union flow *flow_timer_pop(struct flow_table *t, uint64_t now);
+
+/* Calls fn on every live flow (shutdown only; O(n)). */
+void flow_for_each(struct flow_table *t, void (*fn)(struct core_engine *,
+						    union flow *),
+		   struct core_engine *e);
+
+uint32_t flow_table_count(const struct flow_table *t);
+
+#endif

@@ -1,0 +1,33 @@
+# Fails if the core or wire archives reference any undefined symbol that is
+# not in the allowlist: the core must never call the OS (STYLE.md 13).
+file(STRINGS ${ALLOW} allowed REGEX "^[A-Za-z_]")
+set(bad "")
+foreach(ar ${ARCHIVES})
+  execute_process(COMMAND nm -u --format=just-symbols ${ar}
+    OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm failed on ${ar}")
+  endif()
+  string(REPLACE "\n" ";" syms "${out}")
+  foreach(s ${syms})
+    if(s STREQUAL "")
+      continue()
+    endif()
+    # Symbols defined inside the two archives are resolved among them.
+    execute_process(COMMAND nm --defined-only --format=just-symbols ${ARCHIVES}
+      OUTPUT_VARIABLE defs)
+    string(FIND "${defs}" "\n${s}\n" found)
+    if(found GREATER -1)
+      continue()
+    endif()
+    list(FIND allowed ${s} idx)
+    if(idx EQUAL -1 AND NOT s MATCHES "^__(asan|ubsan|sanitizer|tsan)")
+      list(APPEND bad ${s})
+    endif()
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES bad)
+if(bad)
+  message(FATAL_ERROR "core calls symbols outside the allowlist: ${bad}")
+endif()
+message(STATUS "core purity: ok")
