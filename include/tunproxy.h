@@ -129,6 +129,11 @@ int tp_start(struct tp *tp);
  * (it only writes to an eventfd). Returns 0. */
 int tp_stop(struct tp *tp);
 
+/* 0 while a tp_start engine runs (or after a normal stop); the negative
+ * TP_E* code once its thread ended on a fatal error (e.g. the TUN device
+ * was removed). Safe from any thread. */
+int tp_status(struct tp *tp);
+
 /* Stops the engine if it runs, joins its thread, closes all flows and frees
  * everything. tp may be NULL. */
 void tp_destroy(struct tp *tp);

@@ -30,6 +30,7 @@ struct core_engine {
 	uint32_t pending_head;	/* flows waiting for tx space */
 	uint32_t pending_tail;
 	uint32_t frag_id;	/* next id for fragments we originate */
+	uint8_t *scratch;	/* one maximal datagram (CORE_SCRATCH_SIZE) */
 	uint64_t now;		/* time of the input being handled */
 	uint64_t log_window;	/* start of the current rate-limit second */
 	uint32_t log_in_window;	/* lines logged in it */
@@ -44,6 +45,11 @@ struct core_engine {
 	__atomic_store_n(&(e)->ctr[TP_CTR_##name],                          \
 			 __atomic_load_n(&(e)->ctr[TP_CTR_##name],          \
 					 __ATOMIC_RELAXED) + (n),           \
+			 __ATOMIC_RELAXED)
+#define DROP_INC(e, why)                                                    \
+	__atomic_store_n(&(e)->drops[why],                                  \
+			 __atomic_load_n(&(e)->drops[why], __ATOMIC_RELAXED) \
+				 + 1,                                       \
 			 __ATOMIC_RELAXED)
 #define CTR_INC(e, name) CTR_ADD(e, name, 1)
 #define CTR_DEC(e, name) CTR_ADD(e, name, (uint64_t)-1)
@@ -74,6 +80,39 @@ void core_send_icmp_error(struct core_engine *e, uint8_t family,
  * is larger than the MTU. Returns 0, or -1 if the ring had no room. */
 int core_emit_packet(struct core_engine *e, uint8_t family,
 		     const uint8_t *pkt, size_t len);
+
+/* Room for the largest IP packet: a 65535-byte datagram behind headers. */
+#define CORE_SCRATCH_SIZE (65536 + 128)
+
+/* Receives one datagram from sock with its payload placed hdr_room bytes
+ * into the first free tx slot, or, when it is larger than a slot holds,
+ * into e->scratch at the same offset (never truncated). *pkt is where the
+ * packet starts (slot or scratch); the caller writes the headers there and
+ * calls core_dgram_emit. Returns the payload length or -errno (-EAGAIN:
+ * nothing to read). Needs tx_free(e->tx) > 0. */
+long core_dgram_recv(struct core_engine *e, int sock, size_t hdr_room,
+		     uint8_t **pkt);
+
+/* Queues the packet of len bytes that core_dgram_recv placed at pkt:
+ * committed in place, or fragmented from the scratch buffer. */
+void core_dgram_emit(struct core_engine *e, uint8_t *pkt, size_t len,
+		     uint8_t family);
+
+/* Writes into buf a copy of the IP header and the first l4_len bytes of
+ * transport header (l4) that the app would have sent on flow k, for the
+ * quote of an ICMP error about it. Returns its length or 0. */
+size_t core_synth_quote(const struct flow_key *k, const uint8_t *l4,
+			size_t l4_len, uint8_t *buf, size_t cap);
+
+/* The ICMP/ICMPv6 error (type, code) the app should see for a host socket
+ * error, as a real network would have sent it. False if none applies
+ * (e.g. a local error with no network meaning, or path-MTU news that the
+ * host stack handles itself). */
+bool core_icmp_for_error(uint8_t family, const struct core_sock_error *err,
+			 uint8_t *type, uint8_t *code);
+
+/* Lets f's protocol release what it holds before the sweep frees f. */
+void core_flow_release(struct core_engine *e, union flow *f);
 
 /* Puts f on the list of flows to call back when tx space frees up. */
 void core_wait_tx(struct core_engine *e, union flow *f);

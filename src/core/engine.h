@@ -34,6 +34,7 @@ struct core_config {
 	uint64_t icmp_timeout_us;
 	uint64_t tcp_idle_timeout_us;
 	uint64_t reasm_timeout_us;
+	uint64_t hash_seed;		/* random, from the driver */
 	tp_log_fn log;
 	void *log_ctx;
 	uint32_t log_level;

@@ -39,7 +39,6 @@ struct udp_flow {
 
 struct icmp_flow {
 	struct flow_common c;
-	uint16_t host_id;	/* identifier as seen on the host socket */
 };
 
 union flow {
@@ -90,5 +89,12 @@ void flow_for_each(struct flow_table *t, void (*fn)(struct core_engine *,
 		   struct core_engine *e);
 
 uint32_t flow_table_count(const struct flow_table *t);
+
+/* Slot access by index (for the engine's intrusive lists). */
+union flow *flow_at(struct flow_table *t, uint32_t idx);
+uint32_t flow_index(const struct flow_table *t, const union flow *f);
+
+/* A slot leaves the tx-resume list; a freed one becomes reusable. */
+void flow_slot_unpend(struct flow_table *t, union flow *f);
 
 #endif

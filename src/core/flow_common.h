@@ -22,11 +22,13 @@ struct flow_common {
 	uint8_t type;		/* enum flow_type */
 	uint8_t closing : 1;	/* queued for the sweep */
 	uint8_t in_pending : 1;	/* queued on the tx-resume list */
+	uint8_t reset : 1;	/* close the host socket with RST */
 	uint16_t gen;		/* generation of this slot */
 	int32_t sock;		/* host socket id, -1 if none */
 	uint32_t hash_next;	/* next slot in the bucket chain */
 	uint32_t heap_pos;	/* position in the timer heap, FLOW_NONE */
-	uint32_t list_next;	/* closing / pending list link */
+	uint32_t close_next;	/* closing list link */
+	uint32_t pending_next;	/* tx-resume list link */
 	uint64_t deadline;	/* when the timer fires, if heap_pos set */
 	uint64_t last_active;	/* time of last traffic either way */
 };

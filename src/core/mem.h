@@ -25,6 +25,12 @@ void *core_mem_alloc(struct core_mem *m, size_t n);
 /* Returns n bytes at p (as allocated with the same n) to m. NULL is a no-op. */
 void core_mem_free(struct core_mem *m, void *p, size_t n);
 
+/* Charges (or returns) n bytes of memory that was reserved up front but is
+ * used only now, such as a slot of the flow table. Returns 0 or -1 when the
+ * budget refuses (counted). */
+int core_mem_charge(struct core_mem *m, size_t n);
+void core_mem_uncharge(struct core_mem *m, size_t n);
+
 /* True if n more bytes fit in the budget. */
 static inline int core_mem_can(const struct core_mem *m, size_t n)
 {

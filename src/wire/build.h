@@ -98,12 +98,15 @@ enum { WIRE_ICMP6_UNREACH = 1,
        WIRE_ICMP6_UNREACH_PORT = 4 };
 
 /* Splits an IP packet that is larger than mtu into fragments (RFC 791 for
- * IPv4, clearing DF; RFC 8200 4.5 for IPv6, inserting a Fragment header with
- * the given id). pkt/pkt_len is a complete packet as built above (IPv6: no
+ * IPv4, clearing DF and setting the IPv4 id to the low 16 bits of id unless
+ * the packet is already a fragment; RFC 8200 4.5 for IPv6, inserting a
+ * Fragment header with the given id). A packet that fits is emitted once,
+ * unchanged. pkt/pkt_len is a complete packet as built above (IPv6: no
  * extension headers). Calls emit(ctx, frag, frag_len) for each fragment,
  * building each in a scratch buffer of its own the callback may copy; stops
  * and returns -1 if emit returns non-zero, otherwise returns the number of
- * fragments. mtu must be at least 68 (IPv4) / 1280 (IPv6). */
+ * fragments. mtu must be at least 68 (IPv4) / 1280 (IPv6); a smaller mtu
+ * or a malformed packet gives -1 too. */
 typedef int (*wire_frag_emit_fn)(void *ctx, const uint8_t *frag,
 				 size_t frag_len);
 int wire_ip_fragment(const uint8_t *pkt, size_t pkt_len, size_t mtu,

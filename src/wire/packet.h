@@ -116,13 +116,19 @@ struct wire_packet {
 	struct wire_addr src, dst;
 
 	/* Fragments (either family). When is_fragment is set only the fields
-	 * above and these are valid. frag_offset is in bytes. */
+	 * above, these, and l4/l4_len/payload/payload_len (all pointing at the
+	 * fragment's data, after l3_hdr_len bytes of headers) are valid; proto
+	 * is the Fragment header's Next Header for IPv6. frag_offset is in
+	 * bytes. */
 	bool is_fragment;
 	bool more_fragments;
 	bool dont_fragment;	/* IPv4 DF bit */
 	uint16_t frag_offset;
 	uint32_t frag_id;
 	uint16_t frag_hdr_off;	/* IPv6: offset of the Fragment header */
+	uint16_t frag_nh_off;	/* IPv6: offset of the Next Header byte that
+				   names the Fragment header (6 if none
+				   precedes it) */
 
 	const uint8_t *l4;	/* first byte of the transport header */
 	uint16_t l4_len;	/* transport header + payload */

@@ -1,0 +1,232 @@
+/* tp.c - the public API (include/tunproxy.h) on top of the driver.
+ *
+ * A struct tp is a copy of the config, a driver (which owns the engine and
+ * the packet I/O backend) and, for tp_start, a thread. Nothing is global.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "host/driver.h"
+#include "io/tunconn.h"
+#include "tunproxy.h"
+
+struct tp {
+	struct tp_config cfg;
+	struct driver *drv;
+	pthread_t thread;
+	bool thread_started;
+	int thread_rc;
+};
+
+static const char *const error_names[] = {
+	[TP_OK] = "success",
+	[TP_EINVAL] = "invalid argument or config field",
+	[TP_ENOMEM] = "out of memory (or over max_memory)",
+	[TP_EPERM] = "permission denied: run as root or with CAP_NET_ADMIN",
+	[TP_ENOTUN] = "no /dev/net/tun: load the tun module (modprobe tun)",
+	[TP_EBUSY] = "name or address already in use",
+	[TP_ESYS] = "system call failed (see the log)",
+	[TP_ESTATE] = "not allowed in the engine's current state",
+	[TP_EAGAIN] = "engine busy: try again later",
+	[TP_EVERSION] = "config from a newer library version",
+};
+
+const char *tp_strerror(int err)
+{
+	unsigned e = (unsigned)(err < 0 ? -err : err);
+	if (e < sizeof(error_names) / sizeof(error_names[0]) && error_names[e])
+		return error_names[e];
+	return "unknown error";
+}
+
+void tp_config_init(struct tp_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->version = TP_API_VERSION;
+	c->tun_fd = -1;
+	c->mtu = 1500;
+	c->log_level = TP_LOG_WARN;
+}
+
+#define CALLBACK_QUEUE_LEN 256
+
+int tp_create(const struct tp_config *c, struct tp **out)
+{
+	if (!c || !out)
+		return -TP_EINVAL;
+	*out = NULL;
+	if (c->version > TP_API_VERSION || c->size > sizeof(struct tp_config))
+		return -TP_EVERSION;
+	if (c->size < offsetof(struct tp_config, tcp_idle_timeout_ms))
+		return -TP_EINVAL;
+	struct tp *tp = calloc(1, sizeof(*tp));
+	if (!tp)
+		return -TP_ENOMEM;
+	/* A config from an older caller is shorter: the rest keeps its
+	 * defaults. */
+	tp_config_init(&tp->cfg);
+	memcpy(&tp->cfg, c, c->size);
+	tp->cfg.size = sizeof(tp->cfg);
+	if (tp->cfg.mtu == 0)
+		tp->cfg.mtu = 1500;
+	if (tp->cfg.mtu < 1280 || tp->cfg.mtu > 65535 ||
+	    tp->cfg.framing > TP_FRAMING_UTUN ||
+	    (tp->cfg.tun_fd < 0 && !tp->cfg.output)) {
+		free(tp);
+		return -TP_EINVAL;
+	}
+	struct tunconn *tun =
+		tp->cfg.tun_fd >= 0
+			? tunconn_fd_create(tp->cfg.tun_fd, tp->cfg.framing,
+					    tp->cfg.mtu)
+			: tunconn_callback_create(tp->cfg.output,
+						  tp->cfg.output_ctx,
+						  tp->cfg.mtu,
+						  CALLBACK_QUEUE_LEN);
+	if (!tun) {
+		int err = tp->cfg.tun_fd >= 0 ? -TP_EINVAL : -TP_ENOMEM;
+		free(tp);
+		return err;
+	}
+	int err;
+	tp->drv = driver_create(&tp->cfg, tun, &err);
+	if (!tp->drv) {
+		free(tp);
+		return err ? err : -TP_ENOMEM;
+	}
+	*out = tp;
+	return 0;
+}
+
+int tp_run(struct tp *tp)
+{
+	if (!tp)
+		return -TP_EINVAL;
+	return driver_run(tp->drv);
+}
+
+static void *run_thread(void *arg)
+{
+	struct tp *tp = arg;
+	__atomic_store_n(&tp->thread_rc, driver_run(tp->drv), __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int tp_start(struct tp *tp)
+{
+	if (!tp)
+		return -TP_EINVAL;
+	if (tp->thread_started)
+		return -TP_ESTATE;
+	if (pthread_create(&tp->thread, NULL, run_thread, tp) != 0)
+		return -TP_ESYS;
+	tp->thread_started = true;
+	return 0;
+}
+
+int tp_status(struct tp *tp)
+{
+	return tp ? __atomic_load_n(&tp->thread_rc, __ATOMIC_ACQUIRE) : -TP_EINVAL;
+}
+
+int tp_stop(struct tp *tp)
+{
+	if (tp)
+		driver_stop(tp->drv);
+	return 0;
+}
+
+void tp_destroy(struct tp *tp)
+{
+	if (!tp)
+		return;
+	if (tp->thread_started) {
+		driver_stop(tp->drv);
+		pthread_join(tp->thread, NULL);
+	}
+	driver_destroy(tp->drv);
+	free(tp);
+}
+
+int tp_input(struct tp *tp, const uint8_t *const *pkts, const size_t *lens,
+	     size_t n)
+{
+	if (!tp || tp->cfg.tun_fd >= 0)
+		return -TP_ESTATE;
+	if (n == 0)
+		return 0;
+	int k = tunconn_callback_input(tp->drv->tun, pkts, lens, n);
+	if (k < 0)
+		return -TP_EINVAL;
+	return k;
+}
+
+int tp_fd(struct tp *tp)
+{
+	return tp ? poller_fd(tp->drv->poller) : -TP_EINVAL;
+}
+
+int tp_process(struct tp *tp)
+{
+	if (!tp)
+		return -TP_EINVAL;
+	int rc = driver_step(tp->drv, 0);
+	return rc < 0 ? rc : 0;
+}
+
+int tp_next_timeout_ms(struct tp *tp)
+{
+	return tp ? driver_next_timeout_ms(tp->drv) : -1;
+}
+
+#define X_NAME(name, desc) #name,
+#define X_DESC(name, desc) desc,
+static const char *const counter_names[] = { TP_COUNTERS(X_NAME) };
+static const char *const counter_descs[] = { TP_COUNTERS(X_DESC) };
+
+const char *tp_counter_name(unsigned i)
+{
+	return i < TP_CTR__COUNT ? counter_names[i] : NULL;
+}
+
+const char *tp_counter_desc(unsigned i)
+{
+	return i < TP_CTR__COUNT ? counter_descs[i] : NULL;
+}
+
+size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
+{
+	if (!tp || !vals)
+		return 0;
+	const uint64_t *c = core_counters(tp->drv->core);
+	if (n > TP_CTR__COUNT)
+		n = TP_CTR__COUNT;
+	for (size_t i = 0; i < n; i++)
+		vals[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
+	if (n > TP_CTR_tx_dropped)
+		vals[TP_CTR_tx_dropped] +=
+			__atomic_load_n(&tp->drv->tun_tx_dropped,
+					__ATOMIC_RELAXED);
+	return n;
+}
+
+const char *tp_drop_reason_name(unsigned i)
+{
+	return i < WIRE_DROP__COUNT ? wire_drop_name((enum wire_drop)i) : NULL;
+}
+
+size_t tp_get_drop_reasons(struct tp *tp, uint64_t *vals, size_t n)
+{
+	if (!tp || !vals)
+		return 0;
+	const uint64_t *d = core_drop_reasons(tp->drv->core);
+	if (n > WIRE_DROP__COUNT)
+		n = WIRE_DROP__COUNT;
+	for (size_t i = 0; i < n; i++)
+		vals[i] = __atomic_load_n(&d[i], __ATOMIC_RELAXED);
+	return n;
+}

@@ -1,0 +1,486 @@
+/* engine.c - the router: the sans-I/O engine's entry points.
+ *
+ * core_input() checks a packet once (wire_packet_parse), puts fragments
+ * back together (reasm), finds the packet's flow by its 5-tuple and hands
+ * it to the protocol module (udp.c, icmp.c, tcp*.c), which may create the
+ * flow. core_sock_event() and core_timers() reach a flow by its handle and
+ * its timer. After each entry point the deferred sweep frees the flows
+ * that were closed during it (see flow.h).
+ *
+ * Every packet refused here is counted: by wire reason in drops[], and as
+ * rx_dropped_malformed / rx_dropped_unsupported.
+ */
+#include "core/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "core/icmp.h"
+#include "core/tcp.h"
+#include "core/udp.h"
+#include "wire/build.h"
+
+#define US_PER_MS 1000ull
+
+static uint32_t or_default(uint32_t v, uint32_t def)
+{
+	return v ? v : def;
+}
+
+void core_config_from_public(struct core_config *cfg,
+			     const struct tp_config *pub)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mtu = or_default(pub->mtu, 1500);
+	cfg->max_flows = or_default(pub->max_flows, 65536);
+	cfg->max_tcp_half_open = or_default(pub->max_tcp_half_open, 1024);
+	cfg->max_tcp_established = or_default(pub->max_tcp_established, 65536);
+	cfg->max_memory = pub->max_memory ? pub->max_memory : 32ull << 20;
+	cfg->reasm_max_bytes = or_default(pub->reasm_max_bytes, 256u << 10);
+	cfg->tx_slots = 256;
+	cfg->tx_headroom = 16;
+	cfg->udp_timeout_us = or_default(pub->udp_timeout_ms, 60000) * US_PER_MS;
+	cfg->udp_dns_timeout_us =
+		or_default(pub->udp_dns_timeout_ms, 30000) * US_PER_MS;
+	cfg->icmp_timeout_us =
+		or_default(pub->icmp_timeout_ms, 30000) * US_PER_MS;
+	cfg->tcp_idle_timeout_us =
+		or_default(pub->tcp_idle_timeout_ms, 7200000) * US_PER_MS;
+	cfg->reasm_timeout_us = 10000 * US_PER_MS;
+	cfg->log = pub->log;
+	cfg->log_ctx = pub->log_ctx;
+	cfg->log_level = pub->log_level;
+}
+
+struct core_engine *core_create(const struct core_config *cfg,
+				const struct core_host_ops *ops, void *ops_ctx)
+{
+	struct core_mem mem = { .budget = cfg->max_memory };
+	struct core_engine *e = core_mem_alloc(&mem, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->mem = mem;
+	e->cfg = *cfg;
+	if (e->cfg.mtu < 1280 || e->cfg.mtu > 65535 || e->cfg.tx_slots == 0) {
+		free(e);
+		return NULL;
+	}
+	e->ops = ops;
+	e->ops_ctx = ops_ctx;
+	e->flows = flow_table_create(e, cfg->max_flows);
+	e->tx = tx_ring_create(&e->mem, cfg->tx_slots, cfg->mtu,
+			       cfg->tx_headroom);
+	e->reasm = reasm_create(&e->mem, cfg->reasm_max_bytes, 64,
+				cfg->reasm_timeout_us);
+	e->scratch = core_mem_alloc(&e->mem, CORE_SCRATCH_SIZE);
+	if (!e->flows || !e->tx || !e->reasm || !e->scratch) {
+		core_destroy(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Ends every entry point: frees closed flows and publishes the memory
+ * figures (kept in e->mem) as counters for other threads to read. */
+static void finish(struct core_engine *e)
+{
+	flow_sweep(e);
+	CTR_SET(e, mem_used, e->mem.used);
+	CTR_SET(e, mem_peak, e->mem.peak);
+	CTR_SET(e, mem_refused, e->mem.refused);
+}
+
+static void close_for_shutdown(struct core_engine *e, union flow *f)
+{
+	flow_close(e, f, false);
+}
+
+void core_destroy(struct core_engine *e)
+{
+	if (!e)
+		return;
+	if (e->flows) {
+		flow_for_each(e->flows, close_for_shutdown, e);
+		flow_sweep(e);
+	}
+	reasm_destroy(e->reasm);
+	core_mem_free(&e->mem, e->scratch, CORE_SCRATCH_SIZE);
+	tx_ring_destroy(e->tx);
+	flow_table_destroy(e->flows);
+	free(e); /* allocated from the budget copied into e->mem */
+}
+
+/* --- logging --- */
+
+static void vlog(struct core_engine *e, enum tp_log_level level,
+		 const char *fmt, va_list ap)
+{
+	char line[256];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	e->cfg.log(e->cfg.log_ctx, level, line);
+}
+
+void core_log(struct core_engine *e, enum tp_log_level level,
+	      const char *fmt, ...)
+{
+	if (!e->cfg.log || (uint32_t)level > e->cfg.log_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(e, level, fmt, ap);
+	va_end(ap);
+}
+
+#define HOSTILE_LINES_PER_SEC 5
+
+void core_log_hostile(struct core_engine *e, const char *fmt, ...)
+{
+	if (!e->cfg.log || e->cfg.log_level < TP_LOG_INFO)
+		return;
+	if (e->now - e->log_window >= 1000000) {
+		e->log_window = e->now;
+		e->log_in_window = 0;
+	}
+	if (++e->log_in_window > HOSTILE_LINES_PER_SEC) {
+		CTR_INC(e, log_suppressed);
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(e, TP_LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case WIRE_PROTO_TCP:
+		return "tcp";
+	case WIRE_PROTO_UDP:
+		return "udp";
+	case WIRE_PROTO_ICMP:
+		return "icmp";
+	case WIRE_PROTO_ICMP6:
+		return "icmp6";
+	}
+	return "ip";
+}
+
+void core_flow_str(const struct flow_key *k, char *out, size_t cap)
+{
+	char s[WIRE_ADDR_STRLEN], d[WIRE_ADDR_STRLEN];
+	wire_addr_str(k->family, &k->src, s);
+	wire_addr_str(k->family, &k->dst, d);
+	const char *l = k->family == 6 ? "[" : "", *r = k->family == 6 ? "]" : "";
+	snprintf(out, cap, "%s %s%s%s:%u -> %s%s%s:%u", proto_name(k->proto), l,
+		 s, r, k->sport, l, d, r, k->dport);
+}
+
+/* --- output --- */
+
+static int emit_one(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct core_engine *e = ctx;
+	if (tx_free(e->tx) == 0 || len > tx_slot_cap(e->tx)) {
+		CTR_INC(e, tx_dropped);
+		return -1;
+	}
+	memcpy(tx_slot(e->tx, 0), pkt, len);
+	tx_commit(e->tx, len, (pkt[0] >> 4) == 6 ? 6 : 4);
+	return 0;
+}
+
+static int emit_fragment(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct core_engine *e = ctx;
+	if (emit_one(ctx, pkt, len) < 0)
+		return -1;
+	CTR_INC(e, frag_sent);
+	return 0;
+}
+
+int core_emit_packet(struct core_engine *e, uint8_t family,
+		     const uint8_t *pkt, size_t len)
+{
+	if (len <= e->cfg.mtu)
+		return emit_one(e, pkt, len);
+	int n = wire_ip_fragment(pkt, len, e->cfg.mtu, ++e->frag_id,
+				 emit_fragment, e);
+	return n < 0 ? -1 : 0;
+}
+
+void core_send_icmp_error(struct core_engine *e, uint8_t family,
+			  const struct wire_addr *from,
+			  const struct wire_addr *to, uint8_t type,
+			  uint8_t code, uint32_t mtu, const uint8_t *orig,
+			  size_t orig_len)
+{
+	if (tx_free(e->tx) == 0) {
+		CTR_INC(e, tx_dropped);
+		return;
+	}
+	struct wire_ip_hdr ip = {
+		.family = family,
+		.proto = family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6,
+		.src = *from,
+		.dst = *to,
+	};
+	size_t n = wire_icmp_error_build(tx_slot(e->tx, 0), tx_slot_cap(e->tx),
+					 &ip, type, code, mtu, orig, orig_len);
+	if (n == 0) {
+		CTR_INC(e, tx_dropped);
+		return;
+	}
+	tx_commit(e->tx, n, family);
+	CTR_INC(e, icmp_errors_sent);
+}
+
+void core_wait_tx(struct core_engine *e, union flow *f)
+{
+	if (f->c.in_pending)
+		return;
+	f->c.in_pending = 1;
+	f->c.pending_next = 0;
+	uint32_t link = flow_index(e->flows, f) + 1;
+	if (e->pending_tail)
+		flow_at(e->flows, e->pending_tail - 1)->c.pending_next = link;
+	else
+		e->pending_head = link;
+	e->pending_tail = link;
+}
+
+void core_tx_resume(struct core_engine *e, uint64_t now_us)
+{
+	e->now = now_us;
+	/* Detach the list first: a flow that fills the ring again re-queues
+	 * itself at the tail of a fresh list. */
+	uint32_t i = e->pending_head;
+	e->pending_head = e->pending_tail = 0;
+	while (i) {
+		union flow *f = flow_at(e->flows, i - 1);
+		i = f->c.pending_next;
+		flow_slot_unpend(e->flows, f);
+		if (f->c.type == FLOW_FREE || f->c.closing)
+			continue;
+		if (tx_free(e->tx) == 0) {
+			core_wait_tx(e, f);
+			continue;
+		}
+		switch (f->c.type) {
+		case FLOW_TCP:
+			tcp_tx_resume(e, f);
+			break;
+		case FLOW_UDP:
+			udp_tx_resume(e, f);
+			break;
+		case FLOW_ICMP:
+			icmp_tx_resume(e, f);
+			break;
+		}
+	}
+	finish(e);
+}
+
+size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out,
+		    size_t max)
+{
+	size_t n = tx_ready(e->tx);
+	if (n > max)
+		n = max;
+	for (size_t k = 0; k < n; k++)
+		tx_ready_get(e->tx, (uint32_t)k, &out[k].data, &out[k].len,
+			     &out[k].family);
+	return n;
+}
+
+void core_tx_done(struct core_engine *e, size_t n)
+{
+	tx_release(e->tx, (uint32_t)n);
+}
+
+/* --- input --- */
+
+static void count_drop(struct core_engine *e, enum wire_drop why,
+		       const uint8_t *pkt, size_t len)
+{
+	DROP_INC(e, why);
+	if (why == WIRE_DROP_PROTO) {
+		CTR_INC(e, rx_dropped_unsupported);
+		return;
+	}
+	CTR_INC(e, rx_dropped_malformed);
+	core_log_hostile(e, "dropped malformed packet (%s, %zu bytes)",
+			 wire_drop_name(why), len);
+}
+
+static bool key_from_packet(const struct wire_packet *p, struct flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->proto = p->proto;
+	k->src = p->src;
+	k->dst = p->dst;
+	switch (p->proto) {
+	case WIRE_PROTO_UDP:
+	case WIRE_PROTO_TCP:
+		k->sport = p->sport;
+		k->dport = p->dport;
+		return true;
+	case WIRE_PROTO_ICMP:
+	case WIRE_PROTO_ICMP6: {
+		uint8_t req = p->family == 4 ? WIRE_ICMP4_ECHO_REQUEST
+					     : WIRE_ICMP6_ECHO_REQUEST;
+		if (p->u.icmp.type != req)
+			return false;
+		k->sport = p->u.icmp.id;
+		return true;
+	}
+	}
+	return false;
+}
+
+static void dispatch(struct core_engine *e, const struct wire_packet *p)
+{
+	struct flow_key key;
+	if (!key_from_packet(p, &key)) {
+		/* ICMP other than echo requests (errors about flows we
+		 * originated, neighbour discovery, ...) is not forwarded. */
+		DROP_INC(e, WIRE_DROP_PROTO);
+		CTR_INC(e, rx_dropped_unsupported);
+		return;
+	}
+	union flow *f = flow_lookup(e->flows, &key);
+	if (f && f->c.closing)
+		f = NULL; /* a new packet for a dying flow: treat as new */
+	switch (p->proto) {
+	case WIRE_PROTO_UDP:
+		f ? udp_input(e, f, p) : udp_input_new(e, &key, p);
+		break;
+	case WIRE_PROTO_TCP:
+		f ? tcp_input(e, f, p) : tcp_input_new(e, &key, p);
+		break;
+	default:
+		f ? icmp_input(e, f, p) : icmp_input_new(e, &key, p);
+		break;
+	}
+}
+
+void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
+		uint64_t now_us)
+{
+	e->now = now_us;
+	CTR_INC(e, rx_packets);
+	CTR_ADD(e, rx_bytes, len);
+	struct wire_packet p;
+	enum wire_drop why = wire_packet_parse(pkt, len, &p);
+	if (why != WIRE_OK) {
+		count_drop(e, why, pkt, len);
+		return;
+	}
+	if (p.is_fragment) {
+		const uint8_t *whole;
+		size_t whole_len;
+		enum reasm_result r =
+			reasm_add(e->reasm, &p, now_us, &whole, &whole_len);
+		if (r == REASM_DROPPED)
+			CTR_INC(e, frag_dropped);
+		if (r != REASM_DONE)
+			return;
+		CTR_INC(e, frag_reassembled);
+		why = wire_packet_parse(whole, whole_len, &p);
+		if (why != WIRE_OK || p.is_fragment) {
+			count_drop(e, why != WIRE_OK ? why : WIRE_DROP_FRAG_BAD,
+				   whole, whole_len);
+			return;
+		}
+	}
+	dispatch(e, &p);
+	finish(e);
+}
+
+void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
+		     uint64_t now_us)
+{
+	e->now = now_us;
+	union flow *f = flow_from_handle(e->flows, handle);
+	if (!f)
+		return;
+	switch (f->c.type) {
+	case FLOW_UDP:
+		udp_sock_event(e, f, events);
+		break;
+	case FLOW_ICMP:
+		icmp_sock_event(e, f, events);
+		break;
+	case FLOW_TCP:
+		tcp_sock_event(e, f, events);
+		break;
+	}
+	finish(e);
+}
+
+void core_timers(struct core_engine *e, uint64_t now_us)
+{
+	e->now = now_us;
+	union flow *f;
+	while ((f = flow_timer_pop(e->flows, now_us)) != NULL) {
+		if (f->c.closing)
+			continue;
+		switch (f->c.type) {
+		case FLOW_UDP:
+			udp_timer(e, f);
+			break;
+		case FLOW_ICMP:
+			icmp_timer(e, f);
+			break;
+		case FLOW_TCP:
+			tcp_timer(e, f);
+			break;
+		}
+	}
+	if (reasm_next_deadline(e->reasm) <= now_us) {
+		uint64_t before = reasm_stats(e->reasm)->timed_out;
+		reasm_expire(e->reasm, now_us);
+		CTR_ADD(e, frag_dropped,
+			reasm_stats(e->reasm)->timed_out - before);
+	}
+	finish(e);
+}
+
+uint64_t core_next_deadline(const struct core_engine *e)
+{
+	uint64_t a = flow_timer_next(e->flows);
+	uint64_t b = reasm_next_deadline(e->reasm);
+	return a < b ? a : b;
+}
+
+void core_flow_release(struct core_engine *e, union flow *f)
+{
+	switch (f->c.type) {
+	case FLOW_UDP:
+		udp_release(e, f);
+		break;
+	case FLOW_ICMP:
+		icmp_release(e, f);
+		break;
+	case FLOW_TCP:
+		tcp_release(e, f);
+		break;
+	}
+}
+
+const uint64_t *core_counters(const struct core_engine *e)
+{
+	return e->ctr;
+}
+
+const uint64_t *core_drop_reasons(const struct core_engine *e)
+{
+	return e->drops;
+}
+
+uint32_t core_flow_count(const struct core_engine *e)
+{
+	return flow_table_count(e->flows);
+}

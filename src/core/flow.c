@@ -1,0 +1,335 @@
+/* flow.c - the flow table: slots, hash, handles, timer heap (see flow.h).
+ *
+ * Memory: the slot array, the bucket array and the heap are sized for
+ * max_flows and allocated zeroed at creation; only what is used gets
+ * touched (and so becomes resident), and each slot in use is charged to
+ * the memory budget. Buckets and chain links store index + 1 so that
+ * all-zero memory means "empty" and needs no initialising pass.
+ *
+ * Slots are handed out from a stack of freed ones first, then from the
+ * high-water mark, so the used part of the table stays dense.
+ */
+#include "core/flow.h"
+
+#include <stdlib.h>
+
+#include "core/core.h"
+
+#define HANDLE_IDX_BITS 20u
+#define HANDLE_IDX_MASK ((1u << HANDLE_IDX_BITS) - 1u)
+#define HANDLE_GEN_MASK 0xfffu
+
+struct flow_table {
+	struct core_engine *e;
+	union flow *slots;
+	uint32_t *buckets;	/* index + 1 of the first flow, 0: empty */
+	uint32_t *heap;		/* slot indices ordered by deadline */
+	uint32_t *free_stack;	/* freed slot indices below high_water */
+	uint32_t max, nbuckets, count, high_water, nfree, heap_len;
+	uint64_t seed;
+};
+
+struct flow_table *flow_table_create(struct core_engine *e, uint32_t max)
+{
+	if (max == 0 || max > HANDLE_IDX_MASK)
+		return NULL;
+	struct flow_table *t = core_mem_alloc(&e->mem, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->e = e;
+	t->max = max;
+	t->nbuckets = 1;
+	while (t->nbuckets < max)
+		t->nbuckets <<= 1;
+	/* Reserved, not charged: pages become resident only when used, and
+	 * each slot is charged when a flow takes it (flow_alloc). */
+	t->slots = calloc(max, sizeof(union flow));
+	t->buckets = calloc(t->nbuckets, sizeof(uint32_t));
+	t->heap = calloc(max, sizeof(uint32_t));
+	t->free_stack = calloc(max, sizeof(uint32_t));
+	if (!t->slots || !t->buckets || !t->heap || !t->free_stack) {
+		flow_table_destroy(t);
+		return NULL;
+	}
+	t->seed = e->cfg.hash_seed;
+	return t;
+}
+
+void flow_table_destroy(struct flow_table *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t->buckets);
+	free(t->heap);
+	free(t->free_stack);
+	core_mem_free(&t->e->mem, t, sizeof(*t));
+}
+
+static uint32_t idx_of(const struct flow_table *t, const union flow *f)
+{
+	return (uint32_t)(f - t->slots);
+}
+
+/* A seeded mix of the key (the seed comes from the driver's randomness so a
+ * hostile app cannot aim all its flows at one bucket). */
+static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ull;
+	uint64_t w;
+	for (int i = 0; i < 16; i += 8) {
+		memcpy(&w, k->src.b + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		memcpy(&w, k->dst.b + i, 8);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	w = (uint64_t)k->sport << 32 | (uint64_t)k->dport << 16 |
+	    (uint64_t)k->proto << 8 | k->family;
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+static bool key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	return a->sport == b->sport && a->dport == b->dport &&
+	       a->proto == b->proto && a->family == b->family &&
+	       wire_addr_eq(&a->src, &b->src) && wire_addr_eq(&a->dst, &b->dst);
+}
+
+union flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
+{
+	uint32_t b = key_hash(t, key) & (t->nbuckets - 1);
+	for (uint32_t i = t->buckets[b]; i; i = t->slots[i - 1].c.hash_next) {
+		union flow *f = &t->slots[i - 1];
+		if (key_eq(&f->c.key, key))
+			return f;
+	}
+	return NULL;
+}
+
+static void hash_remove(struct flow_table *t, union flow *f)
+{
+	uint32_t b = key_hash(t, &f->c.key) & (t->nbuckets - 1);
+	uint32_t want = idx_of(t, f) + 1;
+	uint32_t *link = &t->buckets[b];
+	while (*link) {
+		if (*link == want) {
+			*link = f->c.hash_next;
+			return;
+		}
+		link = &t->slots[*link - 1].c.hash_next;
+	}
+}
+
+union flow *flow_alloc(struct core_engine *e, enum flow_type type,
+		       const struct flow_key *key)
+{
+	struct flow_table *t = e->flows;
+	if (t->count >= t->max) {
+		CTR_INC(e, flows_refused_limit);
+		return NULL;
+	}
+	if (core_mem_charge(&e->mem, sizeof(union flow)) < 0) {
+		CTR_INC(e, flows_refused_memory);
+		return NULL;
+	}
+	uint32_t idx = t->nfree ? t->free_stack[--t->nfree] : t->high_water++;
+	union flow *f = &t->slots[idx];
+	uint16_t gen = (uint16_t)((f->c.gen + 1u) & HANDLE_GEN_MASK);
+	memset(f, 0, sizeof(*f));
+	f->c.gen = gen;
+	f->c.key = *key;
+	f->c.type = (uint8_t)type;
+	f->c.sock = -1;
+	f->c.heap_pos = FLOW_NONE;
+	f->c.last_active = e->now;
+	uint32_t b = key_hash(t, key) & (t->nbuckets - 1);
+	f->c.hash_next = t->buckets[b];
+	t->buckets[b] = idx + 1;
+	t->count++;
+	CTR_SET(e, flows_open, t->count);
+	CTR_INC(e, flows_created);
+	return f;
+}
+
+uint32_t flow_handle(const struct flow_table *t, const union flow *f)
+{
+	return (uint32_t)f->c.gen << HANDLE_IDX_BITS | idx_of(t, f);
+}
+
+union flow *flow_from_handle(struct flow_table *t, uint32_t handle)
+{
+	uint32_t idx = handle & HANDLE_IDX_MASK;
+	if (idx >= t->high_water)
+		return NULL;
+	union flow *f = &t->slots[idx];
+	if (f->c.type == FLOW_FREE || f->c.closing ||
+	    f->c.gen != ((handle >> HANDLE_IDX_BITS) & HANDLE_GEN_MASK))
+		return NULL;
+	return f;
+}
+
+void flow_close(struct core_engine *e, union flow *f, bool reset)
+{
+	if (f->c.closing)
+		return;
+	f->c.closing = 1;
+	f->c.reset = reset;
+	f->c.close_next = e->closing_head;
+	e->closing_head = idx_of(e->flows, f) + 1;
+}
+
+/* --- timer heap: a binary min-heap of slot indices by deadline --- */
+
+static uint64_t heap_key(const struct flow_table *t, uint32_t pos)
+{
+	return t->slots[t->heap[pos]].c.deadline;
+}
+
+static void heap_place(struct flow_table *t, uint32_t pos, uint32_t idx)
+{
+	t->heap[pos] = idx;
+	t->slots[idx].c.heap_pos = pos;
+}
+
+static void heap_up(struct flow_table *t, uint32_t pos)
+{
+	uint32_t idx = t->heap[pos];
+	uint64_t d = t->slots[idx].c.deadline;
+	while (pos > 0) {
+		uint32_t parent = (pos - 1) / 2;
+		if (heap_key(t, parent) <= d)
+			break;
+		heap_place(t, pos, t->heap[parent]);
+		pos = parent;
+	}
+	heap_place(t, pos, idx);
+}
+
+static void heap_down(struct flow_table *t, uint32_t pos)
+{
+	uint32_t idx = t->heap[pos];
+	uint64_t d = t->slots[idx].c.deadline;
+	for (;;) {
+		uint32_t child = 2 * pos + 1;
+		if (child >= t->heap_len)
+			break;
+		if (child + 1 < t->heap_len &&
+		    heap_key(t, child + 1) < heap_key(t, child))
+			child++;
+		if (heap_key(t, child) >= d)
+			break;
+		heap_place(t, pos, t->heap[child]);
+		pos = child;
+	}
+	heap_place(t, pos, idx);
+}
+
+static void heap_remove(struct flow_table *t, union flow *f)
+{
+	uint32_t pos = f->c.heap_pos;
+	if (pos == FLOW_NONE)
+		return;
+	f->c.heap_pos = FLOW_NONE;
+	uint32_t last = t->heap[--t->heap_len];
+	if (pos == t->heap_len)
+		return;
+	heap_place(t, pos, last);
+	heap_up(t, pos);
+	heap_down(t, t->slots[last].c.heap_pos);
+}
+
+void flow_timer_set(struct core_engine *e, union flow *f, uint64_t when)
+{
+	struct flow_table *t = e->flows;
+	if (when == UINT64_MAX) {
+		heap_remove(t, f);
+		return;
+	}
+	f->c.deadline = when;
+	if (f->c.heap_pos == FLOW_NONE) {
+		f->c.heap_pos = t->heap_len;
+		t->heap[t->heap_len++] = idx_of(t, f);
+	}
+	heap_up(t, f->c.heap_pos);
+	heap_down(t, f->c.heap_pos);
+}
+
+uint64_t flow_timer_next(const struct flow_table *t)
+{
+	return t->heap_len ? heap_key(t, 0) : UINT64_MAX;
+}
+
+union flow *flow_timer_pop(struct flow_table *t, uint64_t now)
+{
+	if (!t->heap_len || heap_key(t, 0) > now)
+		return NULL;
+	union flow *f = &t->slots[t->heap[0]];
+	heap_remove(t, f);
+	return f;
+}
+
+/* --- deferred free --- */
+
+void flow_sweep(struct core_engine *e)
+{
+	struct flow_table *t = e->flows;
+	while (e->closing_head) {
+		union flow *f = &t->slots[e->closing_head - 1];
+		e->closing_head = f->c.close_next;
+		core_flow_release(e, f);
+		if (f->c.sock >= 0)
+			e->ops->close(e->ops_ctx, f->c.sock, f->c.reset);
+		heap_remove(t, f);
+		hash_remove(t, f);
+		uint16_t gen = f->c.gen;
+		bool pending = f->c.in_pending;
+		memset(f, 0, sizeof(*f));
+		f->c.gen = gen;
+		/* Still linked on the tx-resume list: the list walker skips
+		 * free slots, and the slot is not reused until it is off. */
+		f->c.in_pending = pending;
+		f->c.type = FLOW_FREE;
+		f->c.heap_pos = FLOW_NONE;
+		if (!pending)
+			t->free_stack[t->nfree++] = idx_of(t, f);
+		t->count--;
+		core_mem_uncharge(&e->mem, sizeof(union flow));
+	}
+	CTR_SET(e, flows_open, t->count);
+}
+
+/* Called by the tx-resume walker when a freed slot leaves the list. */
+void flow_slot_unpend(struct flow_table *t, union flow *f)
+{
+	f->c.in_pending = 0;
+	if (f->c.type == FLOW_FREE)
+		t->free_stack[t->nfree++] = idx_of(t, f);
+}
+
+union flow *flow_at(struct flow_table *t, uint32_t idx)
+{
+	return &t->slots[idx];
+}
+
+uint32_t flow_index(const struct flow_table *t, const union flow *f)
+{
+	return idx_of(t, f);
+}
+
+void flow_for_each(struct flow_table *t,
+		   void (*fn)(struct core_engine *, union flow *),
+		   struct core_engine *e)
+{
+	for (uint32_t i = 0; i < t->high_water; i++)
+		if (t->slots[i].c.type != FLOW_FREE)
+			fn(e, &t->slots[i]);
+}
+
+uint32_t flow_table_count(const struct flow_table *t)
+{
+	return t->count;
+}

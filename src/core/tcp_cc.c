@@ -1,0 +1,202 @@
+/* tcp_cc.c - congestion control toward the app: CUBIC (RFC 9438).
+ *
+ * Theory of operation
+ *
+ * The window of data tunproxy may have in flight toward the app is
+ * min(app's advertised window, cwnd). cwnd starts at 10 segments
+ * (RFC 6928) and grows by the bytes acknowledged in slow start. After a
+ * loss it follows CUBIC: multiplicative decrease to 0.7 of the window, then
+ * the cubic function of the time since the loss, with the Reno-friendly
+ * estimate (RFC 9438 4.3) as a floor. That floor matters here: the app is
+ * usually a few microseconds away, where Reno regrows in milliseconds while
+ * the cubic curve, being a function of wall time, would take seconds.
+ *
+ * Loss detection lives in tcp.c (duplicate ACKs, SACK) and tcp_timer.c
+ * (RTO); they call tcp_cc_on_loss() on entering fast recovery, and
+ * tcp_cc_on_rto() on a timeout. During recovery the window does not grow;
+ * on leaving it cwnd = ssthresh (RFC 6675 / RFC 6582).
+ *
+ * All arithmetic is integer (the core links no libm): windows in bytes,
+ * time in milliseconds, the cube root by bisection.
+ */
+#include "core/tcp_int.h"
+
+#define CUBIC_BETA_PCT	 70   /* multiplicative decrease, percent */
+#define CUBIC_ALPHA_PERM 529  /* 3(1-b)/(1+b) in thousandths */
+#define TCP_CWND_MAX	 (64u << 20)
+
+static uint32_t now_ms(const struct core_engine *e)
+{
+	uint32_t ms = (uint32_t)(e->now / 1000);
+	return ms ? ms : 1; /* 0 means "no epoch" */
+}
+
+static uint64_t cbrt_u64(uint64_t x)
+{
+	uint64_t lo = 0, hi = 2642245; /* cbrt(2^64) */
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi + 1) / 2;
+		if (mid * mid * mid <= x)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* Bytes in flight: sent and not acknowledged. */
+uint32_t tcp_flight(const struct tcp_conn *t)
+{
+	return t->snd_nxt - t->snd_una;
+}
+
+/**
+ * tcp_pipe() - RFC 6675 "pipe": bytes believed to be in the network
+ * @t:	connection
+ *
+ * Sent bytes minus those SACKed, minus those taken as lost and not yet
+ * retransmitted ([rtx_next, rtx_end): holes below the highest SACK in fast
+ * recovery, everything outstanding after an RTO), minus one segment per
+ * duplicate ACK in fast recovery without SACK (each left the network).
+ */
+uint32_t tcp_pipe(const struct tcp_conn *t)
+{
+	uint32_t flight = tcp_flight(t);
+	uint32_t out = tcp_sack_bytes(t);
+
+	uint32_t a = t->rtx_next, b = t->rtx_end;
+	if (SEQ_LT(a, t->snd_una))
+		a = t->snd_una;
+	if (SEQ_GT(b, t->snd_nxt))
+		b = t->snd_nxt;
+	out += tcp_sack_unsacked(t, a, b);
+	if (t->in_recovery && !t->sack_ok)
+		out += (uint32_t)t->dupacks * t->mss;
+	return out >= flight ? 0 : flight - out;
+}
+
+void tcp_cc_init(struct core_engine *e, struct tcp_conn *t)
+{
+	(void)e;
+	t->cwnd = TCP_INIT_CWND_SEGS * (uint32_t)t->mss;
+	t->ssthresh = UINT32_MAX;
+	t->cc_wmax = 0;
+	t->cc_epoch = 0;
+}
+
+/* The cubic window W(t) in bytes, RFC 9438 eq. 1, for t ms after the epoch
+ * began (K and W_max as set then). */
+static uint32_t cubic_target(const struct tcp_conn *t, uint32_t elapsed_ms)
+{
+	int64_t d = (int64_t)elapsed_ms - (int64_t)t->cc_k;
+	if (d > 60000)
+		d = 60000;
+	if (d < -60000)
+		d = -60000;
+	/* C = 0.4 segments/s^3: mss * 0.4 * (d/1000)^3 = mss*4*d^3 / 1e10 */
+	int64_t w = (int64_t)t->cc_wmax + (int64_t)t->mss * 4 * d * d * d /
+						   10000000000LL;
+	if (w < (int64_t)t->mss)
+		w = t->mss;
+	if (w > TCP_CWND_MAX)
+		w = TCP_CWND_MAX;
+	return (uint32_t)w;
+}
+
+/**
+ * tcp_cc_on_ack() - grow the window for newly acknowledged data
+ * @e:		engine (for the clock)
+ * @t:		connection
+ * @acked:	bytes newly acknowledged
+ */
+void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t acked)
+{
+	if (t->in_recovery || !acked)
+		return;
+	/* Do not grow a window the app is not using (RFC 7661 spirit):
+	 * otherwise an idle period followed by a burst overruns queues. */
+	if (tcp_flight(t) + acked < t->cwnd / 2)
+		return;
+	if (t->cwnd < t->ssthresh) {
+		uint32_t n = t->cwnd + acked;
+		if (n > t->ssthresh && t->ssthresh != UINT32_MAX)
+			n = t->ssthresh;
+		t->cwnd = n < TCP_CWND_MAX ? n : TCP_CWND_MAX;
+		return;
+	}
+
+	uint32_t ms = now_ms(e);
+	if (!t->cc_epoch) {
+		t->cc_epoch = ms;
+		if (t->cwnd < t->cc_wmax) {
+			uint64_t segs = (t->cc_wmax - t->cwnd) / t->mss;
+			t->cc_k = (uint32_t)cbrt_u64(segs * 2500000000ull);
+		} else {
+			t->cc_k = 0;
+			t->cc_wmax = t->cwnd;
+		}
+		t->cc_west = t->cwnd;
+	}
+	uint32_t rtt_ms = t->srtt / 1000;
+	uint32_t target = cubic_target(t, ms - t->cc_epoch + rtt_ms);
+	if (target > t->cwnd + t->cwnd / 2)
+		target = t->cwnd + t->cwnd / 2;
+
+	/* Reno-friendly estimate: alpha segments per window acked. */
+	uint64_t inc = (uint64_t)CUBIC_ALPHA_PERM * t->mss * acked /
+		       ((uint64_t)t->cwnd * 1000);
+	t->cc_west += (uint32_t)(inc ? inc : 1);
+
+	uint32_t n = t->cwnd;
+	if (target > n)
+		n += (uint32_t)((uint64_t)(target - n) * acked / n);
+	if (t->cc_west > n)
+		n = t->cc_west;
+	t->cwnd = n < TCP_CWND_MAX ? n : TCP_CWND_MAX;
+}
+
+static void cubic_reduce(struct tcp_conn *t)
+{
+	uint32_t w = t->cwnd;
+
+	/* Fast convergence (RFC 9438 4.7). */
+	if (w < t->cc_wmax)
+		t->cc_wmax = (uint32_t)((uint64_t)w * (100 + CUBIC_BETA_PCT) /
+					200);
+	else
+		t->cc_wmax = w;
+	uint32_t s = (uint32_t)((uint64_t)w * CUBIC_BETA_PCT / 100);
+	if (s < 2u * t->mss)
+		s = 2u * t->mss;
+	t->ssthresh = s;
+	t->cc_epoch = 0;
+}
+
+/* Entering fast recovery (3 duplicate ACKs or SACK loss). */
+void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t)
+{
+	(void)e;
+	/* An app-limited window should not set the new ssthresh. */
+	if (t->cwnd > tcp_flight(t) && tcp_flight(t) >= 2u * t->mss)
+		t->cwnd = tcp_flight(t);
+	cubic_reduce(t);
+	t->cwnd = t->ssthresh;
+}
+
+/* Retransmission timeout: back to one segment (RFC 5681 3.1). */
+void tcp_cc_on_rto(struct core_engine *e, struct tcp_conn *t)
+{
+	(void)e;
+	if (t->backoff <= 1) /* later timeouts keep the first reduction */
+		cubic_reduce(t);
+	t->cwnd = t->mss;
+}
+
+/* Leaving recovery: deflate to ssthresh (RFC 6675 5, RFC 6582 3.2). */
+void tcp_cc_recovery_done(struct core_engine *e, struct tcp_conn *t)
+{
+	(void)e;
+	if (t->cwnd > t->ssthresh || t->ssthresh == UINT32_MAX)
+		t->cwnd = t->ssthresh == UINT32_MAX ? t->cwnd : t->ssthresh;
+}

@@ -1,0 +1,116 @@
+/* tcp_int.h - what the TCP module's files share (tcp*.c only).
+ *
+ * tcp.c        state machine, input processing, socket events
+ * tcp_output.c building and sending segments to the app
+ * tcp_timer.c  RTT estimation, RTO, delayed ACK, persist, the flow timer
+ * tcp_cc.c     congestion control (CUBIC with a Reno fallback region)
+ * tcp_sack.c   the scoreboard of what the app SACKed
+ * tcp_rbuf.c   app->host bytes held: socket overflow and out of order
+ */
+#ifndef TP_CORE_TCP_INT_H
+#define TP_CORE_TCP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/tcp.h"
+#include "core/tcp_conn.h"
+#include "wire/build.h"
+#include "wire/packet.h"
+
+/* Sequence space comparisons (RFC 9293 3.4: modulo 2^32). */
+#define SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b)  SEQ_LT(b, a)
+#define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
+
+/* Bytes of app data the receive side may hold for one connection: the
+ * receive window. A power of two (rbuf indexes by sequence number). */
+#define TCP_RBUF_SIZE	   (256u * 1024u)
+#define TCP_RCV_WSCALE	   7
+#define TCP_INIT_CWND_SEGS 10	/* RFC 6928 */
+#define TCP_DUPTHRESH	   3	/* RFC 5681 / 6675 */
+
+#define TCP_RTO_INIT_US	       1000000u  /* RFC 6298 2.1 */
+#define TCP_RTO_MIN_US	       200000u	 /* Linux; RFC 6298 allows it */
+#define TCP_RTO_MAX_US	       60000000u /* RFC 6298 2.5 */
+#define TCP_RTO_RETRIES	       12	 /* then the app is reset */
+#define TCP_SYNACK_RETRIES     5
+#define TCP_DELACK_US	       40000u		 /* Linux's minimum ATO */
+#define TCP_CONNECT_TIMEOUT_US (75ull * 1000000u) /* BSD's connect timer */
+#define TCP_TIME_WAIT_US       (2ull * 1000000u)
+
+/* Default MSS when the SYN has none (RFC 9293 3.7.1, RFC 8200 for v6). */
+#define TCP_DEFAULT_MSS4 536
+#define TCP_DEFAULT_MSS6 1220
+
+static inline struct tcp_conn *tcp_of(union flow *f)
+{
+	return &f->tcp;
+}
+
+static inline union flow *tcp_flow(struct tcp_conn *t)
+{
+	return (union flow *)(void *)t;
+}
+
+/* tcp.c */
+void tcp_abort(struct core_engine *e, struct tcp_conn *t, bool rst_app);
+void tcp_check_done(struct core_engine *e, struct tcp_conn *t);
+void tcp_set_want(struct core_engine *e, struct tcp_conn *t, bool rd,
+		  bool wr);
+
+/* tcp_output.c */
+size_t tcp_ip_hdr_len(const struct tcp_conn *t);
+void tcp_output(struct core_engine *e, struct tcp_conn *t);
+bool tcp_send_ctl(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
+		  uint8_t flags);
+void tcp_send_ack(struct core_engine *e, struct tcp_conn *t);
+bool tcp_send_synack(struct core_engine *e, struct tcp_conn *t);
+void tcp_send_rst(struct core_engine *e, struct tcp_conn *t);
+void tcp_reply_rst(struct core_engine *e, const struct wire_packet *pkt);
+uint32_t tcp_rcv_space(const struct tcp_conn *t);
+uint32_t tcp_eff_mss(const struct tcp_conn *t);
+
+/* tcp_timer.c */
+uint32_t tcp_rto(const struct tcp_conn *t);
+uint32_t tcp_rto_backed_off(const struct tcp_conn *t);
+void tcp_rtt_sample(struct tcp_conn *t, uint32_t rtt_us);
+uint32_t tcp_ts_now(const struct core_engine *e, const struct tcp_conn *t);
+void tcp_timer_arm(struct core_engine *e, struct tcp_conn *t);
+void tcp_delack(struct core_engine *e, struct tcp_conn *t);
+
+/* tcp_cc.c */
+void tcp_cc_init(struct core_engine *e, struct tcp_conn *t);
+void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t,
+		   uint32_t acked);
+void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t);
+void tcp_cc_on_rto(struct core_engine *e, struct tcp_conn *t);
+void tcp_cc_recovery_done(struct core_engine *e, struct tcp_conn *t);
+uint32_t tcp_flight(const struct tcp_conn *t);
+uint32_t tcp_pipe(const struct tcp_conn *t);
+
+/* tcp_sack.c */
+void tcp_sack_update(struct tcp_conn *t, const struct wire_tcp_opts *o);
+void tcp_sack_trim(struct tcp_conn *t);
+void tcp_sack_clear(struct tcp_conn *t);
+uint32_t tcp_sack_bytes(const struct tcp_conn *t);
+uint32_t tcp_sack_high(const struct tcp_conn *t);
+uint32_t tcp_sack_unsacked(const struct tcp_conn *t, uint32_t a,
+			   uint32_t b);
+bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from,
+			uint32_t limit, uint32_t *start, uint32_t *end);
+
+/* tcp_rbuf.c */
+void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t,
+		     uint32_t seq, const uint8_t *data, uint32_t len,
+		     bool fin);
+void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t);
+void tcp_rbuf_free(struct core_engine *e, struct tcp_conn *t);
+uint32_t tcp_rbuf_held(const struct tcp_conn *t);
+int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o,
+		  int max);
+bool tcp_rbuf_has_ooo(const struct tcp_conn *t);
+
+#endif

@@ -1,0 +1,183 @@
+/* udp.c - UDP flows: one connected host socket per app flow.
+ *
+ * Theory of operation
+ * - A datagram from the app for a new 5-tuple creates a flow and asks the
+ *   driver for a UDP socket connected to the destination (udp_open). The
+ *   connected socket gives us the kernel's filtering of replies for free
+ *   and reports ICMP errors (port unreachable...) on it.
+ * - App -> host: each datagram is sent as it is (reassembled first when the
+ *   app fragmented it). A refused send (the destination said port
+ *   unreachable earlier, or no buffer) is counted; refusals with a network
+ *   meaning become the ICMP error the app would have seen.
+ * - Host -> app: readable events drain the socket in batches straight into
+ *   transmit slots (dgram.c); a full ring pauses reading (the kernel socket
+ *   buffer holds the rest) until the driver has written packets out.
+ * - Errors queued on the socket (IP_RECVERR) come back as the matching
+ *   ICMP/ICMPv6 destination unreachable, quoting the app's tuple, so the
+ *   app's connected socket sees "connection refused" as on a real network.
+ * - Idle timeout: 60 s by default, 30 s for port 53 (DNS flows are one
+ *   question and one answer); the timer is re-armed lazily: activity only
+ *   updates last_active, and the timer, when it fires, re-arms itself for
+ *   the remaining time.
+ * Not handled: UDP-Lite, and multicast/broadcast destinations (refused
+ * with the rest of the policy in a later change).
+ */
+#include "core/udp.h"
+
+#include <errno.h>
+
+#include "core/core.h"
+#include "wire/build.h"
+
+/* Datagrams read per readable event before yielding to other flows. */
+#define UDP_READ_BATCH 64
+
+static uint64_t udp_timeout(const struct core_engine *e, const union flow *f)
+{
+	return f->c.key.dport == 53 ? e->cfg.udp_dns_timeout_us
+				    : e->cfg.udp_timeout_us;
+}
+
+/* Tells the app its datagram could not be delivered, as ICMP would. */
+static void udp_report(struct core_engine *e, union flow *f,
+		       const struct core_sock_error *err)
+{
+	uint8_t type, code;
+	const struct flow_key *k = &f->c.key;
+	if (!core_icmp_for_error(k->family, err, &type, &code))
+		return;
+	uint8_t hdr[WIRE_UDP_HDR_LEN] = {
+		(uint8_t)(k->sport >> 8), (uint8_t)k->sport,
+		(uint8_t)(k->dport >> 8), (uint8_t)k->dport,
+		0, WIRE_UDP_HDR_LEN, 0, 0,
+	};
+	uint8_t quote[WIRE_IP6_HDR_LEN + WIRE_UDP_HDR_LEN];
+	size_t qlen = core_synth_quote(k, hdr, sizeof(hdr), quote,
+				       sizeof(quote));
+	if (qlen)
+		core_send_icmp_error(e, k->family, &k->dst, &k->src, type,
+				     code, 0, quote, qlen);
+}
+
+void udp_input_new(struct core_engine *e, const struct flow_key *key,
+		   const struct wire_packet *pkt)
+{
+	union flow *f = flow_alloc(e, FLOW_UDP, key);
+	if (!f)
+		return;
+	uint32_t h = flow_handle(e->flows, f);
+	int sock = e->ops->udp_open(e->ops_ctx, h, key->family, &key->dst,
+				    key->dport);
+	if (sock < 0) {
+		char t[128];
+		core_flow_str(key, t, sizeof(t));
+		core_log_hostile(e, "%s: no host socket (errno %d)", t, -sock);
+		CTR_INC(e, flows_refused_socket);
+		struct core_sock_error err = { .err = EACCES };
+		udp_report(e, f, &err);
+		flow_close(e, f, false);
+		return;
+	}
+	f->c.sock = sock;
+	CTR_INC(e, udp_flows_open);
+	flow_timer_set(e, f, e->now + udp_timeout(e, f));
+	udp_input(e, f, pkt);
+}
+
+void udp_input(struct core_engine *e, union flow *f,
+	       const struct wire_packet *pkt)
+{
+	f->c.last_active = e->now;
+	struct core_iov iov = { (void *)(uintptr_t)pkt->payload,
+				pkt->payload_len };
+	long n = e->ops->send(e->ops_ctx, f->c.sock, &iov, 1);
+	if (n >= 0) {
+		CTR_INC(e, udp_tx_datagrams);
+		return;
+	}
+	CTR_INC(e, udp_send_errors);
+	/* A pending socket error (e.g. the port-unreachable from an earlier
+	 * datagram) is reported through the error queue as well. */
+	struct core_sock_error err = { .err = (int)-n };
+	if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
+		err = (struct core_sock_error){ .err = (int)-n };
+	udp_report(e, f, &err);
+}
+
+static void udp_drain_errors(struct core_engine *e, union flow *f)
+{
+	struct core_sock_error err;
+	for (int i = 0; i < 8; i++) {
+		if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
+			return;
+		udp_report(e, f, &err);
+	}
+}
+
+static void udp_read(struct core_engine *e, union flow *f)
+{
+	const struct flow_key *k = &f->c.key;
+	struct wire_ip_hdr ip = {
+		.family = k->family,
+		.proto = WIRE_PROTO_UDP,
+		.src = k->dst,
+		.dst = k->src,
+	};
+	size_t room = wire_ip_hdr_len(k->family) + WIRE_UDP_HDR_LEN;
+	for (int i = 0; i < UDP_READ_BATCH; i++) {
+		if (tx_free(e->tx) == 0) {
+			/* Leave the rest in the socket buffer until the
+			 * driver has drained the ring. */
+			e->ops->want(e->ops_ctx, f->c.sock, false, false);
+			core_wait_tx(e, f);
+			return;
+		}
+		uint8_t *pkt;
+		long n = core_dgram_recv(e, f->c.sock, room, &pkt);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			CTR_INC(e, udp_send_errors);
+			udp_drain_errors(e, f);
+			return;
+		}
+		f->c.last_active = e->now;
+		size_t len = wire_udp_build(pkt, room + (size_t)n, &ip,
+					    k->dport, k->sport, (size_t)n);
+		if (len == 0)
+			continue;
+		CTR_INC(e, udp_rx_datagrams);
+		core_dgram_emit(e, pkt, len, k->family);
+	}
+}
+
+void udp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
+{
+	if (events & CORE_EV_ERROR)
+		udp_drain_errors(e, f);
+	if (events & (CORE_EV_READ | CORE_EV_ERROR))
+		udp_read(e, f);
+}
+
+void udp_timer(struct core_engine *e, union flow *f)
+{
+	uint64_t end = f->c.last_active + udp_timeout(e, f);
+	if (e->now < end) {
+		flow_timer_set(e, f, end);
+		return;
+	}
+	CTR_INC(e, flows_expired);
+	flow_close(e, f, false);
+}
+
+void udp_tx_resume(struct core_engine *e, union flow *f)
+{
+	e->ops->want(e->ops_ctx, f->c.sock, true, false);
+	udp_read(e, f);
+}
+
+void udp_release(struct core_engine *e, union flow *f)
+{
+	if (f->c.sock >= 0)
+		CTR_DEC(e, udp_flows_open);
+}

@@ -1,0 +1,294 @@
+/* driver.c - the event loop around the core (see driver.h).
+ *
+ * One pass of the loop:
+ *   1. wait for readiness, at most until the core's next deadline;
+ *   2. TUN readable: read packets in batches into the tunconn's arena and
+ *      feed each to core_input (no copy: the core parses in place);
+ *   3. host socket events: core_sock_event under the socket's flow handle;
+ *   4. deferred events (errors known at connect time, raw-ICMP replies);
+ *   5. timers that are due;
+ *   6. after every step, flush: the transmit ring goes to the TUN, then
+ *      flows that waited for ring space are resumed, until nothing is left.
+ * Stopping is an eventfd write plus a flag, so it is safe from any thread
+ * and from a signal handler.
+ */
+#include "host/driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TUN_BATCHES_PER_WAKE 8
+#define EVENTS_PER_WAIT 256
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void driver_log(struct driver *d, enum tp_log_level level, const char *fmt,
+		...)
+{
+	if (!d->log || (uint32_t)level > d->log_level)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	d->log(d->log_ctx, level, line);
+}
+
+struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
+			     int *err)
+{
+	*err = -TP_ENOMEM;
+	struct driver *d = calloc(1, sizeof(*d));
+	if (!d) {
+		tun->ops->close(tun);
+		return NULL;
+	}
+	d->tun = tun;
+	d->wake_fd = -1;
+	d->raw_fd[0] = d->raw_fd[1] = -1;
+	d->log = cfg->log;
+	d->log_ctx = cfg->log_ctx;
+	d->log_level = cfg->log_level;
+
+	struct core_config cc;
+	core_config_from_public(&cc, cfg);
+	if (getrandom(&cc.hash_seed, sizeof(cc.hash_seed), GRND_NONBLOCK) < 0)
+		cc.hash_seed = now_us() ^ (uint64_t)(uintptr_t)d;
+	/* Every flow has at most one host socket; a few spare ids cover
+	 * sockets closed and reopened within one pass. */
+	d->nsocks = cc.max_flows + 64;
+	d->socks = calloc(d->nsocks, sizeof(*d->socks));
+	d->free_stack = calloc(d->nsocks, sizeof(*d->free_stack));
+	d->poller = poller_create();
+	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!d->socks || !d->free_stack || !d->poller || d->wake_fd < 0)
+		goto fail;
+	d->core = core_create(&cc, &driver_host_ops, d);
+	if (!d->core) {
+		driver_log(d, TP_LOG_ERROR,
+			   "engine tables do not fit max_memory (%llu bytes)",
+			   (unsigned long long)cc.max_memory);
+		goto fail;
+	}
+	int tfd = tun->ops->fd(tun);
+	if (poller_add(d->poller, d->wake_fd, DRV_TAG(TAG_WAKE, 0),
+		       POLLER_IN) < 0 ||
+	    (tfd >= 0 &&
+	     poller_add(d->poller, tfd, DRV_TAG(TAG_TUN, 0), POLLER_IN) < 0)) {
+		*err = -TP_ESYS;
+		goto fail;
+	}
+	*err = 0;
+	return d;
+fail:
+	driver_destroy(d);
+	return NULL;
+}
+
+void driver_destroy(struct driver *d)
+{
+	if (!d)
+		return;
+	core_destroy(d->core); /* closes every flow's socket through ops */
+	for (int i = 0; i < 2; i++) {
+		if (d->raw_fd[i] >= 0)
+			close(d->raw_fd[i]);
+		free(d->raw_by_id[i]);
+	}
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
+	poller_destroy(d->poller);
+	if (d->tun)
+		d->tun->ops->close(d->tun);
+	free(d->socks);
+	free(d->free_stack);
+	free(d);
+}
+
+void driver_stop(struct driver *d)
+{
+	__atomic_store_n(&d->stop_requested, 1, __ATOMIC_RELEASE);
+	uint64_t v = 1;
+	(void)!write(d->wake_fd, &v, sizeof(v));
+}
+
+/* Writes the transmit ring to the TUN and resumes flows that waited for
+ * room, until both are quiet. */
+static int flush(struct driver *d, uint64_t now)
+{
+	struct core_tx_pkt pkts[64];
+	for (int round = 0; round < 64; round++) {
+		size_t n;
+		while ((n = core_tx_peek(d->core, pkts, 64)) > 0) {
+			uint64_t dropped = 0;
+			int w = d->tun->ops->write_batch(d->tun, pkts, (int)n,
+							 &dropped);
+			if (dropped)
+				__atomic_store_n(&d->tun_tx_dropped,
+						 d->tun_tx_dropped + dropped,
+						 __ATOMIC_RELAXED);
+			if (w < 0) {
+				driver_log(d, TP_LOG_ERROR,
+					   "TUN write failed: %s", strerror(-w));
+				d->fatal = -TP_ESYS;
+				core_tx_done(d->core, n);
+				return w;
+			}
+			core_tx_done(d->core, (size_t)w);
+		}
+		core_tx_resume(d->core, now);
+		if (core_tx_peek(d->core, pkts, 1) == 0)
+			break;
+	}
+	return 0;
+}
+
+static int read_tun(struct driver *d)
+{
+	struct tun_pkt pkts[64];
+	for (int b = 0; b < TUN_BATCHES_PER_WAKE; b++) {
+		int n = d->tun->ops->read_batch(d->tun, pkts, 64);
+		if (n < 0) {
+			driver_log(d, TP_LOG_ERROR,
+				   "TUN read failed: %s (device removed?)",
+				   strerror(-n));
+			d->fatal = -TP_ESYS;
+			return n;
+		}
+		if (n == 0)
+			break;
+		uint64_t now = now_us();
+		for (int i = 0; i < n; i++)
+			core_input(d->core, pkts[i].data, pkts[i].len, now);
+		flush(d, now);
+	}
+	return 0;
+}
+
+static uint32_t to_core_events(uint32_t ev)
+{
+	return (ev & POLLER_IN ? CORE_EV_READ : 0u) |
+	       (ev & POLLER_OUT ? CORE_EV_WRITE : 0u) |
+	       (ev & POLLER_ERR ? CORE_EV_ERROR : 0u) |
+	       (ev & POLLER_HUP ? CORE_EV_HUP : 0u);
+}
+
+void driver_defer_event(struct driver *d, int id)
+{
+	struct hsock *s = &d->socks[id];
+	if (s->deferred)
+		return;
+	s->deferred = 1;
+	s->defer_next = 0;
+	if (d->defer_tail)
+		d->socks[d->defer_tail - 1].defer_next = (uint32_t)id + 1;
+	else
+		d->defer_head = (uint32_t)id + 1;
+	d->defer_tail = (uint32_t)id + 1;
+}
+
+static void run_deferred(struct driver *d, uint64_t now)
+{
+	uint32_t i = d->defer_head;
+	d->defer_head = d->defer_tail = 0;
+	while (i) {
+		struct hsock *s = &d->socks[i - 1];
+		i = s->defer_next;
+		s->deferred = 0;
+		if (s->kind == HS_FREE) {
+			d->free_stack[d->nfree++] = (uint32_t)(s - d->socks);
+			continue;
+		}
+		uint32_t ev = s->pending_err ? CORE_EV_ERROR : CORE_EV_READ;
+		core_sock_event(d->core, s->flow, ev, now);
+		flush(d, now);
+	}
+}
+
+int driver_next_timeout_ms(struct driver *d)
+{
+	if (d->defer_head)
+		return 0;
+	uint64_t dl = core_next_deadline(d->core);
+	if (dl == UINT64_MAX)
+		return -1;
+	uint64_t now = now_us();
+	if (dl <= now)
+		return 0;
+	uint64_t ms = (dl - now + 999) / 1000;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+int driver_step(struct driver *d, int timeout_ms)
+{
+	struct poller_event ev[EVENTS_PER_WAIT];
+	if (__atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE))
+		return 0;
+	int n = poller_wait(d->poller, ev, EVENTS_PER_WAIT, timeout_ms);
+	if (n < 0) {
+		driver_log(d, TP_LOG_ERROR, "poll failed: %s", strerror(-n));
+		return -TP_ESYS;
+	}
+	for (int i = 0; i < n; i++) {
+		uint32_t kind = (uint32_t)(ev[i].tag >> 56);
+		uint32_t gen = (uint32_t)(ev[i].tag >> 32) & 0xffffffu;
+		uint32_t idx = (uint32_t)ev[i].tag;
+		uint64_t now = now_us();
+		switch (kind) {
+		case TAG_TUN:
+			if (read_tun(d) < 0)
+				return d->fatal;
+			break;
+		case TAG_WAKE: {
+			uint64_t v;
+			(void)!read(d->wake_fd, &v, sizeof(v));
+			break;
+		}
+		case TAG_SOCK:
+			if (idx < d->high && d->socks[idx].kind != HS_FREE &&
+			    (d->socks[idx].gen & 0xffffffu) == gen) {
+				core_sock_event(d->core, d->socks[idx].flow,
+						to_core_events(ev[i].events),
+						now);
+				flush(d, now);
+			}
+			break;
+		case TAG_RAW4:
+		case TAG_RAW6:
+			driver_raw_readable(d, kind == TAG_RAW4 ? 0 : 1);
+			flush(d, now);
+			break;
+		}
+	}
+	uint64_t now = now_us();
+	run_deferred(d, now);
+	if (core_next_deadline(d->core) <= now) {
+		core_timers(d->core, now);
+		flush(d, now);
+	}
+	if (d->fatal)
+		return d->fatal;
+	return __atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE) ? 0 : 1;
+}
+
+int driver_run(struct driver *d)
+{
+	int rc;
+	while ((rc = driver_step(d, driver_next_timeout_ms(d))) > 0)
+		;
+	return rc;
+}

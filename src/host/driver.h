@@ -1,0 +1,109 @@
+/* driver.h - the I/O side: one thread's event loop around the core.
+ *
+ * The driver owns every fd: the TUN (through a tunconn), the host sockets
+ * the core asked for (a table indexed by the small socket ids the core
+ * sees), the poller and a wake-up eventfd. It implements the core's host
+ * ops with non-blocking system calls (hostsock_linux.c, icmp_raw_linux.c)
+ * and runs the loop: wait for readiness or the core's next deadline, feed
+ * packets, socket events and timers to the core, and write the core's
+ * transmit ring to the TUN after each step.
+ */
+#ifndef TP_HOST_DRIVER_H
+#define TP_HOST_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "host/poller.h"
+#include "io/tunconn.h"
+
+/* Poller tags: kind in the top 8 bits, a generation in the next 24, an
+ * index in the low 32. The generation tells an event for a socket closed
+ * earlier in the same batch from one for the socket that reused its id. */
+enum { TAG_TUN = 1, TAG_WAKE, TAG_SOCK, TAG_RAW4, TAG_RAW6 };
+#define DRV_TAG_GEN(kind, gen, idx)                                        \
+	((uint64_t)(kind) << 56 | (uint64_t)((gen) & 0xffffffu) << 32 |     \
+	 (uint32_t)(idx))
+#define DRV_TAG(kind, idx) DRV_TAG_GEN(kind, 0, idx)
+
+enum hsock_kind { HS_FREE = 0, HS_UDP, HS_TCP, HS_PING, HS_RAW };
+
+/* One host socket. Raw-ICMP flows share the driver's raw socket: their fd
+ * is -1 and a reply waits in stash until the core reads it. */
+struct hsock {
+	int fd;
+	uint32_t flow;		/* core flow handle events go to */
+	uint8_t kind;		/* enum hsock_kind */
+	uint8_t family;
+	uint8_t want;		/* POLLER_IN/OUT currently registered */
+	uint8_t deferred : 1;	/* on the deferred-event list */
+	uint32_t gen;		/* bumped each time the id is reused */
+	int pending_err;	/* error to report before any other (errno) */
+	uint32_t peek_off;	/* TCP: the kernel's SO_PEEK_OFF as we set it */
+	uint32_t defer_next;	/* deferred list link (index + 1) */
+	uint16_t raw_id;	/* raw ICMP: identifier we send with */
+	uint16_t stash_len;
+	uint8_t *stash;		/* raw ICMP: one reply waiting, or NULL */
+	uint8_t dst[16];	/* raw ICMP: destination (v4-mapped for v4) */
+};
+
+struct driver {
+	struct core_engine *core;
+	struct poller *poller;
+	struct tunconn *tun;
+	int wake_fd;
+	int stop_requested;	/* atomic */
+	int fatal;		/* negative TP_E* once the TUN fails */
+	tp_log_fn log;
+	void *log_ctx;
+	uint32_t log_level;
+
+	struct hsock *socks;
+	uint32_t nsocks, high, nfree;
+	uint32_t *free_stack;
+	uint32_t defer_head, defer_tail;
+
+	int raw_fd[2];		/* [0] IPv4, [1] IPv6; -1 if not open */
+	uint16_t raw_next_id;
+	uint32_t *raw_by_id[2];	/* identifier -> socket index + 1 */
+	bool ping_warned;
+	uint64_t tun_tx_dropped;
+};
+
+/* Creates a driver around an engine built from cfg. tun is taken over. */
+struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
+			     int *err);
+void driver_destroy(struct driver *d);
+
+/* Runs until driver_stop or a fatal error; returns 0 or -TP_E*. */
+int driver_run(struct driver *d);
+
+/* One pass: waits at most timeout_ms for readiness, then does all the work
+ * that is due. Returns 1 to go on, 0 when stopped, or -TP_E*. */
+int driver_step(struct driver *d, int timeout_ms);
+
+/* Milliseconds until the core's next deadline (-1: none). */
+int driver_next_timeout_ms(struct driver *d);
+
+/* Safe from any thread and from a signal handler. */
+void driver_stop(struct driver *d);
+
+/* Host ops (hostsock_linux.c) and their helpers. */
+extern const struct core_host_ops driver_host_ops;
+int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
+		      enum hsock_kind kind, uint8_t family);
+void driver_sock_free(struct driver *d, int id);
+void driver_defer_event(struct driver *d, int id);
+void driver_log(struct driver *d, enum tp_log_level level, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+/* Raw ICMP fallback (icmp_raw_linux.c). */
+int driver_raw_open(struct driver *d, uint32_t flow, uint8_t family,
+		    const uint8_t dst[16]);
+long driver_raw_send(struct driver *d, struct hsock *s, const uint8_t *msg,
+		     size_t len);
+void driver_raw_readable(struct driver *d, int which);
+void driver_raw_close(struct driver *d, struct hsock *s);
+
+#endif

@@ -1,0 +1,352 @@
+/* main.c - the tunproxy command: option parsing, signals, and the proxy.
+ *
+ * Uses only the public header. The engine runs on its own thread
+ * (tp_start); the main thread waits for signals with sigwait, so SIGINT
+ * and SIGTERM stop the engine cleanly and SIGUSR1 prints the counters
+ * without any work in a signal handler.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tunproxy.h"
+
+struct cli {
+	const char *tun_name;
+	int tun_fd;
+	const char *addr4, *addr6;
+	bool no_tun_config;
+	int verbosity;
+	struct tp_config cfg;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tunproxy --tun NAME [options]\n"
+		"       tunproxy --tun-fd N [options]\n"
+		"\n"
+		"Terminates every TCP connection, UDP flow and ICMP echo of the IP\n"
+		"packets on a TUN device in userspace and carries each over an\n"
+		"ordinary socket of this host to its real destination.\n"
+		"\n"
+		"Packet source (one of):\n"
+		"  --tun NAME          create (or attach to) TUN device NAME; it is\n"
+		"                      configured and brought up unless --no-tun-config\n"
+		"  --tun-fd N          use the already-open TUN fd N (not configured)\n"
+		"\n"
+		"Device settings (with --tun):\n"
+		"  --tun-addr CIDR     IPv4 address of the device (default 10.0.0.8/24)\n"
+		"  --tun-addr6 CIDR    IPv6 address of the device (default fdaa::8/64)\n"
+		"  --no-tun-config     leave addresses, MTU and link state alone\n"
+		"                      (e.g. when the device is moved to another netns)\n"
+		"  --mtu N             MTU of the device and the engine (default 1500)\n"
+		"\n"
+		"Limits and timeouts:\n"
+		"  --max-flows N       flows of all kinds at once (default 65536)\n"
+		"  --max-half-open N   TCP connects pending at once (default 1024)\n"
+		"  --max-conns N       established TCP connections (default 65536)\n"
+		"  --max-memory SIZE   engine memory budget, e.g. 32M (default 32M)\n"
+		"  --udp-timeout SEC   idle UDP flow lifetime (default 60)\n"
+		"  --dns-timeout SEC   idle lifetime of UDP flows to port 53 (default 30)\n"
+		"  --icmp-timeout SEC  idle ICMP echo flow lifetime (default 30)\n"
+		"  --tcp-idle-timeout SEC  idle established TCP lifetime (default 7200)\n"
+		"\n"
+		"Output:\n"
+		"  -v, --verbose       more log output (repeat: -vv debug, -vvv trace)\n"
+		"  -q, --quiet         errors only\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"Signals: SIGINT/SIGTERM stop (all flows closed); SIGUSR1 prints the\n"
+		"counters to stderr as 'counter NAME VALUE' lines ending with\n"
+		"'counters end'. Counters are also printed on exit.\n"
+		"\n"
+		"Needs CAP_NET_ADMIN (root) to create a TUN device. ICMP echo uses ping\n"
+		"sockets (net.ipv4.ping_group_range) or, failing that, a raw socket.\n");
+}
+
+static const char *level_name(enum tp_log_level l)
+{
+	static const char *const n[] = { "error", "warn", "info", "debug",
+					 "trace" };
+	return (unsigned)l < 5 ? n[l] : "?";
+}
+
+static void log_line(void *ctx, enum tp_log_level level, const char *msg)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%lld.%03ld tunproxy %s: %s\n", (long long)ts.tv_sec,
+		ts.tv_nsec / 1000000, level_name(level), msg);
+}
+
+static bool parse_uint(const char *s, unsigned long long max,
+		       unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long mult = 1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1ull << 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1ull << 30, end++;
+	if (errno || end == s || *end || v > max / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+enum { OPT_TUN = 256, OPT_TUN_FD, OPT_ADDR4, OPT_ADDR6, OPT_NO_CONFIG,
+       OPT_MTU, OPT_MAX_FLOWS, OPT_MAX_HALF, OPT_MAX_CONNS, OPT_MAX_MEM,
+       OPT_UDP_T, OPT_DNS_T, OPT_ICMP_T, OPT_TCP_T };
+
+static int parse_args(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "tun", required_argument, NULL, OPT_TUN },
+		{ "tun-fd", required_argument, NULL, OPT_TUN_FD },
+		{ "tun-addr", required_argument, NULL, OPT_ADDR4 },
+		{ "tun-addr6", required_argument, NULL, OPT_ADDR6 },
+		{ "no-tun-config", no_argument, NULL, OPT_NO_CONFIG },
+		{ "mtu", required_argument, NULL, OPT_MTU },
+		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ "max-half-open", required_argument, NULL, OPT_MAX_HALF },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEM },
+		{ "udp-timeout", required_argument, NULL, OPT_UDP_T },
+		{ "dns-timeout", required_argument, NULL, OPT_DNS_T },
+		{ "icmp-timeout", required_argument, NULL, OPT_ICMP_T },
+		{ "tcp-idle-timeout", required_argument, NULL, OPT_TCP_T },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int o;
+	unsigned long long v;
+	while ((o = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
+		const char *bad = NULL;
+		switch (o) {
+		case OPT_TUN:
+			c->tun_name = optarg;
+			break;
+		case OPT_TUN_FD:
+			if (!parse_uint(optarg, INT_MAX, &v))
+				bad = "--tun-fd";
+			c->tun_fd = (int)v;
+			break;
+		case OPT_ADDR4:
+			c->addr4 = optarg;
+			break;
+		case OPT_ADDR6:
+			c->addr6 = optarg;
+			break;
+		case OPT_NO_CONFIG:
+			c->no_tun_config = true;
+			break;
+		case OPT_MTU:
+			if (!parse_uint(optarg, 65535, &v) || v < 1280)
+				bad = "--mtu (1280..65535)";
+			c->cfg.mtu = (uint32_t)v;
+			break;
+		case OPT_MAX_FLOWS:
+			if (!parse_uint(optarg, 1u << 20, &v) || v == 0)
+				bad = "--max-flows (1..1048576)";
+			c->cfg.max_flows = (uint32_t)v;
+			break;
+		case OPT_MAX_HALF:
+			if (!parse_uint(optarg, UINT32_MAX, &v) || v == 0)
+				bad = "--max-half-open";
+			c->cfg.max_tcp_half_open = (uint32_t)v;
+			break;
+		case OPT_MAX_CONNS:
+			if (!parse_uint(optarg, UINT32_MAX, &v) || v == 0)
+				bad = "--max-conns";
+			c->cfg.max_tcp_established = (uint32_t)v;
+			break;
+		case OPT_MAX_MEM:
+			if (!parse_uint(optarg, UINT64_MAX, &v) || v == 0)
+				bad = "--max-memory";
+			c->cfg.max_memory = v;
+			break;
+		case OPT_UDP_T:
+		case OPT_DNS_T:
+		case OPT_ICMP_T:
+		case OPT_TCP_T:
+			if (!parse_uint(optarg, UINT32_MAX / 1000, &v) ||
+			    v == 0) {
+				bad = "timeout (seconds, > 0)";
+				break;
+			}
+			*(o == OPT_UDP_T   ? &c->cfg.udp_timeout_ms
+			  : o == OPT_DNS_T ? &c->cfg.udp_dns_timeout_ms
+			  : o == OPT_ICMP_T
+				  ? &c->cfg.icmp_timeout_ms
+				  : &c->cfg.tcp_idle_timeout_ms) =
+				(uint32_t)(v * 1000);
+			break;
+		case 'v':
+			c->verbosity++;
+			break;
+		case 'q':
+			c->verbosity = -1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("tunproxy %d (API %d)\n", 1, TP_API_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+		if (bad) {
+			fprintf(stderr, "tunproxy: invalid value for %s: '%s'\n",
+				bad, optarg);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tunproxy: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!c->tun_name && c->tun_fd < 0) {
+		fprintf(stderr, "tunproxy: give --tun NAME or --tun-fd N "
+				"(see --help)\n");
+		return -1;
+	}
+	if (c->tun_name && c->tun_fd >= 0) {
+		fprintf(stderr, "tunproxy: --tun and --tun-fd exclude each "
+				"other\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void print_counters(struct tp *tp)
+{
+	uint64_t v[TP_CTR__COUNT];
+	size_t n = tp_get_counters(tp, v, TP_CTR__COUNT);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "counter %s %llu\n", tp_counter_name((unsigned)i),
+			(unsigned long long)v[i]);
+	uint64_t d[64];
+	size_t nd = tp_get_drop_reasons(tp, d, 64);
+	for (size_t i = 1; i < nd; i++)
+		fprintf(stderr, "drop %s %llu\n", tp_drop_reason_name((unsigned)i),
+			(unsigned long long)d[i]);
+	fprintf(stderr, "counters end\n");
+	fflush(stderr);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .tun_fd = -1, .addr4 = "10.0.0.8/24",
+			 .addr6 = "fdaa::8/64" };
+	tp_config_init(&c.cfg);
+	if (parse_args(argc, argv, &c) < 0)
+		return 2;
+	c.cfg.log = log_line;
+	c.cfg.log_level = c.verbosity < 0    ? TP_LOG_ERROR
+			  : c.verbosity == 0 ? TP_LOG_WARN
+			  : c.verbosity == 1 ? TP_LOG_INFO
+			  : c.verbosity == 2 ? TP_LOG_DEBUG
+					     : TP_LOG_TRACE;
+
+	/* Block the signals before any thread starts so only sigwait sees
+	 * them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int fd = c.tun_fd;
+	if (c.tun_name) {
+		char name[16];
+		fd = tp_tun_open(c.tun_name, name);
+		if (fd < 0) {
+			fprintf(stderr, "tunproxy: cannot open TUN '%s': %s\n",
+				c.tun_name, tp_strerror(fd));
+			return 1;
+		}
+		if (!c.no_tun_config) {
+			int rc = tp_tun_configure(name, c.cfg.mtu, c.addr4,
+						  c.addr6, log_line, NULL);
+			if (rc < 0) {
+				fprintf(stderr,
+					"tunproxy: cannot configure '%s': %s\n",
+					name, tp_strerror(rc));
+				close(fd);
+				return 1;
+			}
+		}
+		log_line(NULL, TP_LOG_INFO, "TUN device ready");
+	}
+	c.cfg.tun_fd = fd;
+
+	struct tp *tp;
+	int rc = tp_create(&c.cfg, &tp);
+	if (rc < 0) {
+		fprintf(stderr, "tunproxy: cannot start: %s\n", tp_strerror(rc));
+		if (c.tun_name)
+			close(fd);
+		return 1;
+	}
+	rc = tp_start(tp);
+	if (rc < 0) {
+		fprintf(stderr, "tunproxy: cannot start: %s\n", tp_strerror(rc));
+		tp_destroy(tp);
+		return 1;
+	}
+	if (c.verbosity >= 1)
+		fprintf(stderr, "tunproxy: running (pid %d)\n", (int)getpid());
+
+	int exit_code = 0;
+	for (;;) {
+		int sig;
+		/* A short timed wait lets us notice the engine dying on its
+		 * own (tp_next_timeout_ms would be the wrong tool: it is the
+		 * engine thread's). */
+		struct timespec ts = { 1, 0 };
+		siginfo_t si;
+		sig = sigtimedwait(&sigs, &si, &ts);
+		if (sig == SIGUSR1) {
+			print_counters(tp);
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			break;
+		if (tp_status(tp) != 0) {
+			fprintf(stderr, "tunproxy: engine stopped: %s\n",
+				tp_strerror(tp_status(tp)));
+			exit_code = 1;
+			break;
+		}
+	}
+	tp_stop(tp);
+	print_counters(tp);
+	tp_destroy(tp);
+	if (c.tun_name)
+		close(fd);
+	return exit_code;
+}
