@@ -235,6 +235,9 @@ tp_setup() {
 tp_start_proxy() {
 	TP_PROXY_ARGS=("$@")
 	: >>"$TP_LOG"
+	# A device of the same name left by a previous proxy must be gone.
+	tp_wait_for 5 sh -c "! ip -n '$NS_APP' link show '$TP_TUN'" ||
+		fail "$TP_TUN still exists in app"
 	# shellcheck disable=SC2086 # TP_WRAPPER is a command line
 	setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$TUNPROXY" --tun "$TP_TUN" \
 		--no-tun-config $TP_VERBOSE "$@" >>"$TP_LOG" 2>&1 </dev/null &

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds tunproxy twice and runs every test in both builds:
+#   build/       normal build, warnings are errors
+#   build-asan/  ASan + UBSan (leaks detected, first error aborts)
+# Unit tests and the end-to-end tests (network namespaces: run as root) run
+# through CTest; its summary is printed for each build. Exits non-zero if
+# anything failed. Installs what it needs with apt-get on Debian 12.
+#
+# Environment: JOBS (parallel build jobs, default: CPUs), TP_SKIP_ASAN=1
+# (only the normal build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# Build tools, cmocka, and the real peers the e2e tests talk to.
+PKGS="build-essential cmake pkg-config libcmocka-dev iproute2 procps util-linux
+  python3 python3-scapy dnsmasq-base bind9-dnsutils socat iputils-ping
+  netcat-openbsd nginx-light curl iperf3 nftables"
+
+install_deps() {
+	local missing="" p
+	for p in $PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "test.sh: missing packages:$missing (run as root to install them)" >&2
+		return 0
+	fi
+	echo "test.sh: installing$missing"
+	# Packages must not start their daemons (nginx, iperf3) on this host:
+	# the tests start their own inside namespaces.
+	local policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		policy=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } \
+		>/tmp/tunproxy-apt.log 2>&1
+	local rc=$?
+	[ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
+	if [ $rc != 0 ]; then
+		tail -n 20 /tmp/tunproxy-apt.log >&2
+		echo "test.sh: apt-get failed (log: /tmp/tunproxy-apt.log)" >&2
+		exit 1
+	fi
+}
+
+# build DIR CMAKE-ARGS...: configure and build, or exit.
+build() {
+	local dir=$1
+	shift
+	echo "== configure and build $dir ($*)"
+	cmake -S "$ROOT" -B "$ROOT/$dir" -DTP_WERROR=ON "$@" >"$ROOT/$dir.configure.log" 2>&1 ||
+		{ cat "$ROOT/$dir.configure.log"; echo "test.sh: cmake failed for $dir" >&2; exit 1; }
+	rm -f "$ROOT/$dir.configure.log"
+	cmake --build "$ROOT/$dir" -j "$JOBS" ||
+		{ echo "test.sh: build failed for $dir" >&2; exit 1; }
+}
+
+# run_tests DIR: run CTest in DIR; prints its summary; returns its status.
+run_tests() {
+	local dir=$1
+	echo "== ctest in $dir"
+	# shellcheck disable=SC2086
+	(cd "$ROOT/$dir" && ctest --output-on-failure ${CTEST_ARGS:-})
+}
+
+install_deps
+[ "$(id -u)" = 0 ] || echo "test.sh: not root: the end-to-end tests will be skipped" >&2
+
+build build
+fail=0
+run_tests build || fail=1
+
+if [ "${TP_SKIP_ASAN:-0}" != 1 ]; then
+	build build-asan -DTP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	run_tests build-asan || fail=1
+fi
+
+if [ $fail = 0 ]; then
+	echo "test.sh: all tests passed"
+else
+	echo "test.sh: SOME TESTS FAILED" >&2
+fi
+exit $fail
