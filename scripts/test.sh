@@ -62,12 +62,32 @@ build() {
 		{ echo "test.sh: build failed for $dir" >&2; exit 1; }
 }
 
-# run_tests DIR: run CTest in DIR; prints its summary; returns its status.
+TOTAL_PASS=0
+TOTAL_FAIL=0
+TOTAL_SKIP=0
+
+# run_tests DIR: run CTest in DIR (it prints its summary), add its counts to
+# the totals; returns its status.
 run_tests() {
-	local dir=$1
+	local dir=$1 rc log total failed skipped
+	log="$ROOT/$dir/ctest-output.log"
 	echo "== ctest in $dir"
 	# shellcheck disable=SC2086
-	(cd "$ROOT/$dir" && ctest --output-on-failure ${CTEST_ARGS:-})
+	(cd "$ROOT/$dir" && ctest --output-on-failure ${CTEST_ARGS:-}) 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n 1)
+	skipped=$(grep -c '(Skipped)$' "$log")
+	if [ -z "$total" ]; then
+		# No summary line: ctest itself failed (or found no tests).
+		TOTAL_FAIL=$((TOTAL_FAIL + 1))
+		[ "$rc" = 0 ] && rc=1
+	else
+		TOTAL_FAIL=$((TOTAL_FAIL + failed))
+		TOTAL_SKIP=$((TOTAL_SKIP + skipped))
+		TOTAL_PASS=$((TOTAL_PASS + total - failed - skipped))
+	fi
+	return "$rc"
 }
 
 install_deps
@@ -84,9 +104,7 @@ if [ "${TP_SKIP_ASAN:-0}" != 1 ]; then
 	run_tests build-asan || fail=1
 fi
 
-if [ $fail = 0 ]; then
-	echo "test.sh: all tests passed"
-else
-	echo "test.sh: SOME TESTS FAILED" >&2
-fi
+# One closing line over both builds (each ctest printed its own summary).
+[ $fail = 0 ] || echo "test.sh: SOME TESTS FAILED (see above)"
+echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 exit $fail

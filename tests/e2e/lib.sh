@@ -32,7 +32,7 @@ TP_E2E_DIR=${TP_E2E_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 TP_ROOT=$(cd "$TP_E2E_DIR/../.." && pwd)
 TUNPROXY=${TUNPROXY:-$TP_ROOT/build/tunproxy}
 TP_WRAPPER=${TP_WRAPPER:-}
-TP_VERBOSE=${TP_VERBOSE:--v}
+TP_VERBOSE=${TP_VERBOSE--v}
 TP_NAME=${TP_NAME:-$(basename "$0" .sh)}
 
 # Debian's python3 (it has scapy); a pyenv shim earlier in PATH may not.

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tunproxy demo: builds tunproxy if needed, makes three network namespaces
+# (an "app" whose only network is tunproxy's TUN device, the "proxy" that
+# runs tunproxy, and a "net" with a DNS server, a UDP echo server and a
+# pingable host), shows a DNS lookup, a UDP exchange and a ping going
+# through tunproxy, prints its counters, and removes everything again.
+# Run as root on Debian 12:  sudo bash scripts/demo.sh
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+say() { printf '   %s\n' "$*"; }
+# show CMD...: print the command as typed in "app", then run it there.
+show() {
+	printf '\033[36mapp$ %s\033[0m\n' "$*"
+	in_app "$@" 2>&1 | sed 's/^/   /'
+	return "${PIPESTATUS[0]}"
+}
+die() {
+	printf '\033[31mdemo: %s\033[0m\n' "$*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "run me as root (network namespaces and TUN devices need it): sudo bash scripts/demo.sh"
+[ -c /dev/net/tun ] || die "/dev/net/tun is missing (load the tun module: modprobe tun)"
+
+# --- packages -----------------------------------------------------------------
+PKGS="build-essential cmake libcmocka-dev iproute2 procps util-linux python3
+  dnsmasq-base bind9-dnsutils socat iputils-ping"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	bold "Installing packages:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } \
+		>/tmp/tunproxy-demo-apt.log 2>&1 ||
+		die "apt-get failed, see /tmp/tunproxy-demo-apt.log"
+fi
+
+# --- build ----------------------------------------------------------------------
+if [ ! -f build/CMakeCache.txt ]; then
+	bold "Configuring the build (build/)"
+	cmake -S . -B build >/tmp/tunproxy-demo-cmake.log 2>&1 ||
+		{ cat /tmp/tunproxy-demo-cmake.log; die "cmake failed"; }
+fi
+bold "Building tunproxy"
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target tunproxy >/tmp/tunproxy-demo-build.log 2>&1 ||
+	{ tail -n 30 /tmp/tunproxy-demo-build.log; die "build failed"; }
+say "built $ROOT/build/tunproxy"
+
+# --- topology -------------------------------------------------------------------
+export TUNPROXY="$ROOT/build/tunproxy"
+export TP_VERBOSE="" TP_NAME=demo
+# shellcheck source=../tests/e2e/lib.sh
+. "$ROOT/tests/e2e/lib.sh"
+
+bold "Creating the namespaces"
+tp_setup
+cat <<EOT
+   $NS_APP    the app: its only interface is the TUN device $TP_TUN
+               ($APP_V4/24, $APP_V6/64, default routes via $TP_TUN)
+   $NS_PROXY  runs tunproxy; reaches the world only through a veth
+               to "net" ($PROXY_V4, $PROXY_V6)
+   $NS_NET    the "internet": $NET_V4 / $NET_V6 on the veth, and a host
+               $HOST_V4 / $HOST_V6 running dnsmasq and a UDP echo server
+EOT
+
+bold "Starting the servers in $NS_NET"
+tp_start_dns
+tp_start_udp_echo
+say "dnsmasq answers $DNS_NAME (A $HOST_V4, AAAA $HOST_V6); UDP echo on port $ECHO_PORT"
+
+bold "Starting tunproxy in $NS_PROXY"
+tp_start_proxy
+say "tunproxy (pid $TP_PID) created $TP_TUN, which now lives in $NS_APP"
+printf '\033[36mapp$ ip route\033[0m\n'
+in_app ip route | sed 's/^/   /'
+
+bold "A DNS lookup from the app, through tunproxy"
+show dig +short +time=3 @"$HOST_V4" "$DNS_NAME" A || die "DNS lookup failed"
+show dig +short +time=3 @"$HOST_V6" "$DNS_NAME" AAAA || die "DNS lookup over IPv6 failed"
+
+bold "A UDP exchange: the echo server sends our datagram back"
+printf '\033[36mapp$ echo "hello through tunproxy" | socat -t 2 - UDP4:%s:%s\033[0m\n' "$HOST_V4" "$ECHO_PORT"
+reply=$(echo "hello through tunproxy" | in_app socat -t 2 - "UDP4:$HOST_V4:$ECHO_PORT")
+say "$reply"
+[ "$reply" = "hello through tunproxy" ] || die "no UDP echo"
+printf '\033[36mapp$ echo "and over IPv6" | socat -t 2 - UDP6:[%s]:%s\033[0m\n' "$HOST_V6" "$ECHO_PORT"
+reply=$(echo "and over IPv6" | in_app socat -t 2 - "UDP6:[$HOST_V6]:$ECHO_PORT")
+say "$reply"
+[ "$reply" = "and over IPv6" ] || die "no UDP echo over IPv6"
+
+bold "A ping: the echo requests travel as the proxy's own pings"
+show ping -c 3 -i 0.3 "$HOST_V4" || die "ping failed"
+show ping -6 -c 3 -i 0.3 "$HOST_V6" || die "ping -6 failed"
+
+bold "tunproxy's counters (kill -USR1 $TP_PID), the non-zero ones"
+tp_dump
+awk '$1 == "counters" && $2 == "end" { last = NR } { line[NR] = $0 }
+     END { for (i = last - 1; i > 0 && line[i] ~ /^(counter|drop) /; i--) start = i
+           for (i = start; i < last; i++) { split(line[i], f, " ")
+             if (f[3] != "0") printf "   %-28s %s\n", f[1] == "drop" ? "drop " f[2] : f[2], f[3] } }' "$TP_LOG"
+
+bold "Stopping tunproxy and cleaning up"
+tp_stop_proxy || { tail -n 20 "$TP_LOG"; die "tunproxy did not stop cleanly"; }
+say "tunproxy exited cleanly; the namespaces and servers go now"
+TP_DONE=1
+exit 0
