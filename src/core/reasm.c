@@ -24,9 +24,9 @@
  * are 16 bits).
  *
  * Overlaps abandon the datagram (RFC 5722; done for IPv4 too). Exact
- * duplicates, fragments whose every byte has arrived already with the same
- * value and that say nothing new about the end, are ignored (RFC 8200 4.5
- * permits this) and counted. Conflicting ends (two different last
+ * duplicates, the same range as one fragment already held with the same
+ * bytes, are ignored (RFC 8200 4.5 permits this) and counted; a second
+ * bitmap of the blocks where fragments began tells them from overlaps. Conflicting ends (two different last
  * fragments, data past the end) abandon the datagram.
  *
  * Timers: each datagram expires timeout_us after its first fragment
@@ -44,8 +44,8 @@
 /* Front room for IPv6 headers kept from the first fragment: the fixed
  * header and up to 216 bytes of unfragmentable extension headers. A first
  * fragment with more is refused. */
-#define REASM_IP6_FRONT 256u
-#define REASM_IP4_FRONT 60u
+#define REASM_IP6_FRONT	 256u
+#define REASM_IP4_FRONT	 60u
 #define REASM_MAX_PACKET 65535u
 /* Smallest data area allocated, to avoid regrowing for small datagrams. */
 #define REASM_MIN_CAP 2048u
@@ -64,13 +64,14 @@ struct reasm_dgram {
 	uint32_t id;
 	struct wire_addr src, dst;
 	uint64_t deadline;
-	uint8_t *buf;	 /* front + cap bytes */
+	uint8_t *buf; /* front + cap bytes */
 	size_t front;
 	size_t cap;	 /* data bytes the buffer holds */
 	size_t total;	 /* data length, once have_last */
 	size_t max_end;	 /* highest data end seen */
 	size_t received; /* data bytes held (no overlaps, so exact) */
-	uint8_t map[REASM_MAP_BYTES];
+	uint8_t map[REASM_MAP_BYTES];	 /* blocks that arrived */
+	uint8_t starts[REASM_MAP_BYTES]; /* blocks a fragment began at */
 };
 
 struct reasm {
@@ -80,7 +81,7 @@ struct reasm {
 	unsigned max_dgrams;
 	uint64_t timeout;
 	struct reasm_stats stats;
-	uint8_t *done;	   /* completed buffer lent to the caller */
+	uint8_t *done; /* completed buffer lent to the caller */
 	size_t done_size;
 	struct reasm_dgram *d;
 };
@@ -169,9 +170,8 @@ const struct reasm_stats *reasm_stats(const struct reasm *r)
 }
 
 /* The slot of pkt's datagram, a new one, or NULL if the table is full. */
-static struct reasm_dgram *reasm_lookup(struct reasm *r,
-					const struct wire_packet *pkt,
-					uint64_t now)
+static struct reasm_dgram *
+reasm_lookup(struct reasm *r, const struct wire_packet *pkt, uint64_t now)
 {
 	uint8_t proto = pkt->family == 4 ? pkt->proto : 0;
 	struct reasm_dgram *free_slot = NULL;
@@ -199,7 +199,7 @@ static struct reasm_dgram *reasm_lookup(struct reasm *r,
 	free_slot->dst = pkt->dst;
 	free_slot->front = pkt->family == 4 ? REASM_IP4_FRONT : REASM_IP6_FRONT;
 	free_slot->deadline =
-		now > UINT64_MAX - r->timeout ? UINT64_MAX : now + r->timeout;
+	    now > UINT64_MAX - r->timeout ? UINT64_MAX : now + r->timeout;
 	return free_slot;
 }
 
@@ -240,26 +240,44 @@ static bool reasm_grow(struct reasm *r, struct reasm_dgram *d, size_t end)
 	return true;
 }
 
-/* True if any 8-byte block of [off, end) has arrived; *all says whether
- * every one has. */
-static bool reasm_seen(const struct reasm_dgram *d, size_t off, size_t end,
-		       bool *all)
+/* Bit b of a block map. */
+static bool reasm_bit(const uint8_t *map, size_t b)
 {
-	bool any = false;
-
-	*all = true;
-	for (size_t b = off / 8; b < (end + 7) / 8; b++) {
-		if (d->map[b / 8] & 1u << (b % 8))
-			any = true;
-		else
-			*all = false;
-	}
-	return any;
+	return map[b / 8] & 1u << (b % 8);
 }
 
-/* Marks the blocks of [off, end) as arrived. */
+/* True if any 8-byte block of [off, end) has arrived. */
+static bool reasm_seen(const struct reasm_dgram *d, size_t off, size_t end)
+{
+	for (size_t b = off / 8; b < (end + 7) / 8; b++)
+		if (reasm_bit(d->map, b))
+			return true;
+	return false;
+}
+
+/* True if exactly [off, end) arrived before as one fragment: every block
+ * is there, one fragment began at off, none began inside, and the next
+ * block (if any arrived) began another. Only the last fragment can end
+ * inside a block, and the callers checked its end against the total. */
+static bool reasm_same_range(const struct reasm_dgram *d, size_t off,
+			     size_t end)
+{
+	size_t first = off / 8, past = (end + 7) / 8;
+
+	if (!reasm_bit(d->starts, first))
+		return false;
+	for (size_t b = first; b < past; b++)
+		if (!reasm_bit(d->map, b) ||
+		    (b > first && reasm_bit(d->starts, b)))
+			return false;
+	return past >= REASM_MAP_BYTES * 8 || !reasm_bit(d->map, past) ||
+	       reasm_bit(d->starts, past);
+}
+
+/* Marks the blocks of [off, end) as arrived in one fragment. */
 static void reasm_mark(struct reasm_dgram *d, size_t off, size_t end)
 {
+	d->starts[off / 64] |= (uint8_t)(1u << (off / 8 % 8));
 	for (size_t b = off / 8; b < (end + 7) / 8; b++)
 		d->map[b / 8] |= (uint8_t)(1u << (b % 8));
 }
@@ -284,8 +302,8 @@ static void reasm_finish(struct reasm *r, struct reasm_dgram *d,
 		 * goes to the header before it, and the payload length
 		 * counts the unfragmentable headers and the data. */
 		h[d->nh_off] = d->nh;
-		wire_put16(h + 4, (uint16_t)(d->hlen - WIRE_IP6_HDR_LEN +
-					     d->total));
+		wire_put16(h + 4,
+			   (uint16_t)(d->hlen - WIRE_IP6_HDR_LEN + d->total));
 	}
 	*out = h;
 	*out_len = d->hlen + d->total;
@@ -341,11 +359,11 @@ enum reasm_result reasm_add(struct reasm *r, const struct wire_packet *pkt,
 	if (hdr + max_end > REASM_MAX_PACKET)
 		bad = true;
 
-	bool all = false;
-	if (!bad && reasm_seen(d, off, end, &all)) {
-		/* An exact duplicate changes nothing; anything else that
-		 * touches data already held is an overlap (RFC 5722). */
-		if (all && (more || d->have_last) &&
+	if (!bad && reasm_seen(d, off, end)) {
+		/* An exact duplicate changes nothing (RFC 8200 4.5 allows
+		 * dropping it alone); anything else that touches data
+		 * already held is an overlap (RFC 5722). */
+		if ((more || d->have_last) && reasm_same_range(d, off, end) &&
 		    memcmp(d->buf + d->front + off, pkt->payload, len) == 0) {
 			r->stats.duplicates++;
 			return REASM_HELD;

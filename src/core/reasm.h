@@ -3,13 +3,17 @@
  * Apps send UDP datagrams larger than the TUN MTU; their kernel fragments
  * them and tunproxy must put them back together before the datagram can go
  * out on a host socket. A datagram under reassembly is keyed by
- * (family, src, dst, protocol, id) as RFC 791 / RFC 8200 4.5 say. Memory is
+ * (family, src, dst, protocol, id) as RFC 791 says (without the protocol
+ * for IPv6, RFC 8200 4.5). Memory is
  * bounded twice: at most max_datagrams in progress and at most max_bytes of
- * fragment data in all; a fragment that would pass either bound is dropped
- * and counted, as is a datagram not completed within timeout_us (RFC 8200
- * says 60 s; tunproxy's default is shorter because an app retries sooner).
+ * reassembly buffers in all (each sized to the datagram's highest offset
+ * seen, so never less than the fragment data it holds); a fragment that
+ * would pass either bound is dropped with its datagram and counted, as is
+ * a datagram not completed within timeout_us (RFC 8200 says 60 s;
+ * tunproxy's default is shorter because an app retries sooner).
  * Overlapping fragments drop the whole datagram (RFC 5722 for IPv6; done for
- * IPv4 too because overlaps are only ever an attack).
+ * IPv4 too because overlaps are only ever an attack); exact duplicates
+ * are ignored and counted (RFC 8200 4.5 allows it).
  */
 #ifndef TP_CORE_REASM_H
 #define TP_CORE_REASM_H

@@ -230,8 +230,8 @@ static size_t build_icmp(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 	wire_put16(m + 2, 0);
 	wire_put32(m + 4, rest);
 	uint16_t csum = h.family == 4
-				? wire_csum_fold(wire_csum_add(0, m, l4_len))
-				: build_l4_csum(&h, m, l4_len);
+			    ? wire_csum_fold(wire_csum_add(0, m, l4_len))
+			    : build_l4_csum(&h, m, l4_len);
 	build_put_csum(m + 2, csum);
 	return hl + l4_len;
 }
@@ -303,10 +303,10 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 {
 	uint8_t frag[WIRE_FRAG_SCRATCH];
 	uint8_t later[WIRE_TCP_MAX_HDR_LEN]; /* 60: the IPv4 maximum too */
-	size_t later_len = WIRE_IP4_HDR_LEN +
-			   build_ip4_copied_opts(pkt + WIRE_IP4_HDR_LEN,
-						 ihl - WIRE_IP4_HDR_LEN,
-						 later + WIRE_IP4_HDR_LEN);
+	size_t later_len =
+	    WIRE_IP4_HDR_LEN + build_ip4_copied_opts(pkt + WIRE_IP4_HDR_LEN,
+						     ihl - WIRE_IP4_HDR_LEN,
+						     later + WIRE_IP4_HDR_LEN);
 	memcpy(later, pkt, WIRE_IP4_HDR_LEN);
 	later[0] = (uint8_t)(0x40 | later_len / 4);
 
@@ -337,8 +337,8 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 		wire_put16(frag + 2, (uint16_t)(hl + n));
 		wire_put16(frag + 4, ip_id);
 		/* DF cleared, MF set on all but the last, offset in 8s. */
-		wire_put16(frag + 6, (uint16_t)((more ? 0x2000 : 0) |
-						(base + off) / 8));
+		wire_put16(frag + 6,
+			   (uint16_t)((more ? 0x2000 : 0) | (base + off) / 8));
 		wire_put16(frag + 10, 0);
 		build_put_csum(frag + 10,
 			       wire_csum_fold(wire_csum_add(0, frag, hl)));
@@ -351,8 +351,8 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 }
 
 /* Splits an IPv6 packet of tot bytes, inserting Fragment headers. */
-static int build_frag6(const uint8_t *pkt, size_t tot, size_t mtu,
-		       uint32_t id, wire_frag_emit_fn emit, void *ctx)
+static int build_frag6(const uint8_t *pkt, size_t tot, size_t mtu, uint32_t id,
+		       wire_frag_emit_fn emit, void *ctx)
 {
 	uint8_t frag[WIRE_FRAG_SCRATCH];
 	const size_t hl = WIRE_IP6_HDR_LEN + WIRE_IP6_FRAG_HDR_LEN;

@@ -58,7 +58,7 @@ uint32_t wire_csum_add(uint32_t sum, const void *data, size_t len)
 	if (len) {
 		/* RFC 1071 4.1: the odd byte is the high-order (first) byte
 		 * of a word whose second byte is zero. */
-		uint8_t pad[2] = { p[0], 0 };
+		uint8_t pad[2] = {p[0], 0};
 		uint16_t w;
 		memcpy(&w, pad, 2);
 		s += w;

@@ -62,27 +62,27 @@ enum {
 #define WIRE_TCP_MAX_WSCALE 14
 
 static const char *const drop_names[WIRE_DROP__COUNT] = {
-	[WIRE_OK] = "ok",
-	[WIRE_DROP_EMPTY] = "empty",
-	[WIRE_DROP_VERSION] = "bad_version",
-	[WIRE_DROP_IP4_SHORT] = "ip4_short",
-	[WIRE_DROP_IP4_IHL] = "ip4_bad_ihl",
-	[WIRE_DROP_IP4_TOTLEN] = "ip4_bad_total_length",
-	[WIRE_DROP_IP4_CSUM] = "ip4_bad_checksum",
-	[WIRE_DROP_IP6_SHORT] = "ip6_short",
-	[WIRE_DROP_IP6_PAYLEN] = "ip6_bad_payload_length",
-	[WIRE_DROP_IP6_EXTHDR] = "ip6_bad_ext_header",
-	[WIRE_DROP_FRAG_BAD] = "bad_fragment",
-	[WIRE_DROP_UDP_SHORT] = "udp_short",
-	[WIRE_DROP_UDP_LEN] = "udp_bad_length",
-	[WIRE_DROP_UDP_CSUM] = "udp_bad_checksum",
-	[WIRE_DROP_TCP_SHORT] = "tcp_short",
-	[WIRE_DROP_TCP_DOFF] = "tcp_bad_data_offset",
-	[WIRE_DROP_TCP_OPT] = "tcp_bad_option",
-	[WIRE_DROP_TCP_CSUM] = "tcp_bad_checksum",
-	[WIRE_DROP_ICMP_SHORT] = "icmp_short",
-	[WIRE_DROP_ICMP_CSUM] = "icmp_bad_checksum",
-	[WIRE_DROP_PROTO] = "unsupported_protocol",
+    [WIRE_OK] = "ok",
+    [WIRE_DROP_EMPTY] = "empty",
+    [WIRE_DROP_VERSION] = "bad_version",
+    [WIRE_DROP_IP4_SHORT] = "ip4_short",
+    [WIRE_DROP_IP4_IHL] = "ip4_bad_ihl",
+    [WIRE_DROP_IP4_TOTLEN] = "ip4_bad_total_length",
+    [WIRE_DROP_IP4_CSUM] = "ip4_bad_checksum",
+    [WIRE_DROP_IP6_SHORT] = "ip6_short",
+    [WIRE_DROP_IP6_PAYLEN] = "ip6_bad_payload_length",
+    [WIRE_DROP_IP6_EXTHDR] = "ip6_bad_ext_header",
+    [WIRE_DROP_FRAG_BAD] = "bad_fragment",
+    [WIRE_DROP_UDP_SHORT] = "udp_short",
+    [WIRE_DROP_UDP_LEN] = "udp_bad_length",
+    [WIRE_DROP_UDP_CSUM] = "udp_bad_checksum",
+    [WIRE_DROP_TCP_SHORT] = "tcp_short",
+    [WIRE_DROP_TCP_DOFF] = "tcp_bad_data_offset",
+    [WIRE_DROP_TCP_OPT] = "tcp_bad_option",
+    [WIRE_DROP_TCP_CSUM] = "tcp_bad_checksum",
+    [WIRE_DROP_ICMP_SHORT] = "icmp_short",
+    [WIRE_DROP_ICMP_CSUM] = "icmp_bad_checksum",
+    [WIRE_DROP_PROTO] = "unsupported_protocol",
 };
 
 /* The counter name of a drop reason; "unknown" if out of range. */
@@ -142,8 +142,8 @@ bool wire_tcp_parse_opts(const uint8_t *opt, size_t len,
 				return false;
 			out->has_wscale = true;
 			out->wscale = v[0] > WIRE_TCP_MAX_WSCALE
-					      ? WIRE_TCP_MAX_WSCALE
-					      : v[0];
+					  ? WIRE_TCP_MAX_WSCALE
+					  : v[0];
 			break;
 		case TCPOPT_SACK_PERM:
 			if (olen != 2)
@@ -287,7 +287,7 @@ static void packet_frag_data(struct wire_packet *pkt)
 {
 	pkt->l4 = pkt->payload = pkt->l3 + pkt->l3_hdr_len;
 	pkt->l4_len = pkt->payload_len =
-		(uint16_t)(pkt->l3_len - pkt->l3_hdr_len);
+	    (uint16_t)(pkt->l3_len - pkt->l3_hdr_len);
 }
 
 /* RFC 791 / RFC 8200 4.5 rules a fragment's size must follow. unfrag is the
@@ -414,7 +414,7 @@ static enum wire_drop packet_ip6(const uint8_t *buf, size_t len,
 			pkt->frag_nh_off = (uint16_t)nh_off;
 			pkt->proto = buf[off];
 			pkt->l3_hdr_len =
-				(uint16_t)(off + WIRE_IP6_FRAG_HDR_LEN);
+			    (uint16_t)(off + WIRE_IP6_FRAG_HDR_LEN);
 			packet_frag_data(pkt);
 			return packet_frag_check(pkt, (uint32_t)off);
 		}

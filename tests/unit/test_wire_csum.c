@@ -82,7 +82,7 @@ static void test_rfc1071_example(void **state)
 {
 	(void)state;
 	/* RFC 1071 1.4: the words 0001 f203 f4f5 f6f7 sum to ddf2. */
-	const uint8_t d[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+	const uint8_t d[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 	assert_int_equal(csum_of(d, sizeof(d)), (uint16_t)~0xddf2);
 	assert_int_equal(ref_csum(d, sizeof(d)), (uint16_t)~0xddf2);
 }
@@ -91,9 +91,8 @@ static void test_ip4_header_b861(void **state)
 {
 	(void)state;
 	uint8_t h[20];
-	assert_int_equal(hex("4500 0073 0000 4000 4011 0000 c0a8 0001 c0a8 00c7",
-			     h),
-			 20);
+	assert_int_equal(
+	    hex("4500 0073 0000 4000 4011 0000 c0a8 0001 c0a8 00c7", h), 20);
 	assert_int_equal(csum_of(h, 20), 0xb861);
 
 	/* Stored with memcpy, the folded value spells b8 61 on the wire. */
@@ -110,8 +109,8 @@ static void test_ip4_header_b861(void **state)
 static void test_odd_length_pads_zero(void **state)
 {
 	(void)state;
-	const uint8_t a[] = { 0x12, 0x34, 0x56 };
-	const uint8_t b[] = { 0x12, 0x34, 0x56, 0x00 };
+	const uint8_t a[] = {0x12, 0x34, 0x56};
+	const uint8_t b[] = {0x12, 0x34, 0x56, 0x00};
 	assert_int_equal(csum_of(a, 3), csum_of(b, 4));
 	assert_int_equal(csum_of(a, 3), ref_csum(a, 3));
 	assert_int_equal(csum_of(a, 1), (uint16_t)~0x1200);
@@ -165,6 +164,19 @@ static void test_chaining(void **state)
 	assert_int_equal(as_num(wire_csum_fold(s)), 0);
 	s = wire_csum_add(s, "\x00\x01", 2);
 	assert_int_equal(as_num(wire_csum_fold(s)), 0xfffe);
+
+	/* A running sum at its maximum plus words whose carry, folded once,
+	 * carries again (on a little-endian host 01 00 00 00 loads as 1). */
+	const uint8_t edge[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				  0xff, 0xff, 0x01, 0x00, 0x00, 0x00};
+	s = wire_csum_add(0, edge, 4);
+	s = wire_csum_add(s, edge + 4, 8);
+	assert_int_equal(as_num(wire_csum_fold(s)), ref_csum(edge, 12));
+	const uint8_t edge_be[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				     0xff, 0xff, 0x00, 0x00, 0x00, 0x01};
+	s = wire_csum_add(0, edge_be, 4);
+	s = wire_csum_add(s, edge_be + 4, 8);
+	assert_int_equal(as_num(wire_csum_fold(s)), ref_csum(edge_be, 12));
 }
 
 static void set_v4(struct wire_addr *a, const char *h)
@@ -263,9 +275,8 @@ static void test_update16_matches_recompute(void **state)
 			uint8_t copy[20];
 			memcpy(copy, h, 20);
 			assert_int_equal(c, full_hdr_csum(copy));
-			assert_int_equal(wire_csum_fold(wire_csum_add(0, copy,
-								      20)),
-					 0);
+			assert_int_equal(
+			    wire_csum_fold(wire_csum_add(0, copy, 20)), 0);
 		}
 	}
 }
@@ -289,20 +300,18 @@ static void test_update_multi_byte(void **state)
 			udp[i] = (uint8_t)rnd();
 		udp[6] = udp[7] = 0;
 		uint16_t c = wire_csum_fold(wire_csum_add(
-			wire_csum_pseudo(6, &s, &d, 17, (uint32_t)n), udp, n));
+		    wire_csum_pseudo(6, &s, &d, 17, (uint32_t)n), udp, n));
 		uint16_t upd = wire_csum_update(c, s.b, s2.b, 16);
 		uint16_t full = wire_csum_fold(wire_csum_add(
-			wire_csum_pseudo(6, &s2, &d, 17, (uint32_t)n), udp,
-			n));
+		    wire_csum_pseudo(6, &s2, &d, 17, (uint32_t)n), udp, n));
 		assert_int_equal(upd, full);
 		/* The 4-byte IPv4 form. */
 		c = wire_csum_fold(wire_csum_add(
-			wire_csum_pseudo(4, &s, &d, 17, (uint32_t)n), udp, n));
-		upd = wire_csum_update(c, wire_addr_v4(&s), wire_addr_v4(&s2),
-				       4);
+		    wire_csum_pseudo(4, &s, &d, 17, (uint32_t)n), udp, n));
+		upd =
+		    wire_csum_update(c, wire_addr_v4(&s), wire_addr_v4(&s2), 4);
 		full = wire_csum_fold(wire_csum_add(
-			wire_csum_pseudo(4, &s2, &d, 17, (uint32_t)n), udp,
-			n));
+		    wire_csum_pseudo(4, &s2, &d, 17, (uint32_t)n), udp, n));
 		assert_int_equal(upd, full);
 	}
 }
@@ -310,15 +319,15 @@ static void test_update_multi_byte(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc1071_example),
-		cmocka_unit_test(test_ip4_header_b861),
-		cmocka_unit_test(test_odd_length_pads_zero),
-		cmocka_unit_test(test_random_vs_reference),
-		cmocka_unit_test(test_chaining),
-		cmocka_unit_test(test_pseudo_udp4),
-		cmocka_unit_test(test_pseudo_icmp6_tcp6),
-		cmocka_unit_test(test_update16_matches_recompute),
-		cmocka_unit_test(test_update_multi_byte),
+	    cmocka_unit_test(test_rfc1071_example),
+	    cmocka_unit_test(test_ip4_header_b861),
+	    cmocka_unit_test(test_odd_length_pads_zero),
+	    cmocka_unit_test(test_random_vs_reference),
+	    cmocka_unit_test(test_chaining),
+	    cmocka_unit_test(test_pseudo_udp4),
+	    cmocka_unit_test(test_pseudo_icmp6_tcp6),
+	    cmocka_unit_test(test_update16_matches_recompute),
+	    cmocka_unit_test(test_update_multi_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

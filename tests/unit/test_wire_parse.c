@@ -19,21 +19,25 @@
 #include "wire/addr.h"
 #include "wire/packet.h"
 
-static const uint8_t SRC4[4] = { 10, 0, 0, 2 };
-static const uint8_t DST4[4] = { 93, 184, 216, 34 };
-static const uint8_t SRC6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-				  0,	0,    0,    0,	  0, 0, 0, 1 };
-static const uint8_t DST6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0,
-				  0,	0,    0,    0,	  0, 0, 0, 0x53 };
+static const uint8_t SRC4[4] = {10, 0, 0, 2};
+static const uint8_t DST4[4] = {93, 184, 216, 34};
+static const uint8_t SRC6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+				 0,    0,    0,	   0,	 0, 0, 0, 1};
+static const uint8_t DST6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0,
+				 0,    0,    0,	   0,	 0, 0, 0, 0x53};
 
 /* A Linux-like SYN's options: MSS 1460, SACK-permitted, timestamps,
  * NOP, window scale 7. */
-static const uint8_t SYN_OPTS[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10,
-				      0, 0, 0x12, 0x34, 0, 0, 0,
-				      0, 1, 3,	  3,	7 };
+static const uint8_t SYN_OPTS[20] = {2,	   4,	 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+				     0x12, 0x34, 0,    0,    0, 0, 1, 3,  3, 7};
 
-enum { PROTO_HOP = 0, PROTO_ROUTING = 43, PROTO_FRAG = 44, PROTO_AH = 51,
-       PROTO_DST = 60 };
+enum {
+	PROTO_HOP = 0,
+	PROTO_ROUTING = 43,
+	PROTO_FRAG = 44,
+	PROTO_AH = 51,
+	PROTO_DST = 60
+};
 
 static void put16(uint8_t *p, unsigned v)
 {
@@ -200,8 +204,8 @@ static size_t pkt4(uint8_t *b, uint8_t proto, size_t opt_len, size_t plen)
 /* A whole IPv6 packet with ext_len bytes of extension headers (already
  * written at b+40 by the caller, the last naming proto) and first_nh in
  * the fixed header; returns its length. */
-static size_t pkt6(uint8_t *b, uint8_t proto, size_t ext_len,
-		   uint8_t first_nh, size_t plen)
+static size_t pkt6(uint8_t *b, uint8_t proto, size_t ext_len, uint8_t first_nh,
+		   size_t plen)
 {
 	size_t hl = 40 + ext_len;
 	size_t n = l4(b + hl, proto, 6, plen);
@@ -445,27 +449,25 @@ static void test_tcp_opts(void **state)
 	assert_false(o.has_ts);
 
 	/* EOL ends the list: what follows is not read as options. */
-	const uint8_t eol[] = { 1, 1, 0, 2, 99, 0, 0 };
+	const uint8_t eol[] = {1, 1, 0, 2, 99, 0, 0};
 	assert_true(wire_tcp_parse_opts(eol, sizeof(eol), &o));
 	assert_int_equal(o.mss, 0);
 
 	/* Window scale above 14 is capped (RFC 7323 2.3). */
-	const uint8_t ws[] = { 1, 3, 3, 15 };
+	const uint8_t ws[] = {1, 3, 3, 15};
 	assert_true(wire_tcp_parse_opts(ws, sizeof(ws), &o));
 	assert_true(o.has_wscale);
 	assert_int_equal(o.wscale, 14);
-	const uint8_t ws0[] = { 3, 3, 0, 0 };
+	const uint8_t ws0[] = {3, 3, 0, 0};
 	assert_true(wire_tcp_parse_opts(ws0, sizeof(ws0), &o));
 	assert_true(o.has_wscale);
 	assert_int_equal(o.wscale, 0);
 
 	/* Timestamps and three SACK blocks: a full 40-byte option area. */
 	const uint8_t ts_sack[40] = {
-		1, 1, 8,  10, 0,    0,	  0,	1,    0,    0,
-		0, 2, 1,  1,  5,    26,	  0,	0,    0x10, 0,
-		0, 0, 0x20, 0, 0, 0, 0x30, 0, 0,    0,	  0x40, 0,
-		0, 0, 0x50, 0, 0, 0, 0x60, 0
-	};
+	    1, 1,  8,	 10, 0,	   0, 0,    1, 0,    0, 0,    2, 1,    1,
+	    5, 26, 0,	 0,  0x10, 0, 0,    0, 0x20, 0, 0,    0, 0x30, 0,
+	    0, 0,  0x40, 0,  0,	   0, 0x50, 0, 0,    0, 0x60, 0};
 	assert_true(wire_tcp_parse_opts(ts_sack, sizeof(ts_sack), &o));
 	assert_true(o.has_ts);
 	assert_int_equal(o.ts_val, 1);
@@ -477,7 +479,7 @@ static void test_tcp_opts(void **state)
 	assert_int_equal(o.sack[2].end, 0x6000);
 
 	/* Four SACK blocks, and an unknown option skipped by its length. */
-	uint8_t four[40] = { 30, 4, 0xff, 0xff, 5, 34 };
+	uint8_t four[40] = {30, 4, 0xff, 0xff, 5, 34};
 	for (int k = 0; k < 8; k++)
 		put32(four + 6 + 4 * k, (uint32_t)(k + 1) * 100);
 	assert_true(wire_tcp_parse_opts(four, sizeof(four), &o));
@@ -490,19 +492,19 @@ static void test_tcp_opts(void **state)
 		uint8_t b[12];
 		size_t len;
 	} bad[] = {
-		{ { 2 }, 1 },			  /* kind without length */
-		{ { 1, 1, 2 }, 3 },		  /* same after NOPs */
-		{ { 30, 0 }, 2 },		  /* length 0 */
-		{ { 30, 1, 0 }, 3 },		  /* length 1 */
-		{ { 30, 5, 0, 0 }, 4 },		  /* past the end */
-		{ { 2, 3, 5 }, 3 },		  /* MSS length 3 */
-		{ { 2, 5, 5, 0xb4, 0 }, 5 },	  /* MSS length 5 */
-		{ { 3, 2 }, 2 },		  /* wscale length 2 */
-		{ { 4, 3, 0 }, 3 },		  /* SACK-permitted length 3 */
-		{ { 8, 9, 0, 0, 0, 0, 0, 0, 0 }, 9 }, /* timestamps length 9 */
-		{ { 5, 2 }, 2 },		  /* SACK without blocks */
-		{ { 5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 11 }, /* SACK 2+9 */
-		{ { 2, 4, 5, 0xb4, 2, 4, 5 }, 7 }, /* second MSS cut */
+	    {{2}, 1},			      /* kind without length */
+	    {{1, 1, 2}, 3},		      /* same after NOPs */
+	    {{30, 0}, 2},		      /* length 0 */
+	    {{30, 1, 0}, 3},		      /* length 1 */
+	    {{30, 5, 0, 0}, 4},		      /* past the end */
+	    {{2, 3, 5}, 3},		      /* MSS length 3 */
+	    {{2, 5, 5, 0xb4, 0}, 5},	      /* MSS length 5 */
+	    {{3, 2}, 2},		      /* wscale length 2 */
+	    {{4, 3, 0}, 3},		      /* SACK-permitted length 3 */
+	    {{8, 9, 0, 0, 0, 0, 0, 0, 0}, 9}, /* timestamps length 9 */
+	    {{5, 2}, 2},		      /* SACK without blocks */
+	    {{5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11}, /* SACK 2+9 */
+	    {{2, 4, 5, 0xb4, 2, 4, 5}, 7},	      /* second MSS cut */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(wire_tcp_parse_opts(bad[i].b, bad[i].len, &o));
@@ -792,8 +794,7 @@ static void test_ip4_fragments(void **state)
 
 	/* More fragments follow but the length is not a multiple of 8. */
 	hl = ip4(b, 0, 12, 17, 0x2000 | 1);
-	assert_int_equal(wire_packet_parse(b, hl + 12, &p),
-			 WIRE_DROP_FRAG_BAD);
+	assert_int_equal(wire_packet_parse(b, hl + 12, &p), WIRE_DROP_FRAG_BAD);
 	/* Empty fragment. */
 	hl = ip4(b, 0, 0, 17, 0x2000 | 1);
 	assert_int_equal(wire_packet_parse(b, hl, &p), WIRE_DROP_FRAG_BAD);
@@ -909,8 +910,8 @@ static void test_every_prefix(void **state)
 {
 	(void)state;
 	uint8_t b[512];
-	static const uint8_t protos4[] = { 17, 6, 1 };
-	static const uint8_t protos6[] = { 17, 6, 58 };
+	static const uint8_t protos4[] = {17, 6, 1};
+	static const uint8_t protos6[] = {17, 6, 58};
 
 	for (int i = 0; i < 3; i++) {
 		all_prefixes(b, pkt4(b, protos4[i], 0, 13));
@@ -941,7 +942,7 @@ static void test_random_mutations(void **state)
 	for (int iter = 0; iter < 200000; iter++) {
 		size_t n;
 		int kind = (int)(rnd() % 7);
-		static const uint8_t protos[] = { 17, 6, 1 };
+		static const uint8_t protos[] = {17, 6, 1};
 		uint8_t proto = protos[rnd() % 3];
 		int fam = kind < 3 ? 4 : 6;
 		if (kind < 3) {
@@ -995,11 +996,11 @@ static void test_drop_names(void **state)
 		assert_non_null(n);
 		assert_string_not_equal(n, "unknown");
 		for (int j = 0; j < i; j++)
-			assert_string_not_equal(n, wire_drop_name(
-							   (enum wire_drop)j));
+			assert_string_not_equal(
+			    n, wire_drop_name((enum wire_drop)j));
 	}
 	assert_string_equal(wire_drop_name(WIRE_DROP__COUNT), "unknown");
-	assert_string_equal(wire_drop_name((enum wire_drop)-1), "unknown");
+	assert_string_equal(wire_drop_name((enum wire_drop) - 1), "unknown");
 }
 
 /* Formats the 16 bytes given as 8 groups. */
@@ -1008,7 +1009,7 @@ static const char *str6(char *out, unsigned g0, unsigned g1, unsigned g2,
 			unsigned g7)
 {
 	struct wire_addr a;
-	unsigned g[8] = { g0, g1, g2, g3, g4, g5, g6, g7 };
+	unsigned g[8] = {g0, g1, g2, g3, g4, g5, g6, g7};
 	for (int i = 0; i < 8; i++)
 		put16(a.b + 2 * i, g[i]);
 	return wire_addr_str(6, &a, out);
@@ -1022,7 +1023,7 @@ static void test_addr_str(void **state)
 
 	wire_addr_from4(&a, SRC4);
 	assert_string_equal(wire_addr_str(4, &a, s), "10.0.0.2");
-	const uint8_t v4[4] = { 255, 0, 100, 9 };
+	const uint8_t v4[4] = {255, 0, 100, 9};
 	wire_addr_from4(&a, v4);
 	assert_string_equal(wire_addr_str(4, &a, s), "255.0.100.9");
 	/* RFC 5952 5: v4-mapped in mixed notation. */
@@ -1042,9 +1043,9 @@ static void test_addr_str(void **state)
 	assert_string_equal(str6(s, 0x2001, 0xdb8, 0, 0, 1, 0, 0, 1),
 			    "2001:db8::1:0:0:1");
 	/* 4.3: lower case, no leading zeros. */
-	assert_string_equal(str6(s, 0xABCD, 0x00EF, 1, 0x10, 0x100, 0x1000,
-				 0xffff, 0),
-			    "abcd:ef:1:10:100:1000:ffff:0");
+	assert_string_equal(
+	    str6(s, 0xABCD, 0x00EF, 1, 0x10, 0x100, 0x1000, 0xffff, 0),
+	    "abcd:ef:1:10:100:1000:ffff:0");
 	assert_string_equal(str6(s, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff,
 				 0xffff, 0xffff, 0xffff),
 			    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
@@ -1055,33 +1056,32 @@ static void test_addr_str(void **state)
 	memset(a.b, 0, 16);
 	a.b[10] = a.b[11] = 0xff;
 	memset(a.b + 12, 255, 4);
-	assert_string_equal(wire_addr_str(6, &a, s),
-			    "::ffff:255.255.255.255");
+	assert_string_equal(wire_addr_str(6, &a, s), "::ffff:255.255.255.255");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ip4_udp),
-		cmocka_unit_test(test_ip4_udp_checksums),
-		cmocka_unit_test(test_ip4_header_checks),
-		cmocka_unit_test(test_ip4_options),
-		cmocka_unit_test(test_ip4_tcp),
-		cmocka_unit_test(test_tcp_lies),
-		cmocka_unit_test(test_tcp_opts),
-		cmocka_unit_test(test_icmp),
-		cmocka_unit_test(test_protocols),
-		cmocka_unit_test(test_ip6_udp_tcp),
-		cmocka_unit_test(test_udp_lies),
-		cmocka_unit_test(test_ip6_payload_length_lies),
-		cmocka_unit_test(test_ip6_ext_chain),
-		cmocka_unit_test(test_ip6_ext_count),
-		cmocka_unit_test(test_ip4_fragments),
-		cmocka_unit_test(test_ip6_fragments),
-		cmocka_unit_test(test_every_prefix),
-		cmocka_unit_test(test_random_mutations),
-		cmocka_unit_test(test_drop_names),
-		cmocka_unit_test(test_addr_str),
+	    cmocka_unit_test(test_ip4_udp),
+	    cmocka_unit_test(test_ip4_udp_checksums),
+	    cmocka_unit_test(test_ip4_header_checks),
+	    cmocka_unit_test(test_ip4_options),
+	    cmocka_unit_test(test_ip4_tcp),
+	    cmocka_unit_test(test_tcp_lies),
+	    cmocka_unit_test(test_tcp_opts),
+	    cmocka_unit_test(test_icmp),
+	    cmocka_unit_test(test_protocols),
+	    cmocka_unit_test(test_ip6_udp_tcp),
+	    cmocka_unit_test(test_udp_lies),
+	    cmocka_unit_test(test_ip6_payload_length_lies),
+	    cmocka_unit_test(test_ip6_ext_chain),
+	    cmocka_unit_test(test_ip6_ext_count),
+	    cmocka_unit_test(test_ip4_fragments),
+	    cmocka_unit_test(test_ip6_fragments),
+	    cmocka_unit_test(test_every_prefix),
+	    cmocka_unit_test(test_random_mutations),
+	    cmocka_unit_test(test_drop_names),
+	    cmocka_unit_test(test_addr_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
