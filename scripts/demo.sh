@@ -9,16 +9,18 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 
-bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then B=$'\033[1m' C=$'\033[36m' R=$'\033[31m' N=$'\033[0m'; else B="" C="" R="" N=""; fi
+bold() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 say() { printf '   %s\n' "$*"; }
+cmdline() { printf '%sapp$ %s%s\n' "$C" "$*" "$N"; }
 # show CMD...: print the command as typed in "app", then run it there.
 show() {
-	printf '\033[36mapp$ %s\033[0m\n' "$*"
+	cmdline "$*"
 	in_app "$@" 2>&1 | sed 's/^/   /'
 	return "${PIPESTATUS[0]}"
 }
 die() {
-	printf '\033[31mdemo: %s\033[0m\n' "$*" >&2
+	printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2
 	exit 1
 }
 
@@ -36,6 +38,7 @@ done
 if [ -n "$missing" ]; then
 	bold "Installing packages:$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086 # one word per package
 	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } \
 		>/tmp/tunproxy-demo-apt.log 2>&1 ||
 		die "apt-get failed, see /tmp/tunproxy-demo-apt.log"
@@ -77,7 +80,7 @@ say "dnsmasq answers $DNS_NAME (A $HOST_V4, AAAA $HOST_V6); UDP echo on port $EC
 bold "Starting tunproxy in $NS_PROXY"
 tp_start_proxy
 say "tunproxy (pid $TP_PID) created $TP_TUN, which now lives in $NS_APP"
-printf '\033[36mapp$ ip route\033[0m\n'
+cmdline ip route
 in_app ip route | sed 's/^/   /'
 
 bold "A DNS lookup from the app, through tunproxy"
@@ -85,11 +88,11 @@ show dig +short +time=3 @"$HOST_V4" "$DNS_NAME" A || die "DNS lookup failed"
 show dig +short +time=3 @"$HOST_V6" "$DNS_NAME" AAAA || die "DNS lookup over IPv6 failed"
 
 bold "A UDP exchange: the echo server sends our datagram back"
-printf '\033[36mapp$ echo "hello through tunproxy" | socat -t 2 - UDP4:%s:%s\033[0m\n' "$HOST_V4" "$ECHO_PORT"
+cmdline "echo \"hello through tunproxy\" | socat -t 2 - UDP4:$HOST_V4:$ECHO_PORT"
 reply=$(echo "hello through tunproxy" | in_app socat -t 2 - "UDP4:$HOST_V4:$ECHO_PORT")
 say "$reply"
 [ "$reply" = "hello through tunproxy" ] || die "no UDP echo"
-printf '\033[36mapp$ echo "and over IPv6" | socat -t 2 - UDP6:[%s]:%s\033[0m\n' "$HOST_V6" "$ECHO_PORT"
+cmdline "echo \"and over IPv6\" | socat -t 2 - UDP6:[$HOST_V6]:$ECHO_PORT"
 reply=$(echo "and over IPv6" | in_app socat -t 2 - "UDP6:[$HOST_V6]:$ECHO_PORT")
 say "$reply"
 [ "$reply" = "and over IPv6" ] || die "no UDP echo over IPv6"
@@ -108,5 +111,6 @@ awk '$1 == "counters" && $2 == "end" { last = NR } { line[NR] = $0 }
 bold "Stopping tunproxy and cleaning up"
 tp_stop_proxy || { tail -n 20 "$TP_LOG"; die "tunproxy did not stop cleanly"; }
 say "tunproxy exited cleanly; the namespaces and servers go now"
+# shellcheck disable=SC2034 # read by the EXIT trap in lib.sh
 TP_DONE=1
 exit 0

@@ -39,6 +39,7 @@ install_deps() {
 		policy=1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086 # one word per package
 	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } \
 		>/tmp/tunproxy-apt.log 2>&1
 	local rc=$?
@@ -58,8 +59,9 @@ build() {
 	cmake -S "$ROOT" -B "$ROOT/$dir" -DTP_WERROR=ON "$@" >"$ROOT/$dir.configure.log" 2>&1 ||
 		{ cat "$ROOT/$dir.configure.log"; echo "test.sh: cmake failed for $dir" >&2; exit 1; }
 	rm -f "$ROOT/$dir.configure.log"
-	cmake --build "$ROOT/$dir" -j "$JOBS" ||
-		{ echo "test.sh: build failed for $dir" >&2; exit 1; }
+	cmake --build "$ROOT/$dir" -j "$JOBS" >"$ROOT/$dir/build.log" 2>&1 ||
+		{ grep -E -B2 -A8 'error|Error' "$ROOT/$dir/build.log" | tail -n 60
+		  echo "test.sh: build failed for $dir (log: $dir/build.log)" >&2; exit 1; }
 }
 
 TOTAL_PASS=0

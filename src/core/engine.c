@@ -314,6 +314,16 @@ static void count_drop(struct core_engine *e, enum wire_drop why,
 			 wire_drop_name(why), len);
 }
 
+/* The reassembler keeps its own statistics; publish them as counters. */
+static void sync_reasm_counters(struct core_engine *e)
+{
+	const struct reasm_stats *st = reasm_stats(e->reasm);
+	CTR_SET(e, frag_reassembled, st->completed);
+	CTR_SET(e, frag_dropped,
+		st->timed_out + st->dropped_full + st->dropped_bad +
+			st->evicted);
+}
+
 static bool key_from_packet(const struct wire_packet *p, struct flow_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -383,11 +393,9 @@ void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
 		size_t whole_len;
 		enum reasm_result r =
 			reasm_add(e->reasm, &p, now_us, &whole, &whole_len);
-		if (r == REASM_DROPPED)
-			CTR_INC(e, frag_dropped);
+		sync_reasm_counters(e);
 		if (r != REASM_DONE)
 			return;
-		CTR_INC(e, frag_reassembled);
 		why = wire_packet_parse(whole, whole_len, &p);
 		if (why != WIRE_OK || p.is_fragment) {
 			count_drop(e, why != WIRE_OK ? why : WIRE_DROP_FRAG_BAD,
@@ -440,10 +448,8 @@ void core_timers(struct core_engine *e, uint64_t now_us)
 		}
 	}
 	if (reasm_next_deadline(e->reasm) <= now_us) {
-		uint64_t before = reasm_stats(e->reasm)->timed_out;
 		reasm_expire(e->reasm, now_us);
-		CTR_ADD(e, frag_dropped,
-			reasm_stats(e->reasm)->timed_out - before);
+		sync_reasm_counters(e);
 	}
 	finish(e);
 }

@@ -169,7 +169,21 @@ const struct reasm_stats *reasm_stats(const struct reasm *r)
 	return &r->stats;
 }
 
-/* The slot of pkt's datagram, a new one, or NULL if the table is full. */
+/* The datagram in progress with the earliest deadline, other than keep. */
+static struct reasm_dgram *reasm_oldest(struct reasm *r,
+					const struct reasm_dgram *keep)
+{
+	struct reasm_dgram *old = NULL;
+	for (unsigned i = 0; i < r->max_dgrams; i++) {
+		struct reasm_dgram *d = &r->d[i];
+		if (d->used && d != keep && (!old || d->deadline < old->deadline))
+			old = d;
+	}
+	return old;
+}
+
+/* The slot of pkt's datagram or a new one (evicting the oldest when the
+ * table is full), or NULL if the table has no slots at all. */
 static struct reasm_dgram *
 reasm_lookup(struct reasm *r, const struct wire_packet *pkt, uint64_t now)
 {
@@ -188,8 +202,16 @@ reasm_lookup(struct reasm *r, const struct wire_packet *pkt, uint64_t now)
 		    wire_addr_eq(&d->dst, &pkt->dst))
 			return d;
 	}
-	if (!free_slot)
-		return NULL;
+	if (!free_slot) {
+		/* Full: the oldest datagram gives way. Lost or junk fragments
+		 * must not lock out every later datagram until they time
+		 * out; a datagram still arriving is the youngest. */
+		free_slot = reasm_oldest(r, NULL);
+		if (!free_slot)
+			return NULL;
+		reasm_drop_dgram(r, free_slot);
+		r->stats.evicted++;
+	}
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = true;
 	free_slot->family = pkt->family;
@@ -220,6 +242,13 @@ static bool reasm_grow(struct reasm *r, struct reasm_dgram *d, size_t end)
 			cap = REASM_MAX_PACKET;
 	}
 	size_t old = d->buf ? d->front + d->cap : 0;
+	/* Out of bytes: older datagrams give way, as for slots. */
+	struct reasm_dgram *victim;
+	while (r->used_bytes - old + d->front + end > r->max_bytes &&
+	       (victim = reasm_oldest(r, d)) != NULL) {
+		reasm_drop_dgram(r, victim);
+		r->stats.evicted++;
+	}
 	size_t others = r->used_bytes - old;
 	/* Prefer room to grow, but settle for exactly what is needed. */
 	if (others + d->front + cap > r->max_bytes)

@@ -30,6 +30,7 @@ struct reasm_stats {
 	uint64_t completed;	 /* datagrams reassembled */
 	uint64_t timed_out;	 /* datagrams dropped at timeout */
 	uint64_t dropped_full;	 /* fragments refused by a bound */
+	uint64_t evicted;	 /* older datagrams dropped to make room */
 	uint64_t dropped_bad;	 /* overlaps, too long (> 65535), conflicting ends */
 	uint64_t duplicates;	 /* exact duplicate fragments ignored */
 };

@@ -21,8 +21,8 @@
  */
 #include "core/tcp_int.h"
 
-#define CUBIC_BETA_PCT	 70   /* multiplicative decrease, percent */
-#define CUBIC_ALPHA_PERM 529  /* 3(1-b)/(1+b) in thousandths */
+#define CUBIC_BETA_PCT	 70  /* multiplicative decrease, percent */
+#define CUBIC_ALPHA_PERM 529 /* 3(1-b)/(1+b) in thousandths */
 #define TCP_CWND_MAX	 (64u << 20)
 
 static uint32_t now_ms(const struct core_engine *e)
@@ -72,14 +72,14 @@ uint32_t tcp_pipe(const struct tcp_conn *t)
 		b = t->snd_nxt;
 	out += tcp_sack_unsacked(t, a, b);
 	if (t->in_recovery && !t->sack_ok)
-		out += (uint32_t)t->dupacks * t->mss;
+		out += (uint32_t)t->dupacks * tcp_eff_mss(t);
 	return out >= flight ? 0 : flight - out;
 }
 
 void tcp_cc_init(struct core_engine *e, struct tcp_conn *t)
 {
 	(void)e;
-	t->cwnd = TCP_INIT_CWND_SEGS * (uint32_t)t->mss;
+	t->cwnd = TCP_INIT_CWND_SEGS * tcp_eff_mss(t);
 	t->ssthresh = UINT32_MAX;
 	t->cc_wmax = 0;
 	t->cc_epoch = 0;
@@ -95,10 +95,10 @@ static uint32_t cubic_target(const struct tcp_conn *t, uint32_t elapsed_ms)
 	if (d < -60000)
 		d = -60000;
 	/* C = 0.4 segments/s^3: mss * 0.4 * (d/1000)^3 = mss*4*d^3 / 1e10 */
-	int64_t w = (int64_t)t->cc_wmax + (int64_t)t->mss * 4 * d * d * d /
-						   10000000000LL;
-	if (w < (int64_t)t->mss)
-		w = t->mss;
+	int64_t w = (int64_t)t->cc_wmax +
+		    (int64_t)tcp_eff_mss(t) * 4 * d * d * d / 10000000000LL;
+	if (w < (int64_t)tcp_eff_mss(t))
+		w = tcp_eff_mss(t);
 	if (w > TCP_CWND_MAX)
 		w = TCP_CWND_MAX;
 	return (uint32_t)w;
@@ -130,7 +130,7 @@ void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t acked)
 	if (!t->cc_epoch) {
 		t->cc_epoch = ms;
 		if (t->cwnd < t->cc_wmax) {
-			uint64_t segs = (t->cc_wmax - t->cwnd) / t->mss;
+			uint64_t segs = (t->cc_wmax - t->cwnd) / tcp_eff_mss(t);
 			t->cc_k = (uint32_t)cbrt_u64(segs * 2500000000ull);
 		} else {
 			t->cc_k = 0;
@@ -144,7 +144,7 @@ void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t acked)
 		target = t->cwnd + t->cwnd / 2;
 
 	/* Reno-friendly estimate: alpha segments per window acked. */
-	uint64_t inc = (uint64_t)CUBIC_ALPHA_PERM * t->mss * acked /
+	uint64_t inc = (uint64_t)CUBIC_ALPHA_PERM * tcp_eff_mss(t) * acked /
 		       ((uint64_t)t->cwnd * 1000);
 	t->cc_west += (uint32_t)(inc ? inc : 1);
 
@@ -162,13 +162,13 @@ static void cubic_reduce(struct tcp_conn *t)
 
 	/* Fast convergence (RFC 9438 4.7). */
 	if (w < t->cc_wmax)
-		t->cc_wmax = (uint32_t)((uint64_t)w * (100 + CUBIC_BETA_PCT) /
-					200);
+		t->cc_wmax =
+		    (uint32_t)((uint64_t)w * (100 + CUBIC_BETA_PCT) / 200);
 	else
 		t->cc_wmax = w;
 	uint32_t s = (uint32_t)((uint64_t)w * CUBIC_BETA_PCT / 100);
-	if (s < 2u * t->mss)
-		s = 2u * t->mss;
+	if (s < 2u * tcp_eff_mss(t))
+		s = 2u * tcp_eff_mss(t);
 	t->ssthresh = s;
 	t->cc_epoch = 0;
 }
@@ -178,7 +178,7 @@ void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t)
 {
 	(void)e;
 	/* An app-limited window should not set the new ssthresh. */
-	if (t->cwnd > tcp_flight(t) && tcp_flight(t) >= 2u * t->mss)
+	if (t->cwnd > tcp_flight(t) && tcp_flight(t) >= 2u * tcp_eff_mss(t))
 		t->cwnd = tcp_flight(t);
 	cubic_reduce(t);
 	t->cwnd = t->ssthresh;
@@ -190,7 +190,7 @@ void tcp_cc_on_rto(struct core_engine *e, struct tcp_conn *t)
 	(void)e;
 	if (t->backoff <= 1) /* later timeouts keep the first reduction */
 		cubic_reduce(t);
-	t->cwnd = t->mss;
+	t->cwnd = tcp_eff_mss(t);
 }
 
 /* Leaving recovery: deflate to ssthresh (RFC 6675 5, RFC 6582 3.2). */

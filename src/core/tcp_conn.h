@@ -58,10 +58,10 @@ struct tcp_conn {
 	uint32_t rtx_end;  /* ... up to here (RFC 6675 HighRxt/HighData) */
 	uint32_t recover;  /* RFC 6582 / 6675 recovery point */
 	uint32_t cwnd, ssthresh;
-	uint32_t cc_wmax;  /* CUBIC: window before the last reduction */
-	uint32_t cc_epoch; /* CUBIC: start of the epoch, ms clock; 0 none */
-	uint32_t cc_k;	   /* CUBIC: ms from epoch to W_max */
-	uint32_t cc_west;  /* CUBIC: Reno-friendly window estimate */
+	uint32_t cc_wmax;      /* CUBIC: window before the last reduction */
+	uint32_t cc_epoch;     /* CUBIC: start of the epoch, ms clock; 0 none */
+	uint32_t cc_k;	       /* CUBIC: ms from epoch to W_max */
+	uint32_t cc_west;      /* CUBIC: Reno-friendly window estimate */
 	uint32_t srtt, rttvar; /* RFC 6298, microseconds; srtt 0: none */
 	uint32_t rtt_seq;      /* RTT timing of one segment (Karn) */
 	uint32_t rtt_start;    /* its send time, low 32 bits of us clock */
@@ -69,31 +69,31 @@ struct tcp_conn {
 		uint32_t start, end;
 	} sack[TCP_SACK_BLOCKS]; /* scoreboard, sorted, above snd_una */
 
-	uint16_t mss;	   /* app's MSS clamped to our MTU */
-	uint8_t state;	   /* enum tcp_state */
-	uint8_t snd_ws;	   /* app's window shift */
-	uint8_t rcv_ws;	   /* our window shift */
-	uint8_t backoff;   /* RTO / persist / SYN-ACK exponent */
-	uint8_t dupacks;   /* duplicate ACKs in a row */
-	uint8_t sack_n;	   /* valid scoreboard blocks */
+	uint16_t mss;	      /* app's MSS clamped to our MTU */
+	uint8_t state;	      /* enum tcp_state */
+	uint8_t snd_ws;	      /* app's window shift */
+	uint8_t rcv_ws;	      /* our window shift */
+	uint8_t backoff;      /* RTO / persist / SYN-ACK exponent */
+	uint8_t dupacks;      /* duplicate ACKs in a row */
+	uint8_t sack_n;	      /* valid scoreboard blocks */
 	uint8_t segs_unacked; /* full segments received since our ACK */
 
-	uint8_t ws_ok : 1;	   /* window scaling negotiated */
-	uint8_t sack_ok : 1;	   /* SACK-permitted negotiated */
-	uint8_t ts_ok : 1;	   /* timestamps negotiated */
-	uint8_t app_fin : 1;	   /* app's FIN received in order */
-	uint8_t fin_sent : 1;	   /* our FIN sent (seq snd_nxt - 1) */
-	uint8_t shut_done : 1;	   /* host socket shut down for writing */
-	uint8_t host_eof : 1;	   /* host socket reached end of stream */
-	uint8_t in_recovery : 1;   /* fast recovery (RFC 6675 / 6582) */
-	uint8_t rtt_on : 1;	   /* rtt_seq is being timed */
-	uint8_t want_rd : 1;	   /* last want() readability */
-	uint8_t want_wr : 1;	   /* last want() writability */
-	uint8_t ack_now : 1;	   /* an ACK must go out */
-	uint8_t rcv_zero : 1;	   /* no buffer: advertise a zero window */
-	uint8_t cnt_half : 1;	   /* counted in tcp_half_open */
-	uint8_t cnt_open : 1;	   /* counted in tcp_conns_open */
-	uint8_t sock_closed : 1;   /* host socket already closed */
+	uint8_t ws_ok : 1;	 /* window scaling negotiated */
+	uint8_t sack_ok : 1;	 /* SACK-permitted negotiated */
+	uint8_t ts_ok : 1;	 /* timestamps negotiated */
+	uint8_t app_fin : 1;	 /* app's FIN received in order */
+	uint8_t fin_sent : 1;	 /* our FIN sent (seq snd_nxt - 1) */
+	uint8_t shut_done : 1;	 /* host socket shut down for writing */
+	uint8_t host_eof : 1;	 /* host socket reached end of stream */
+	uint8_t in_recovery : 1; /* fast recovery (RFC 6675 / 6582) */
+	uint8_t rtt_on : 1;	 /* rtt_seq is being timed */
+	uint8_t want_rd : 1;	 /* last want() readability */
+	uint8_t want_wr : 1;	 /* last want() writability */
+	uint8_t ack_now : 1;	 /* an ACK must go out */
+	uint8_t rcv_zero : 1;	 /* no buffer: advertise a zero window */
+	uint8_t cnt_half : 1;	 /* counted in tcp_half_open */
+	uint8_t cnt_open : 1;	 /* counted in tcp_conns_open */
+	uint8_t sock_closed : 1; /* host socket already closed */
 };
 
 #endif

@@ -27,17 +27,23 @@
 
 /* Bytes of app data the receive side may hold for one connection: the
  * receive window. A power of two (rbuf indexes by sequence number). */
-#define TCP_RBUF_SIZE	   (256u * 1024u)
+#define TCP_RBUF_SIZE (256u * 1024u)
+/* The window offered: the buffer less a margin. Window scaling rounds the
+ * window down to 128 bytes; to keep the right edge from moving left it is
+ * rounded up instead (tcp_output.c), which can creep by up to 127 bytes
+ * per ACK while the host socket is blocked. The margin absorbs that creep
+ * for any normal segment size; past it the edge is rounded down. */
+#define TCP_RCV_WND	   (TCP_RBUF_SIZE - 16384u)
 #define TCP_RCV_WSCALE	   7
-#define TCP_INIT_CWND_SEGS 10	/* RFC 6928 */
-#define TCP_DUPTHRESH	   3	/* RFC 5681 / 6675 */
+#define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
+#define TCP_DUPTHRESH	   3  /* RFC 5681 / 6675 */
 
-#define TCP_RTO_INIT_US	       1000000u  /* RFC 6298 2.1 */
+#define TCP_RTO_INIT_US	       1000000u	 /* RFC 6298 2.1 */
 #define TCP_RTO_MIN_US	       200000u	 /* Linux; RFC 6298 allows it */
 #define TCP_RTO_MAX_US	       60000000u /* RFC 6298 2.5 */
 #define TCP_RTO_RETRIES	       12	 /* then the app is reset */
 #define TCP_SYNACK_RETRIES     5
-#define TCP_DELACK_US	       40000u		 /* Linux's minimum ATO */
+#define TCP_DELACK_US	       40000u		  /* Linux's minimum ATO */
 #define TCP_CONNECT_TIMEOUT_US (75ull * 1000000u) /* BSD's connect timer */
 #define TCP_TIME_WAIT_US       (2ull * 1000000u)
 
@@ -58,8 +64,7 @@ static inline union flow *tcp_flow(struct tcp_conn *t)
 /* tcp.c */
 void tcp_abort(struct core_engine *e, struct tcp_conn *t, bool rst_app);
 void tcp_check_done(struct core_engine *e, struct tcp_conn *t);
-void tcp_set_want(struct core_engine *e, struct tcp_conn *t, bool rd,
-		  bool wr);
+void tcp_set_want(struct core_engine *e, struct tcp_conn *t, bool rd, bool wr);
 
 /* tcp_output.c */
 size_t tcp_ip_hdr_len(const struct tcp_conn *t);
@@ -83,8 +88,7 @@ void tcp_delack(struct core_engine *e, struct tcp_conn *t);
 
 /* tcp_cc.c */
 void tcp_cc_init(struct core_engine *e, struct tcp_conn *t);
-void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t,
-		   uint32_t acked);
+void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t acked);
 void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t);
 void tcp_cc_on_rto(struct core_engine *e, struct tcp_conn *t);
 void tcp_cc_recovery_done(struct core_engine *e, struct tcp_conn *t);
@@ -97,20 +101,17 @@ void tcp_sack_trim(struct tcp_conn *t);
 void tcp_sack_clear(struct tcp_conn *t);
 uint32_t tcp_sack_bytes(const struct tcp_conn *t);
 uint32_t tcp_sack_high(const struct tcp_conn *t);
-uint32_t tcp_sack_unsacked(const struct tcp_conn *t, uint32_t a,
-			   uint32_t b);
-bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from,
-			uint32_t limit, uint32_t *start, uint32_t *end);
+uint32_t tcp_sack_unsacked(const struct tcp_conn *t, uint32_t a, uint32_t b);
+bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from, uint32_t limit,
+			uint32_t *start, uint32_t *end);
 
 /* tcp_rbuf.c */
-void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t,
-		     uint32_t seq, const uint8_t *data, uint32_t len,
-		     bool fin);
+void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
+		     const uint8_t *data, uint32_t len, bool fin);
 void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t);
 void tcp_rbuf_free(struct core_engine *e, struct tcp_conn *t);
 uint32_t tcp_rbuf_held(const struct tcp_conn *t);
-int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o,
-		  int max);
+int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o, int max);
 bool tcp_rbuf_has_ooo(const struct tcp_conn *t);
 
 #endif

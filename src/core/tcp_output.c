@@ -58,7 +58,7 @@ static void ip_hdr(const struct tcp_conn *t, struct wire_ip_hdr *ip)
  * tcp_rcv_space() - bytes of app data we can accept now
  * @t:	connection
  *
- * The right edge is host_nxt + TCP_RBUF_SIZE (see tcp_rbuf.c), or the left
+ * The right edge is host_nxt + TCP_RCV_WND (see tcp_rbuf.c), or the left
  * one while no buffer could be had (rcv_zero).
  */
 uint32_t tcp_rcv_space(const struct tcp_conn *t)
@@ -66,7 +66,7 @@ uint32_t tcp_rcv_space(const struct tcp_conn *t)
 	if (t->rcv_zero)
 		return 0;
 	uint32_t end = t->rcv_nxt - t->app_fin;
-	uint32_t right = t->host_nxt + TCP_RBUF_SIZE;
+	uint32_t right = t->host_nxt + TCP_RCV_WND;
 	return SEQ_GT(right, end) ? right - end : 0;
 }
 
@@ -96,6 +96,18 @@ static uint16_t wnd_field(struct tcp_conn *t, bool syn)
 	if (w > 65535)
 		w = 65535;
 	uint32_t edge = t->rcv_nxt + (w << sh);
+	if (!t->rcv_zero && SEQ_LT(edge, t->rcv_adv)) {
+		/* Scaling rounds down; that must not move the edge left
+		 * (RFC 9293 3.8.6.2.2), so round up, as far as the buffer
+		 * really goes (see TCP_RCV_WND). */
+		uint32_t up = (t->rcv_adv - t->rcv_nxt + (1u << sh) - 1) >> sh;
+		uint32_t up_edge = t->rcv_nxt + (up << sh);
+		if (up <= 65535 &&
+		    SEQ_LEQ(up_edge, t->host_nxt + TCP_RBUF_SIZE)) {
+			w = up;
+			edge = up_edge;
+		}
+	}
 	if (t->rcv_zero || SEQ_GT(edge, t->rcv_adv))
 		t->rcv_adv = edge;
 	return (uint16_t)w;
@@ -140,8 +152,8 @@ static void emit(struct core_engine *e, struct tcp_conn *t, uint8_t *buf,
 	h.flags = flags;
 	if (flags & WIRE_TCP_ACK)
 		h.ack = t->rcv_nxt;
-	h.window = (flags & WIRE_TCP_RST) ? 0
-					  : wnd_field(t, flags & WIRE_TCP_SYN);
+	h.window =
+	    (flags & WIRE_TCP_RST) ? 0 : wnd_field(t, flags & WIRE_TCP_SYN);
 	h.opts = *o;
 	size_t n = wire_tcp_build(buf, tx_slot_cap(e->tx), &ip, &h, len);
 	if (!n)
@@ -281,8 +293,8 @@ static bool out_retransmit(struct core_engine *e, struct tcp_conn *t,
 	for (;;) {
 		if (SEQ_LT(t->rtx_next, t->snd_una))
 			t->rtx_next = t->snd_una;
-		uint32_t limit = SEQ_LT(t->rtx_end, t->snd_nxt) ? t->rtx_end
-								 : t->snd_nxt;
+		uint32_t limit =
+		    SEQ_LT(t->rtx_end, t->snd_nxt) ? t->rtx_end : t->snd_nxt;
 		uint32_t hs, he;
 		if (!SEQ_LT(t->rtx_next, limit))
 			return true;
@@ -307,7 +319,7 @@ static bool out_retransmit(struct core_engine *e, struct tcp_conn *t,
 		}
 		uint8_t *buf = tx_slot(e->tx, 0);
 		if (len) {
-			struct core_iov iov = { buf + c->hoff, len };
+			struct core_iov iov = {buf + c->hoff, len};
 			long r = e->ops->peek(e->ops_ctx, t->c.sock,
 					      hs - t->snd_una, &iov, 1);
 			if (peek_failed(e, t, r))
@@ -338,8 +350,8 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 {
 	for (;;) {
 		uint32_t wnd_end = t->snd_una + t->snd_wnd;
-		uint32_t room = SEQ_GT(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt
-							    : 0;
+		uint32_t room =
+		    SEQ_GT(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt : 0;
 		uint32_t pipe = tcp_pipe(t);
 		uint32_t cw = t->cwnd > pipe ? t->cwnd - pipe : 0;
 		if (cw < room)
@@ -387,7 +399,8 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 			t->rtt_start = (uint32_t)e->now;
 		}
 		for (uint32_t k = 0; k < nseg && left; k++) {
-			uint32_t l = left < iov[k].len ? left : (uint32_t)iov[k].len;
+			uint32_t l =
+			    left < iov[k].len ? left : (uint32_t)iov[k].len;
 			uint8_t *buf = (uint8_t *)iov[k].base - c->hoff;
 			uint8_t fl = WIRE_TCP_ACK;
 			if (l == left)
@@ -398,10 +411,9 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 		}
 		if (!t->rtx_at)
 			t->rtx_at = e->now + tcp_rto_backed_off(t);
-		if ((size_t)r < want) {
-			c->need_rd = true; /* drained what the socket had */
-			return true;
-		}
+		/* A short read drained the socket: the next peek answers
+		 * -EAGAIN (watch for more) or 0 (the host's FIN came with
+		 * the data, and no other event would tell us). */
 	}
 }
 
@@ -411,7 +423,7 @@ static void check_zero_window(struct core_engine *e, struct tcp_conn *t,
 			      struct out_ctx *c)
 {
 	uint8_t byte;
-	struct core_iov iov = { &byte, 1 };
+	struct core_iov iov = {&byte, 1};
 	long r = e->ops->peek(e->ops_ctx, t->c.sock, 0, &iov, 1);
 
 	if (peek_failed(e, t, r))
@@ -488,8 +500,12 @@ void tcp_output(struct core_engine *e, struct tcp_conn *t)
 	if (c.blocked || t->ack_now)
 		core_wait_tx(e, f);
 
-	if (t->snd_una == t->snd_nxt && (t->snd_wnd || t->host_eof))
+	if (t->snd_una != t->snd_nxt) {
+		if (!t->rtx_at) /* RFC 6298 5.1 / 5.3 */
+			t->rtx_at = e->now + tcp_rto_backed_off(t);
+	} else if (t->snd_wnd || t->host_eof) {
 		t->rtx_at = 0; /* nothing to retransmit or probe */
+	}
 	bool rd = c.need_rd && !t->host_eof;
 	if (rd != t->want_rd)
 		tcp_set_want(e, t, rd, t->want_wr);

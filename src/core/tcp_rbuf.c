@@ -17,9 +17,10 @@
  * rewrite the same bytes, and a list of out-of-order ranges says what is
  * there beyond rcv_nxt. Pending in-order bytes are [host_nxt, rcv_nxt).
  *
- * Flow control: the right edge of the window we advertise is
- * host_nxt + TCP_RBUF_SIZE, so it never moves left (RFC 9293 3.8.6.2.2)
- * and every byte the app may send fits in the ring: a slow host socket
+ * Flow control: the right edge of the window we advertise follows
+ * host_nxt + TCP_RCV_WND, which never moves left (RFC 9293 3.8.6.2.2), and
+ * stays within host_nxt + TCP_RBUF_SIZE even when window scaling rounds it
+ * up, so every byte the app may send fits in the ring: a slow host socket
  * shrinks the window instead of growing memory. If the budget refuses the
  * buffer, only what the socket took is acknowledged and a zero window is
  * advertised (rcv_zero) until the socket is writable; an out-of-order
@@ -37,9 +38,9 @@
 #define RBUF_MASK      (TCP_RBUF_SIZE - 1)
 
 struct tcp_rbuf {
-	uint8_t nr;	 /* out-of-order ranges */
-	uint8_t last;	 /* the range the latest segment went to */
-	uint8_t fin;	 /* an out-of-order FIN at fin_seq */
+	uint8_t nr;   /* out-of-order ranges */
+	uint8_t last; /* the range the latest segment went to */
+	uint8_t fin;  /* an out-of-order FIN at fin_seq */
 	uint32_t fin_seq;
 	struct {
 		uint32_t s, e;
@@ -150,8 +151,8 @@ static bool ooo_insert(struct tcp_rbuf *b, uint32_t s, uint32_t e)
 	if (j == i) {
 		if (b->nr == TCP_OOO_RANGES)
 			return false;
-		memmove(&b->r[i + 1], &b->r[i], (size_t)(b->nr - i) *
-							sizeof(b->r[0]));
+		memmove(&b->r[i + 1], &b->r[i],
+			(size_t)(b->nr - i) * sizeof(b->r[0]));
 		b->r[i].s = s;
 		b->r[i].e = e;
 		b->nr++;
@@ -247,7 +248,7 @@ void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t)
 	rbuf_maybe_free(e, t);
 	/* RFC 9293 3.8.6.2.2: tell the app when the window opens by a
 	 * segment or more and what it last saw was small. */
-	uint32_t right = t->host_nxt + TCP_RBUF_SIZE;
+	uint32_t right = t->host_nxt + TCP_RCV_WND;
 	if (SEQ_LT(t->rcv_adv, right) &&
 	    t->rcv_adv - t->rcv_nxt < TCP_RBUF_SIZE / 2 &&
 	    right - t->rcv_adv >= 2u * t->mss)
@@ -306,7 +307,7 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 			rbuf_put(b, seq, data, len);
 			t->rcv_nxt = seq + len;
 		} else {
-			struct core_iov iov = { (void *)(uintptr_t)data, len };
+			struct core_iov iov = {(void *)(uintptr_t)data, len};
 			long r = e->ops->send(e->ops_ctx, t->c.sock, &iov, 1);
 			if (r < 0 && r != -EAGAIN) {
 				tcp_abort(e, t, true);
@@ -337,8 +338,8 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 	while (b && b->nr && SEQ_LEQ(b->r[0].s, t->rcv_nxt)) {
 		if (SEQ_GT(b->r[0].e, t->rcv_nxt))
 			t->rcv_nxt = b->r[0].e;
-		memmove(&b->r[0], &b->r[1], (size_t)(b->nr - 1) *
-						sizeof(b->r[0]));
+		memmove(&b->r[0], &b->r[1],
+			(size_t)(b->nr - 1) * sizeof(b->r[0]));
 		b->nr--;
 		b->last = 0;
 		hole_filled = true;

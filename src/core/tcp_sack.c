@@ -152,8 +152,8 @@ uint32_t tcp_sack_unsacked(const struct tcp_conn *t, uint32_t a, uint32_t b)
  *
  * Return: true if a hole exists before limit.
  */
-bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from,
-			uint32_t limit, uint32_t *start, uint32_t *end)
+bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from, uint32_t limit,
+			uint32_t *start, uint32_t *end)
 {
 	uint32_t s = from;
 
@@ -167,8 +167,8 @@ bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from,
 		if (!SEQ_LT(s, limit))
 			return false;
 		*start = s;
-		*end = SEQ_LT(t->sack[i].start, limit) ? t->sack[i].start
-						       : limit;
+		*end =
+		    SEQ_LT(t->sack[i].start, limit) ? t->sack[i].start : limit;
 		return true;
 	}
 	if (!SEQ_LT(s, limit))

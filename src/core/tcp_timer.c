@@ -49,8 +49,8 @@ uint32_t tcp_rto(const struct tcp_conn *t)
 /* The timeout with the current backoff applied (RFC 6298 5.5). */
 uint32_t tcp_rto_backed_off(const struct tcp_conn *t)
 {
-	uint64_t rto = (uint64_t)tcp_rto(t) << (t->backoff < 16 ? t->backoff
-								: 16);
+	uint64_t rto = (uint64_t)tcp_rto(t)
+		       << (t->backoff < 16 ? t->backoff : 16);
 	return rto > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : (uint32_t)rto;
 }
 
@@ -220,6 +220,7 @@ void tcp_timer(struct core_engine *e, union flow *f)
 				return;
 			}
 			CTR_INC(e, tcp_retransmits);
+			t->rtt_on = 0; /* Karn */
 			tcp_send_synack(e, t);
 			t->rtx_at = now + tcp_rto_backed_off(t);
 		} else if (t->snd_una == t->snd_nxt) {
@@ -234,7 +235,8 @@ void tcp_timer(struct core_engine *e, union flow *f)
 		if (t->state != TCP_SYN_RCVD)
 			tcp_output(e, t);
 		else if (t->ack_now)
-			t->ack_now = 0; /* nothing to ACK before the handshake */
+			t->ack_now =
+			    0; /* nothing to ACK before the handshake */
 		tcp_timer_arm(e, t);
 	}
 }

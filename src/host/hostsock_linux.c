@@ -177,7 +177,10 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 &&
 	    errno != EINPROGRESS)
 		err = errno;
-	int id = register_sock(d, fd, flow, HS_TCP, family, POLLER_OUT);
+	/* Edge-triggered: data the core has peeked stays in the socket until
+	 * the app acknowledges it, and would keep a level-triggered fd ready. */
+	int id = register_sock(d, fd, flow, HS_TCP, family,
+			       POLLER_OUT | POLLER_EDGE);
 	if (id >= 0 && err) {
 		d->socks[id].pending_err = err;
 		driver_defer_event(d, id);
@@ -366,7 +369,8 @@ static void op_want(void *ctx, int sock, bool readable, bool writable)
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
 	uint8_t w = (uint8_t)((readable ? POLLER_IN : 0u) |
-			      (writable ? POLLER_OUT : 0u));
+			      (writable ? POLLER_OUT : 0u) |
+			      (s->kind == HS_TCP ? POLLER_EDGE : 0u));
 	if (s->kind == HS_RAW || w == s->want)
 		return;
 	if (poller_mod(d->poller, s->fd, DRV_TAG_GEN(TAG_SOCK, s->gen, sock), w) == 0)

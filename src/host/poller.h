@@ -2,8 +2,9 @@
  *
  * The driver registers fds with a 64-bit tag and asks for readable and/or
  * writable events; poller_wait fills an array of (tag, events). Level-
- * triggered: an fd stays reported while it is ready, so a handler may stop
- * early (e.g. a full transmit ring) without losing the wake-up. Backends:
+ * triggered by default: an fd stays reported while it is ready, so a
+ * handler may stop early (e.g. a full transmit ring) without losing the
+ * wake-up. POLLER_EDGE asks for edge-triggered reports instead. Backends:
  * poller_epoll.c (Linux); poller_kqueue.c (Darwin) follows the same API.
  */
 #ifndef TP_HOST_POLLER_H
@@ -12,7 +13,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { POLLER_IN = 1u, POLLER_OUT = 2u, POLLER_ERR = 4u, POLLER_HUP = 8u };
+enum { POLLER_IN = 1u, POLLER_OUT = 2u, POLLER_ERR = 4u, POLLER_HUP = 8u,
+       /* Report a readiness change once (edge-triggered): for TCP sockets
+	* whose peeked, unacknowledged data keeps them readable. Re-asking
+	* with poller_mod re-checks the current state. */
+       POLLER_EDGE = 16u };
 
 struct poller_event {
 	uint64_t tag;

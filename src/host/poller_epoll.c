@@ -36,7 +36,8 @@ void poller_destroy(struct poller *p)
 static uint32_t to_epoll(uint32_t ev)
 {
 	return (ev & POLLER_IN ? EPOLLIN : 0u) |
-	       (ev & POLLER_OUT ? EPOLLOUT : 0u);
+	       (ev & POLLER_OUT ? EPOLLOUT : 0u) |
+	       (ev & POLLER_EDGE ? (uint32_t)EPOLLET : 0u);
 }
 
 static int ctl(struct poller *p, int op, int fd, uint64_t tag, uint32_t ev)

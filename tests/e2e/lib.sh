@@ -71,7 +71,6 @@ TP_PID=""
 TP_PIDS=() # every server we started (each is its own process group)
 TP_NS_MADE=()
 TP_PROXY_ARGS=()
-TP_FAILED=0
 TP_DONE=0
 
 tp_log() { printf '[%s] %s\n' "$TP_NAME" "$*" >&2; }
@@ -85,7 +84,6 @@ skip() {
 
 # fail MSG: report, show the proxy's log tail, and exit 1 (teardown follows).
 fail() {
-	TP_FAILED=1
 	tp_log "FAIL: $*"
 	tp_show_log
 	exit 1
@@ -93,8 +91,8 @@ fail() {
 
 tp_show_log() {
 	if [ -n "$TP_LOG" ] && [ -s "$TP_LOG" ]; then
-		tp_log "---- last 40 lines of the proxy log ($TP_LOG) ----"
-		tail -n 40 "$TP_LOG" >&2
+		tp_log "---- proxy log ($TP_LOG), last 30 lines without counter dumps ----"
+		grep -vE '^(counter|drop) [a-z0-9_]+ [0-9]+$|^counters end$' "$TP_LOG" | tail -n 30 >&2
 		tp_log "---- end of proxy log ----"
 	fi
 }
@@ -308,7 +306,6 @@ tp_teardown() {
 				tp_log "FAIL: the proxy did not shut down cleanly"
 				tp_show_log
 				rc=1
-				TP_FAILED=1
 			fi
 		else
 			tp_stop_pid "$TP_PID"
@@ -447,12 +444,16 @@ tp_drop() {
 	tp_last drop "$1" || fail "no drop reason '$1' in the proxy's dump"
 }
 
-# tp_print_counters: a fresh dump, printed (non-zero values only) to stderr.
+# tp_print_counters [KIND]: a fresh dump, its non-zero values printed to
+# stderr (KIND "counter" or "drop": only those lines).
 tp_print_counters() {
 	tp_dump
-	awk '$1 == "counters" && $2 == "end" { last = NR } { line[NR] = $0 }
-	     END { for (i = last - 1; i > 0; i--) { if (line[i] !~ /^(counter|drop) /) break; start = i }
-	           for (i = start; i < last; i++) { split(line[i], f, " "); if (f[3] != "0") print "  " line[i] } }' \
+	awk -v kind="${1:-}" '
+	    $1 == "counters" && $2 == "end" { last = NR } { line[NR] = $0 }
+	    END { for (i = last - 1; i > 0 && line[i] ~ /^(counter|drop) /; i--) start = i
+	          for (i = start; i < last; i++) {
+	              split(line[i], f, " ")
+	              if (f[3] != "0" && (kind == "" || f[1] == kind)) print "  " line[i] } }' \
 		"$TP_LOG" >&2
 }
 
@@ -462,7 +463,7 @@ tp_wait_counter() {
 	local name=$1 op=$2 want=$3 secs=$4 i v
 	for ((i = 0; i < secs * 5 * TP_SLOW; i++)); do
 		v=$(tp_counter "$name")
-		[ "$v" "$op" "$want" ] && return 0
+		test "$v" "$op" "$want" && return 0
 		sleep 0.2
 	done
 	return 1

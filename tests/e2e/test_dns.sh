@@ -3,6 +3,7 @@
 # IPv4 and IPv6 transports, for A and AAAA records; every answer is checked
 # against the records dnsmasq was given, and the proxy's counters must show
 # the UDP flows it carried.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tp_setup
 tp_start_dns
@@ -24,7 +25,7 @@ expect() { # expect SERVER NAME TYPE WANT...
 	want=$(printf '%s\n' "$@" | sort)
 	got=$(ask "$server" "$name" "$type")
 	[ "$got" = "$want" ] ||
-		fail "dig @$server $name $type: got [$(echo $got)], want [$(echo $want)]"
+		fail "dig @$server $name $type: got [${got//$'\n'/ }], want [${want//$'\n'/ }]"
 }
 
 before=$(tp_counter udp_tx_datagrams) || exit 1
@@ -44,7 +45,7 @@ out=$(in_app dig +time=3 +tries=2 @"$HOST_V6" nosuch.tp.test A 2>&1) ||
 grep -q 'status: NXDOMAIN' <<<"$out" || fail "nosuch.tp.test: want NXDOMAIN: $out"
 
 # Many lookups from many source ports: each one a new flow.
-for i in $(seq 1 20); do
+for _ in $(seq 1 20); do
 	expect "$HOST_V4" "$DNS_NAME" A "$HOST_V4"
 done
 

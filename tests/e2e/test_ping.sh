@@ -6,6 +6,7 @@
 # and the proxy counts the echoes. With TP_PING_RAW=1 (test_ping_raw.sh)
 # ping sockets are not allowed in "proxy" (ping_group_range "1 0"), so the
 # proxy must fall back to a raw ICMP socket.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tp_require ping
 if [ "${TP_PING_RAW:-0}" = 1 ]; then

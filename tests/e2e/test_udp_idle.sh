@@ -4,13 +4,14 @@
 # quiet udp_flows_open falls to 0 and flows_expired grows. A second proxy
 # with --udp-timeout 30 --dns-timeout 1 shows that port 53 has its own,
 # shorter timeout: the DNS flow goes, the echo flow stays.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tp_setup
 tp_start_dns
 tp_start_udp_echo
 tp_start_proxy --udp-timeout 2 --dns-timeout 1
 
-echo_client() { in_app "$TP_PY" "$TP_E2E_DIR/udp_echo.py" "$@"; }
+echo_client() { in_app "$TP_PY" "$TP_E2E_DIR/udp_echo.py" "$@" 2>&1; }
 
 tp_wait_counter udp_flows_open -eq 0 5 || fail "udp_flows_open is not 0 at the start"
 exp0=$(tp_counter flows_expired) || exit 1
@@ -38,7 +39,7 @@ tp_log "idle UDP flow expired: ok"
 
 # DNS and echo flows, several of each, all quiet afterwards.
 exp0=$exp
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	in_app dig +time=2 +tries=1 +short @"$HOST_V4" "$DNS_NAME" A | grep -qx "$HOST_V4" ||
 		fail "dig through the proxy failed"
 	in_app dig +time=2 +tries=1 +short @"$HOST_V6" "$DNS_NAME" AAAA | grep -qx "$HOST_V6" ||

@@ -575,14 +575,19 @@ static void test_max_datagrams(void **state)
 	for (int i = 0; i < 3; i++)
 		l[i] = mk4(b[i], 20, (uint16_t)(100 + i), 17, 0, true, 8, 1);
 	assert_int_equal(feed(r, b[0], l[0], 1, &out, &out_len), REASM_HELD);
-	assert_int_equal(feed(r, b[1], l[1], 1, &out, &out_len), REASM_HELD);
-	assert_int_equal(feed(r, b[2], l[2], 1, &out, &out_len), REASM_DROPPED);
-	assert_int_equal(reasm_stats(r)->dropped_full, 1);
-	/* Finishing one frees its slot. */
-	l[3] = mk4(b[3], 20, 100, 17, 8, false, 3, 1);
-	assert_int_equal(feed(r, b[3], l[3], 1, &out, &out_len), REASM_DONE);
+	assert_int_equal(feed(r, b[1], l[1], 2, &out, &out_len), REASM_HELD);
+	/* Table full: the oldest (id 100) gives way, so junk or lost
+	 * fragments cannot lock out new datagrams until they time out. */
+	assert_int_equal(feed(r, b[2], l[2], 3, &out, &out_len), REASM_HELD);
+	assert_int_equal(reasm_stats(r)->evicted, 1);
+	/* id 101 survived and completes. */
+	l[3] = mk4(b[3], 20, 101, 17, 8, false, 3, 1);
+	assert_int_equal(feed(r, b[3], l[3], 4, &out, &out_len), REASM_DONE);
 	assert_int_equal(out_len, 20 + 11);
-	assert_int_equal(feed(r, b[2], l[2], 1, &out, &out_len), REASM_HELD);
+	/* id 100's tail now starts a datagram of its own again. */
+	l[3] = mk4(b[3], 20, 100, 17, 8, false, 3, 1);
+	assert_int_equal(feed(r, b[3], l[3], 5, &out, &out_len), REASM_HELD);
+	assert_int_equal(reasm_stats(r)->dropped_full, 0);
 	reasm_destroy(r);
 
 	/* No slots at all: everything is refused, nothing crashes. */
@@ -660,7 +665,8 @@ static void test_bounds_max_bytes(void **state)
 	assert_int_equal(reasm_stats(r)->dropped_full, 1);
 	reasm_destroy(r);
 
-	/* Enough for one datagram in progress, not two. */
+	/* Enough for one datagram in progress, not two: the newer one
+	 * evicts the older, which is counted. */
 	r = reasm_create(&mem, 4100, 4, TIMEOUT);
 	static uint8_t pkt2[4000];
 	static struct frags g;
@@ -669,16 +675,18 @@ static void test_bounds_max_bytes(void **state)
 	wire_ip_fragment(pkt2, n, 1500, 4, collect, &g);
 	assert_int_equal(feed(r, f.pkt[2], f.len[2], 1, &out, &out_len),
 			 REASM_HELD);
-	assert_int_equal(feed(r, g.pkt[2], g.len[2], 1, &out, &out_len),
-			 REASM_DROPPED);
-	assert_int_equal(feed(r, f.pkt[0], f.len[0], 1, &out, &out_len),
+	assert_int_equal(feed(r, g.pkt[2], g.len[2], 2, &out, &out_len),
 			 REASM_HELD);
-	assert_int_equal(feed(r, f.pkt[1], f.len[1], 1, &out, &out_len),
+	assert_int_equal(reasm_stats(r)->evicted, 1);
+	assert_int_equal(feed(r, g.pkt[0], g.len[0], 2, &out, &out_len),
+			 REASM_HELD);
+	assert_int_equal(feed(r, g.pkt[1], g.len[1], 2, &out, &out_len),
 			 REASM_DONE);
-	assert_memory_equal(out, pkt, n);
+	assert_memory_equal(out, pkt2, n);
 	/* Done: its room is free for the next. */
 	int order[3] = {0, 1, 2};
-	feed_all(r, &g, order, pkt2, n);
+	feed_all(r, &f, order, pkt, n);
+	assert_true(mem.used <= base + 4100);
 	reasm_destroy(r);
 }
 
