@@ -296,6 +296,15 @@ size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out,
 
 void core_tx_done(struct core_engine *e, size_t n)
 {
+	uint64_t bytes = 0;
+	for (size_t k = 0; k < n && k < tx_ready(e->tx); k++) {
+		uint8_t *data, family;
+		size_t len;
+		tx_ready_get(e->tx, (uint32_t)k, &data, &len, &family);
+		bytes += len;
+	}
+	CTR_ADD(e, tx_packets, n);
+	CTR_ADD(e, tx_bytes, bytes);
 	tx_release(e->tx, (uint32_t)n);
 }
 

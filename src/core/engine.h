@@ -82,7 +82,8 @@ struct core_tx_pkt {
 size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out,
 		    size_t max);
 
-/* Frees the n oldest ready packets (written or dropped by the driver). */
+/* Frees the n oldest ready packets, written or dropped by the driver (it
+ * counts the drops in tx_dropped; tx_packets/tx_bytes count all n). */
 void core_tx_done(struct core_engine *e, size_t n);
 
 /* Lets flows that stopped on a full ring produce again. */

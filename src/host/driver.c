@@ -159,9 +159,9 @@ static int flush(struct driver *d, uint64_t now)
 
 static int read_tun(struct driver *d)
 {
-	struct tun_pkt pkts[64];
+	struct tun_pkt pkts[DRV_TUN_BATCH];
 	for (int b = 0; b < TUN_BATCHES_PER_WAKE; b++) {
-		int n = d->tun->ops->read_batch(d->tun, pkts, 64);
+		int n = d->tun->ops->read_batch(d->tun, pkts, DRV_TUN_BATCH);
 		if (n < 0) {
 			driver_log(d, TP_LOG_ERROR,
 				   "TUN read failed: %s (device removed?)",
@@ -172,8 +172,12 @@ static int read_tun(struct driver *d)
 		if (n == 0)
 			break;
 		uint64_t now = now_us();
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			d->batch_more = i + 1 < n;
 			core_input(d->core, pkts[i].data, pkts[i].len, now);
+		}
+		d->batch_more = false;
+		driver_push_corked(d);
 		flush(d, now);
 	}
 	return 0;

@@ -38,6 +38,7 @@ struct hsock {
 	uint8_t family;
 	uint8_t want;		/* POLLER_IN/OUT currently registered */
 	uint8_t deferred : 1;	/* on the deferred-event list */
+	uint8_t corked : 1;	/* TCP: last send had MSG_MORE, not pushed */
 	uint32_t gen;		/* bumped each time the id is reused */
 	int pending_err;	/* error to report before any other (errno) */
 	uint32_t peek_off;	/* TCP: the kernel's SO_PEEK_OFF as we set it */
@@ -47,6 +48,9 @@ struct hsock {
 	uint8_t *stash;		/* raw ICMP: one reply waiting, or NULL */
 	uint8_t dst[16];	/* raw ICMP: destination (v4-mapped for v4) */
 };
+
+/* Packets read from the TUN per batch. */
+#define DRV_TUN_BATCH 64
 
 struct driver {
 	struct core_engine *core;
@@ -68,6 +72,12 @@ struct driver {
 	uint16_t raw_next_id;
 	uint32_t *raw_by_id[2];	/* identifier -> socket index + 1 */
 	bool ping_warned;
+	bool batch_more;	/* more app packets follow in this TUN batch */
+	/* TCP sockets to push when the batch ends (at most one per packet
+	 * of a batch), with their generation in case one is closed and its
+	 * id reused meanwhile. */
+	uint32_t ncork;
+	uint32_t cork_id[DRV_TUN_BATCH], cork_gen[DRV_TUN_BATCH];
 	uint64_t tun_tx_dropped;
 };
 
@@ -95,6 +105,7 @@ int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
 		      enum hsock_kind kind, uint8_t family);
 void driver_sock_free(struct driver *d, int id);
 void driver_defer_event(struct driver *d, int id);
+void driver_push_corked(struct driver *d);
 void driver_log(struct driver *d, enum tp_log_level level, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
 
