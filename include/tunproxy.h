@@ -104,6 +104,23 @@ struct tp_config {
 	uint32_t icmp_timeout_ms;	/* default 30000 */
 	uint32_t tcp_idle_timeout_ms;	/* established, no traffic;
 					   default 7200000 */
+
+	/* UDP dev transport (tunproxy --listen udp:HOST:PORT, see
+	 * docs/devloop.md): instead of a TUN, the app's packets arrive as UDP
+	 * datagrams on this address, one IPv4 or IPv6 packet per datagram,
+	 * and the engine's packets go back the same way. One client owns the
+	 * session at a time: the first to send, until it has been silent for
+	 * dev_client_idle_ms; datagrams from anyone else are dropped and
+	 * counted (dev_foreign_dropped). An empty datagram is a keepalive.
+	 * Used when listen_udp is not NULL; tun_fd must then be -1 and output
+	 * is not used. */
+	const char *listen_udp;		/* "127.0.0.1:8081", "[::1]:8081" or
+					   "localhost:8081"; read only during
+					   tp_create. NULL: off */
+	uint32_t listen_public;		/* nonzero: allow a wildcard or
+					   non-loopback address (whoever can
+					   reach it can use the proxy) */
+	uint32_t dev_client_idle_ms;	/* 0: default 5000 */
 };
 
 /* Fills c with defaults (callback mode until tun_fd is set). */
@@ -198,7 +215,10 @@ int tp_next_timeout_ms(struct tp *tp);
 	X(mem_used, "bytes of memory charged now")                            \
 	X(mem_peak, "highest bytes of memory charged")                        \
 	X(mem_refused, "allocations refused by the memory budget")            \
-	X(log_suppressed, "log lines suppressed by rate limiting")
+	X(log_suppressed, "log lines suppressed by rate limiting")          \
+	X(dev_foreign_dropped,                                                \
+	  "dev transport: datagrams dropped, sender does not own the session") \
+	X(dev_client_changes, "dev transport: times a client took the session")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

@@ -11,6 +11,7 @@
 #include "core/core.h"
 #include "host/driver.h"
 #include "io/tunconn.h"
+#include "io/tunconn_udp.h"
 #include "tunproxy.h"
 
 struct tp {
@@ -18,6 +19,7 @@ struct tp {
 	struct driver *drv;
 	pthread_t thread;
 	bool thread_started;
+	bool udp; /* the UDP dev transport (cfg.listen_udp) */
 	int thread_rc;
 };
 
@@ -50,6 +52,7 @@ void tp_config_init(struct tp_config *c)
 	c->tun_fd = -1;
 	c->mtu = 1500;
 	c->log_level = TP_LOG_WARN;
+	c->dev_client_idle_ms = 5000;
 }
 
 #define CALLBACK_QUEUE_LEN 256
@@ -73,26 +76,44 @@ int tp_create(const struct tp_config *c, struct tp **out)
 	tp->cfg.size = sizeof(tp->cfg);
 	if (tp->cfg.mtu == 0)
 		tp->cfg.mtu = 1500;
+	if (tp->cfg.dev_client_idle_ms == 0)
+		tp->cfg.dev_client_idle_ms = 5000;
+	tp->udp = tp->cfg.listen_udp != NULL;
 	if (tp->cfg.mtu < 1280 || tp->cfg.mtu > 65535 ||
 	    tp->cfg.framing > TP_FRAMING_UTUN ||
-	    (tp->cfg.tun_fd < 0 && !tp->cfg.output)) {
+	    (tp->udp && tp->cfg.tun_fd >= 0) ||
+	    (!tp->udp && tp->cfg.tun_fd < 0 && !tp->cfg.output)) {
 		free(tp);
 		return -TP_EINVAL;
 	}
-	struct tunconn *tun =
-		tp->cfg.tun_fd >= 0
-			? tunconn_fd_create(tp->cfg.tun_fd, tp->cfg.framing,
-					    tp->cfg.mtu)
-			: tunconn_callback_create(tp->cfg.output,
-						  tp->cfg.output_ctx,
-						  tp->cfg.mtu,
-						  CALLBACK_QUEUE_LEN);
+	int err = 0;
+	struct tunconn *tun;
+	if (tp->udp) {
+		struct tunconn_udp_opts uo = {
+			.listen = tp->cfg.listen_udp,
+			.allow_public = tp->cfg.listen_public != 0,
+			.client_idle_ms = tp->cfg.dev_client_idle_ms,
+			.log = tp->cfg.log,
+			.log_ctx = tp->cfg.log_ctx,
+			.log_level = tp->cfg.log_level,
+		};
+		tun = tunconn_udp_create(&uo, &err);
+		/* Read only here: the caller's string need not outlive us. */
+		tp->cfg.listen_udp = NULL;
+	} else if (tp->cfg.tun_fd >= 0) {
+		tun = tunconn_fd_create(tp->cfg.tun_fd, tp->cfg.framing,
+					tp->cfg.mtu);
+		err = -TP_EINVAL;
+	} else {
+		tun = tunconn_callback_create(tp->cfg.output,
+					      tp->cfg.output_ctx, tp->cfg.mtu,
+					      CALLBACK_QUEUE_LEN);
+		err = -TP_ENOMEM;
+	}
 	if (!tun) {
-		int err = tp->cfg.tun_fd >= 0 ? -TP_EINVAL : -TP_ENOMEM;
 		free(tp);
 		return err;
 	}
-	int err;
 	tp->drv = driver_create(&tp->cfg, tun, &err);
 	if (!tp->drv) {
 		free(tp);
@@ -155,7 +176,7 @@ void tp_destroy(struct tp *tp)
 int tp_input(struct tp *tp, const uint8_t *const *pkts, const size_t *lens,
 	     size_t n)
 {
-	if (!tp || tp->cfg.tun_fd >= 0)
+	if (!tp || tp->cfg.tun_fd >= 0 || tp->udp)
 		return -TP_ESTATE;
 	if (n == 0)
 		return 0;
@@ -211,6 +232,8 @@ size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
 		vals[TP_CTR_tx_dropped] +=
 			__atomic_load_n(&tp->drv->tun_tx_dropped,
 					__ATOMIC_RELAXED);
+	if (tp->udp)
+		tunconn_udp_counters(tp->drv->tun, vals, n);
 	return n;
 }
 

@@ -113,8 +113,9 @@ void core_destroy(struct core_engine *e)
 
 /* --- logging --- */
 
-static void vlog(struct core_engine *e, enum tp_log_level level,
-		 const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+vlog(struct core_engine *e, enum tp_log_level level, const char *fmt,
+     va_list ap)
 {
 	char line[256];
 	vsnprintf(line, sizeof(line), fmt, ap);

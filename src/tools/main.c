@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_util.h"
+#include "tools.h"
 #include "tunproxy.h"
 
 struct cli {
@@ -25,6 +27,7 @@ struct cli {
 	const char *addr4, *addr6;
 	bool no_tun_config;
 	int verbosity;
+	char listen[300]; /* --listen udp:...: cfg.listen_udp points here */
 	struct tp_config cfg;
 };
 
@@ -33,6 +36,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: tunproxy --tun NAME [options]\n"
 		"       tunproxy --tun-fd N [options]\n"
+		"       tunproxy --listen udp:HOST:PORT [options]\n"
+		"       tunproxy device|tee|capture ... (see tunproxy SUBCOMMAND -h)\n"
 		"\n"
 		"Terminates every TCP connection, UDP flow and ICMP echo of the IP\n"
 		"packets on a TUN device in userspace and carries each over an\n"
@@ -42,6 +47,13 @@ static void usage(FILE *f)
 		"  --tun NAME          create (or attach to) TUN device NAME; it is\n"
 		"                      configured and brought up unless --no-tun-config\n"
 		"  --tun-fd N          use the already-open TUN fd N (not configured)\n"
+		"  --listen udp:HOST:PORT  the UDP dev transport: one IP packet per\n"
+		"                      datagram, from one client at a time (default\n"
+		"                      port: $PORT, else 8081; with no source given and\n"
+		"                      PORT set: udp:127.0.0.1:$PORT)\n"
+		"  --listen-public     allow a --listen address that is not loopback\n"
+		"  --client-idle DUR   a UDP client owns the session until silent this\n"
+		"                      long (default 5s; e.g. 500ms)\n"
 		"\n"
 		"Device settings (with --tun):\n"
 		"  --tun-addr CIDR     IPv4 address of the device (default 10.0.0.8/24)\n"
@@ -111,7 +123,8 @@ static bool parse_uint(const char *s, unsigned long long max,
 
 enum { OPT_TUN = 256, OPT_TUN_FD, OPT_ADDR4, OPT_ADDR6, OPT_NO_CONFIG,
        OPT_MTU, OPT_MAX_FLOWS, OPT_MAX_HALF, OPT_MAX_CONNS, OPT_MAX_MEM,
-       OPT_UDP_T, OPT_DNS_T, OPT_ICMP_T, OPT_TCP_T };
+       OPT_UDP_T, OPT_DNS_T, OPT_ICMP_T, OPT_TCP_T, OPT_LISTEN,
+       OPT_LISTEN_PUBLIC, OPT_CLIENT_IDLE };
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
@@ -130,6 +143,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "dns-timeout", required_argument, NULL, OPT_DNS_T },
 		{ "icmp-timeout", required_argument, NULL, OPT_ICMP_T },
 		{ "tcp-idle-timeout", required_argument, NULL, OPT_TCP_T },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "listen-public", no_argument, NULL, OPT_LISTEN_PUBLIC },
+		{ "client-idle", required_argument, NULL, OPT_CLIENT_IDLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -199,6 +215,24 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				  : &c->cfg.tcp_idle_timeout_ms) =
 				(uint32_t)(v * 1000);
 			break;
+		case OPT_LISTEN:
+			if (tools_listen_spec(optarg, c->listen,
+					      sizeof(c->listen)) < 0)
+				return -1;
+			c->cfg.listen_udp = c->listen;
+			break;
+		case OPT_LISTEN_PUBLIC:
+			c->cfg.listen_public = 1;
+			break;
+		case OPT_CLIENT_IDLE: {
+			uint64_t us;
+			if (!tool_parse_duration(optarg, 1000000, &us) ||
+			    us < 1000 || us / 1000 > UINT32_MAX)
+				bad = "--client-idle (e.g. 5s, 500ms)";
+			else
+				c->cfg.dev_client_idle_ms = (uint32_t)(us / 1000);
+			break;
+		}
 		case 'v':
 			c->verbosity++;
 			break;
@@ -226,14 +260,19 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			argv[optind]);
 		return -1;
 	}
-	if (!c->tun_name && c->tun_fd < 0) {
-		fprintf(stderr, "tunproxy: give --tun NAME or --tun-fd N "
-				"(see --help)\n");
+	if (!c->tun_name && c->tun_fd < 0 && !c->cfg.listen_udp &&
+	    tools_listen_from_env(c->listen, sizeof(c->listen)))
+		c->cfg.listen_udp = c->listen;
+	if (!c->tun_name && c->tun_fd < 0 && !c->cfg.listen_udp) {
+		fprintf(stderr, "tunproxy: give --tun NAME, --tun-fd N or "
+				"--listen udp:HOST:PORT (see --help)\n");
 		return -1;
 	}
-	if (c->tun_name && c->tun_fd >= 0) {
-		fprintf(stderr, "tunproxy: --tun and --tun-fd exclude each "
-				"other\n");
+	int sources = (c->tun_name != NULL) + (c->tun_fd >= 0) +
+		      (c->cfg.listen_udp != NULL);
+	if (sources > 1) {
+		fprintf(stderr, "tunproxy: --tun, --tun-fd and --listen "
+				"exclude each other\n");
 		return -1;
 	}
 	return 0;
@@ -257,6 +296,9 @@ static void print_counters(struct tp *tp)
 
 int main(int argc, char **argv)
 {
+	int sub = tools_dispatch(argc, argv);
+	if (sub >= 0)
+		return sub;
 	struct cli c = { .tun_fd = -1, .addr4 = "10.0.0.8/24",
 			 .addr6 = "fdaa::8/64" };
 	tp_config_init(&c.cfg);

@@ -1,0 +1,480 @@
+/* tunconn_udp.c - the UDP dev transport: one datagram = one IP packet.
+ *
+ * The development loop of docs/devloop.md: a phone app's packet tunnel (or
+ * `tunproxy device`, or the tee in between) sends every raw IPv4/IPv6
+ * packet as one UDP datagram to this socket, and every packet the engine
+ * produces goes back as one datagram to the same sender. There is no
+ * framing and no handshake: the datagram payload is the packet.
+ *
+ * Sessions. Whoever can send to the socket can use the proxy and would
+ * receive the replies, so:
+ *   - the default address is loopback; a wildcard or any other address is
+ *     refused unless the caller allows it explicitly (and then warned);
+ *   - one client owns the session at a time: the first sender, until it
+ *     has been silent for client_idle_ms. Datagrams from anyone else are
+ *     dropped and counted (dev_foreign_dropped); after the silence the next
+ *     sender takes over (dev_client_changes, logged). Ownership is checked
+ *     when a datagram arrives, so no timer is needed. The engine's flows
+ *     are not reset on a change: a new client that is the old app with a
+ *     new source port keeps its connections.
+ *   - an empty datagram is a keepalive: it refreshes ownership and is not
+ *     passed on, so an idle app can keep its session.
+ * Packets for the app while no client is known are dropped (tx_dropped).
+ *
+ * I/O is batched: recvmmsg fills up to UDP_BATCH arena buffers per call and
+ * sendmmsg sends the engine's transmit ring in place (the iovecs point
+ * into the ring: no copy). A full socket buffer drops what did not fit,
+ * like a lossy link; TCP recovers. Buffers are sized for the largest
+ * datagram, so nothing is ever truncated.
+ */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include "io/tunconn_udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UDP_BATCH		64
+#define UDP_BUF_SIZE		65536
+#define UDP_SOCK_BUF		(4 << 20)
+#define FOREIGN_LOG_INTERVAL_US 10000000u
+
+struct tunconn_udp {
+	struct tunconn base;
+	int fd;
+	uint64_t idle_us;
+	tp_log_fn log;
+	void *log_ctx;
+	uint32_t log_level;
+	uint64_t (*clock_us)(void *ctx);
+	void *clock_ctx;
+
+	bool has_client;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	uint64_t client_seen; /* last datagram from the client */
+
+	struct sockaddr_storage foreign_logged; /* last foreign sender logged */
+	uint64_t foreign_log_at;
+
+	uint64_t foreign_dropped; /* relaxed atomics: read by other threads */
+	uint64_t client_changes;
+
+	uint8_t *arena; /* UDP_BATCH buffers of UDP_BUF_SIZE */
+	struct mmsghdr rx[UDP_BATCH];
+	struct iovec rx_iov[UDP_BATCH];
+	struct sockaddr_storage rx_addr[UDP_BATCH];
+	struct mmsghdr tx[UDP_BATCH];
+	struct iovec tx_iov[UDP_BATCH];
+};
+
+static uint64_t mono_us(void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void ulog(const struct tunconn_udp *u, enum tp_log_level level,
+		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void ulog(const struct tunconn_udp *u, enum tp_log_level level,
+		 const char *fmt, ...)
+{
+	if (!u->log || (uint32_t)level > u->log_level)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	u->log(u->log_ctx, level, line);
+}
+
+static void ctr_inc(uint64_t *c)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
+/* "1.2.3.4:5" or "[::1]:5" into buf. */
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf,
+			    size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		snprintf(buf, cap, "%s:%u", host, port);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+		snprintf(buf, cap, "[%s]:%u", host, port);
+	}
+	return buf;
+}
+
+static bool same_addr(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	const struct in6_addr *a6 =
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_LOOPBACK(a6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
+}
+
+/* Splits "HOST:PORT" / "[HOST]:PORT" and resolves it for binding. */
+static int parse_listen(const struct tunconn_udp *u, const char *spec,
+			struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256];
+	const char *port;
+	if (!spec || !*spec)
+		return -TP_EINVAL;
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (!end || end[1] != ':' ||
+		    (size_t)(end - spec - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec + 1, (size_t)(end - spec - 1));
+		host[end - spec - 1] = 0;
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(spec, ':');
+		if (!colon || colon == spec || strchr(spec, ':') != colon ||
+		    (size_t)(colon - spec) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = 0;
+		port = colon + 1;
+	}
+	char *end;
+	unsigned long p = strtoul(port, &end, 10);
+	if (!*port || *end || p > 65535)
+		goto bad;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0 || !ai) {
+		ulog(u, TP_LOG_ERROR, "dev transport: cannot resolve '%s': %s",
+		     host, gai_strerror(rc));
+		return -TP_EINVAL;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = (socklen_t)ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+bad:
+	ulog(u, TP_LOG_ERROR,
+	     "dev transport: bad address '%s' (want HOST:PORT or [IPV6]:PORT)",
+	     spec);
+	return -TP_EINVAL;
+}
+
+static int errno_to_tp(int e)
+{
+	switch (e) {
+	case EADDRINUSE:
+		return -TP_EBUSY;
+	case EACCES:
+	case EPERM:
+		return -TP_EPERM;
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+		return -TP_EINVAL;
+	case ENOMEM:
+	case ENOBUFS:
+		return -TP_ENOMEM;
+	default:
+		return -TP_ESYS;
+	}
+}
+
+static void grow_buffers(int fd)
+{
+	int sz = UDP_SOCK_BUF;
+	/* FORCE needs CAP_NET_ADMIN; without it the kernel caps the plain
+	 * option at net.core.[rw]mem_max, which is fine. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+/* Decides whether the datagram from `from` belongs to the session, taking
+ * the session over when its owner has been silent long enough. */
+static bool session_accept(struct tunconn_udp *u,
+			   const struct sockaddr_storage *from,
+			   socklen_t from_len, uint64_t now)
+{
+	char a[64], b[64];
+	if (u->has_client && same_addr(&u->client, from)) {
+		u->client_seen = now;
+		return true;
+	}
+	if (u->has_client && now - u->client_seen < u->idle_us) {
+		ctr_inc(&u->foreign_dropped);
+		if (!same_addr(&u->foreign_logged, from) ||
+		    now - u->foreign_log_at >= FOREIGN_LOG_INTERVAL_US) {
+			u->foreign_logged = *from;
+			u->foreign_log_at = now;
+			ulog(u, TP_LOG_WARN,
+			     "dev transport: dropping datagrams from %s: the "
+			     "session belongs to %s until it is silent for "
+			     "%llu ms",
+			     addr_str(from, a, sizeof(a)),
+			     addr_str(&u->client, b, sizeof(b)),
+			     (unsigned long long)(u->idle_us / 1000));
+		}
+		return false;
+	}
+	if (u->has_client)
+		ulog(u, TP_LOG_INFO,
+		     "dev transport: client %s takes over from %s (silent "
+		     "%llu ms)",
+		     addr_str(from, a, sizeof(a)),
+		     addr_str(&u->client, b, sizeof(b)),
+		     (unsigned long long)((now - u->client_seen) / 1000));
+	else
+		ulog(u, TP_LOG_INFO, "dev transport: client %s connected",
+		     addr_str(from, a, sizeof(a)));
+	u->client = *from;
+	u->client_len = from_len;
+	u->client_seen = now;
+	u->has_client = true;
+	ctr_inc(&u->client_changes);
+	return true;
+}
+
+static int udp_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
+{
+	struct tunconn_udp *u = (struct tunconn_udp *)t;
+	if (max > UDP_BATCH)
+		max = UDP_BATCH;
+	for (int i = 0; i < max; i++) {
+		u->rx[i].msg_hdr.msg_namelen = sizeof(u->rx_addr[i]);
+		u->rx[i].msg_hdr.msg_flags = 0;
+	}
+	int n;
+	do {
+		n = recvmmsg(u->fd, u->rx, (unsigned)max, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		/* A UDP socket's pending ICMP error or a transient shortage
+		 * is not the end of the transport. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+		    errno == ENETUNREACH || errno == ENOMEM || errno == ENOBUFS)
+			return 0;
+		return -errno;
+	}
+	uint64_t now = u->clock_us(u->clock_ctx);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		const struct msghdr *h = &u->rx[i].msg_hdr;
+		const struct sockaddr_storage *from = &u->rx_addr[i];
+		if (from->ss_family != AF_INET && from->ss_family != AF_INET6)
+			continue;
+		if (!session_accept(u, from, h->msg_namelen, now))
+			continue;
+		if (u->rx[i].msg_len == 0 || (h->msg_flags & MSG_TRUNC))
+			continue; /* keepalive (truncation cannot happen) */
+		pkts[k].data = h->msg_iov->iov_base;
+		pkts[k].len = u->rx[i].msg_len;
+		k++;
+	}
+	return k;
+}
+
+static int udp_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
+			   uint64_t *dropped)
+{
+	struct tunconn_udp *u = (struct tunconn_udp *)t;
+	if (n > UDP_BATCH)
+		n = UDP_BATCH;
+	if (!u->has_client) {
+		*dropped += (uint64_t)n;
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		u->tx_iov[i].iov_base = pkts[i].data;
+		u->tx_iov[i].iov_len = pkts[i].len;
+		u->tx[i].msg_hdr = (struct msghdr){
+		    .msg_name = &u->client,
+		    .msg_namelen = u->client_len,
+		    .msg_iov = &u->tx_iov[i],
+		    .msg_iovlen = 1,
+		};
+	}
+	int i = 0;
+	while (i < n) {
+		int r =
+		    sendmmsg(u->fd, u->tx + i, (unsigned)(n - i), MSG_DONTWAIT);
+		if (r > 0) {
+			i += r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EBADF || errno == ENOTSOCK))
+			return -errno;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* Socket buffer full: what did not fit is lost. */
+			*dropped += (uint64_t)(n - i);
+			break;
+		}
+		/* The first datagram was refused (too big, filtered, the
+		 * client's port unreachable): skip it, send the rest. */
+		(*dropped)++;
+		i++;
+	}
+	return n;
+}
+
+static int udp_fd(const struct tunconn *t)
+{
+	return ((const struct tunconn_udp *)t)->fd;
+}
+
+static void udp_close(struct tunconn *t)
+{
+	struct tunconn_udp *u = (struct tunconn_udp *)t;
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->arena);
+	free(u);
+}
+
+static const struct tunconn_ops udp_ops = {
+    .read_batch = udp_read_batch,
+    .write_batch = udp_write_batch,
+    .fd = udp_fd,
+    .close = udp_close,
+};
+
+static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	char a[64];
+	memset(&ss, 0, sizeof(ss));
+	int rc = parse_listen(u, o->listen, &ss, &len);
+	if (rc < 0)
+		return rc;
+	if (!is_loopback(&ss)) {
+		if (!o->allow_public) {
+			ulog(u, TP_LOG_ERROR,
+			     "dev transport: %s is not a loopback address; "
+			     "anyone who can reach it could use this proxy. "
+			     "Allow it explicitly if you mean it "
+			     "(tp_config.listen_public, tunproxy "
+			     "--listen-public)",
+			     addr_str(&ss, a, sizeof(a)));
+			return -TP_EINVAL;
+		}
+		ulog(u, TP_LOG_WARN,
+		     "dev transport: listening on %s, not loopback: anyone who "
+		     "can reach it can send traffic through this proxy",
+		     addr_str(&ss, a, sizeof(a)));
+	}
+	u->fd =
+	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0)
+		return errno_to_tp(errno);
+	if (ss.ss_family == AF_INET6) {
+		/* "[::]" serves IPv4 clients too. */
+		int off = 0;
+		(void)setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+				 sizeof(off));
+	}
+	grow_buffers(u->fd);
+	if (bind(u->fd, (struct sockaddr *)&ss, len) < 0) {
+		int e = errno;
+		ulog(u, TP_LOG_ERROR, "dev transport: cannot bind %s: %s",
+		     addr_str(&ss, a, sizeof(a)), strerror(e));
+		return errno_to_tp(e);
+	}
+	len = sizeof(ss);
+	if (getsockname(u->fd, (struct sockaddr *)&ss, &len) == 0)
+		ulog(u, TP_LOG_INFO, "dev transport: listening on udp %s",
+		     addr_str(&ss, a, sizeof(a)));
+	return 0;
+}
+
+struct tunconn *tunconn_udp_create(const struct tunconn_udp_opts *o, int *err)
+{
+	*err = -TP_ENOMEM;
+	struct tunconn_udp *u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->base.ops = &udp_ops;
+	u->fd = -1;
+	u->idle_us = (uint64_t)o->client_idle_ms * 1000u;
+	u->log = o->log;
+	u->log_ctx = o->log_ctx;
+	u->log_level = o->log_level;
+	u->clock_us = o->clock_us ? o->clock_us : mono_us;
+	u->clock_ctx = o->clock_ctx;
+	u->arena = malloc((size_t)UDP_BATCH * UDP_BUF_SIZE);
+	if (!u->arena)
+		goto fail;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		u->rx_iov[i].iov_base = u->arena + (size_t)i * UDP_BUF_SIZE;
+		u->rx_iov[i].iov_len = UDP_BUF_SIZE;
+		u->rx[i].msg_hdr.msg_name = &u->rx_addr[i];
+		u->rx[i].msg_hdr.msg_iov = &u->rx_iov[i];
+		u->rx[i].msg_hdr.msg_iovlen = 1;
+	}
+	*err = udp_bind(u, o);
+	if (*err < 0)
+		goto fail;
+	return &u->base;
+fail:
+	udp_close(&u->base);
+	return NULL;
+}
+
+void tunconn_udp_counters(const struct tunconn *t, uint64_t *vals, size_t n)
+{
+	const struct tunconn_udp *u = (const struct tunconn_udp *)t;
+	if (n > TP_CTR_dev_foreign_dropped)
+		vals[TP_CTR_dev_foreign_dropped] +=
+		    __atomic_load_n(&u->foreign_dropped, __ATOMIC_RELAXED);
+	if (n > TP_CTR_dev_client_changes)
+		vals[TP_CTR_dev_client_changes] +=
+		    __atomic_load_n(&u->client_changes, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,293 @@
+/* tool_util.c - helpers shared by the subcommands (see tool_util.h). */
+#define _GNU_SOURCE /* pipe2 */
+#include "tool_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tunproxy.h"
+
+const char *tool_name = "tunproxy";
+int tool_log_level = TP_LOG_WARN;
+
+void tool_log(int level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug",
+					    "trace"};
+	if (level > tool_log_level)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%lld.%03ld %s %s: %s\n", (long long)ts.tv_sec,
+		ts.tv_nsec / 1000000, tool_name,
+		level >= 0 && level < 5 ? names[level] : "?", line);
+}
+
+int tool_level_from_verbosity(int verbosity)
+{
+	if (verbosity < 0)
+		return TP_LOG_ERROR;
+	int l = TP_LOG_WARN + verbosity;
+	return l > TP_LOG_TRACE ? TP_LOG_TRACE : l;
+}
+
+uint64_t tool_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t tool_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int tool_addr_parse(const char *spec, const char *default_host,
+		    struct tool_addr *out, char *err, size_t cap)
+{
+	char host[256];
+	const char *port;
+	if (!spec || !*spec) {
+		snprintf(err, cap, "empty address");
+		return -1;
+	}
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (!end || end[1] != ':' ||
+		    (size_t)(end - spec - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec + 1, (size_t)(end - spec - 1));
+		host[end - spec - 1] = 0;
+		port = end + 2;
+	} else if (!strchr(spec, ':')) {
+		snprintf(host, sizeof(host), "%s", default_host);
+		port = spec;
+	} else {
+		const char *colon = strchr(spec, ':');
+		if (colon == spec || strrchr(spec, ':') != colon ||
+		    (size_t)(colon - spec) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = 0;
+		port = colon + 1;
+	}
+	char *end;
+	unsigned long p = strtoul(port, &end, 10);
+	if (!*port || *end || p > 65535)
+		goto bad;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0 || !ai) {
+		snprintf(err, cap, "cannot resolve '%s': %s", host,
+			 gai_strerror(rc));
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->ss, ai->ai_addr, ai->ai_addrlen);
+	out->len = (socklen_t)ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+bad:
+	snprintf(err, cap,
+		 "bad address '%s' (want PORT, HOST:PORT or [IPV6]:PORT)",
+		 spec);
+	return -1;
+}
+
+const char *tool_addr_str(const struct sockaddr_storage *ss, char *buf,
+			  size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(buf, cap, "%s:%u", host, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(buf, cap, "[%s]:%u", host, ntohs(a->sin6_port));
+	} else {
+		snprintf(buf, cap, "(none)");
+	}
+	return buf;
+}
+
+bool tool_addr_equal(const struct sockaddr_storage *a,
+		     const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
+}
+
+bool tool_addr_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family != AF_INET6)
+		return false;
+	const struct in6_addr *a6 =
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(a6) ||
+	       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+int tool_udp_socket(const struct tool_addr *bind_to,
+		    const struct tool_addr *peer)
+{
+	const struct tool_addr *any = bind_to ? bind_to : peer;
+	if (!any)
+		return -EINVAL;
+	int family = any->ss.ss_family;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int sz = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (family == AF_INET6) {
+		int off = 0;
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+				 sizeof(off));
+	}
+	if ((bind_to && bind(fd, (const struct sockaddr *)&bind_to->ss,
+			     bind_to->len) < 0) ||
+	    (peer &&
+	     connect(fd, (const struct sockaddr *)&peer->ss, peer->len) < 0)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+bool tool_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mult = 1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1ull << 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1ull << 30, end++;
+	if (errno || end == s || *end || *s == '-' || v > max / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+bool tool_parse_duration(const char *s, uint64_t bare_unit_us, uint64_t *us)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0 || v > 1e7)
+		return false;
+	double unit = (double)bare_unit_us;
+	if (strcmp(end, "us") == 0)
+		unit = 1;
+	else if (strcmp(end, "ms") == 0)
+		unit = 1e3;
+	else if (strcmp(end, "s") == 0)
+		unit = 1e6;
+	else if (*end)
+		return false;
+	*us = (uint64_t)(v * unit + 0.5);
+	return true;
+}
+
+bool tool_parse_ppm(const char *s, uint32_t *ppm)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || (*end && strcmp(end, "%") != 0) || v < 0 ||
+	    v > 100)
+		return false;
+	*ppm = (uint32_t)(v * 10000.0 + 0.5);
+	return true;
+}
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	(void)!write(sig_pipe[1], &b, 1);
+	errno = saved;
+}
+
+int tool_signals_init(void)
+{
+	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return sig_pipe[0];
+}
+
+int tool_signal_take(void)
+{
+	unsigned char b;
+	if (sig_pipe[0] < 0 || read(sig_pipe[0], &b, 1) != 1)
+		return 0;
+	return b;
+}
+
+void tool_counter(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "counter %s %llu\n", name, (unsigned long long)v);
+}
+
+void tool_counters_end(FILE *f)
+{
+	fprintf(f, "counters end\n");
+	fflush(f);
+}

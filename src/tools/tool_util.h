@@ -1,0 +1,70 @@
+/* tool_util.h - small helpers shared by the tunproxy subcommands (device,
+ * tee, capture): logging to stderr, clocks, socket addresses, value
+ * parsing, signals delivered through a pipe, and the counter dump format.
+ *
+ * The tools are programs, not the library: they may print and keep a
+ * little process-wide state (the log level, the signal pipe).
+ */
+#ifndef TP_TOOLS_TOOL_UTIL_H
+#define TP_TOOLS_TOOL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+/* Logging: "SECONDS.MS tunproxy-NAME LEVEL: message" on stderr. Levels
+ * are enum tp_log_level; lines above tool_log_level are not printed. */
+extern const char *tool_name;
+extern int tool_log_level;
+void tool_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The level for -q (-1) and -v counts (0: warnings, 1: info, ...). */
+int tool_level_from_verbosity(int verbosity);
+
+uint64_t tool_now_us(void);	 /* monotonic */
+uint64_t tool_realtime_ns(void); /* wall clock, for capture timestamps */
+
+/* A socket address with its length. */
+struct tool_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Parses "PORT", "HOST:PORT" or "[IPV6]:PORT" (HOST may be a name).
+ * A bare PORT gets default_host. Returns 0, or -1 with a message in err. */
+int tool_addr_parse(const char *spec, const char *default_host,
+		    struct tool_addr *out, char *err, size_t cap);
+/* "1.2.3.4:5" / "[::1]:5". */
+const char *tool_addr_str(const struct sockaddr_storage *ss, char *buf,
+			  size_t cap);
+bool tool_addr_equal(const struct sockaddr_storage *a,
+		     const struct sockaddr_storage *b);
+bool tool_addr_loopback(const struct sockaddr_storage *ss);
+
+/* A non-blocking UDP socket with large buffers, bound to bind_to (NULL:
+ * any port) and connected to peer (NULL: not connected); at least one is
+ * given. Returns the fd or -errno. */
+int tool_udp_socket(const struct tool_addr *bind_to,
+		    const struct tool_addr *peer);
+
+/* Values: an unsigned integer with optional K/M/G suffix (powers of 2);
+ * a duration "250ms", "2s", "100us" (a bare number is bare_unit_us
+ * microseconds); a percentage "2%", "0.5%" in parts per million. */
+bool tool_parse_size(const char *s, uint64_t max, uint64_t *out);
+bool tool_parse_duration(const char *s, uint64_t bare_unit_us, uint64_t *us);
+bool tool_parse_ppm(const char *s, uint32_t *ppm);
+
+/* Signals: SIGINT, SIGTERM, SIGHUP and SIGUSR1 are caught and written to a
+ * pipe whose read end is returned (poll it). SIGPIPE is ignored. */
+int tool_signals_init(void);
+/* The next caught signal number, or 0 if none is pending. */
+int tool_signal_take(void);
+
+/* The counter dump format shared with the proxy: "counter NAME VALUE"
+ * lines, then "counters end". */
+void tool_counter(FILE *f, const char *name, uint64_t v);
+void tool_counters_end(FILE *f);
+
+#endif

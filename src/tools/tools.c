@@ -1,0 +1,70 @@
+/* tools.c - subcommand dispatch and the proxy's --listen option value. */
+#include "tools.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_PROXY_PORT "8081"
+
+int tools_dispatch(int argc, char **argv)
+{
+	if (argc < 2)
+		return -1;
+	if (strcmp(argv[1], "device") == 0)
+		return device_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tee") == 0)
+		return tee_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "capture") == 0)
+		return capture_main(argc - 1, argv + 1);
+	return -1;
+}
+
+static const char *env_port(void)
+{
+	const char *p = getenv("PORT");
+	return p && *p ? p : NULL;
+}
+
+int tools_listen_spec(const char *arg, char *out, size_t cap)
+{
+	if (strncmp(arg, "udp", 3) != 0 || (arg[3] != 0 && arg[3] != ':')) {
+		fprintf(stderr,
+			"tunproxy: --listen wants udp:HOST:PORT, got '%s'\n",
+			arg);
+		return -1;
+	}
+	const char *rest = arg[3] ? arg + 4 : "";
+	const char *port = env_port() ? env_port() : DEFAULT_PROXY_PORT;
+	int n;
+	if (!*rest) {
+		n = snprintf(out, cap, "127.0.0.1:%s", port);
+	} else if (rest[0] == '[') {
+		/* "[v6]" or "[v6]:port" */
+		const char *end = strchr(rest, ']');
+		if (!end) {
+			fprintf(stderr, "tunproxy: bad --listen '%s'\n", arg);
+			return -1;
+		}
+		n = end[1] ? snprintf(out, cap, "%s", rest)
+			   : snprintf(out, cap, "%s:%s", rest, port);
+	} else if (strchr(rest, ':')) {
+		n = snprintf(out, cap, "%s", rest);
+	} else {
+		n = snprintf(out, cap, "%s:%s", rest, port);
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		fprintf(stderr, "tunproxy: --listen value too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+int tools_listen_from_env(char *out, size_t cap)
+{
+	const char *port = env_port();
+	if (!port)
+		return 0;
+	snprintf(out, cap, "127.0.0.1:%s", port);
+	return 1;
+}

@@ -1,0 +1,34 @@
+/* tools.h - the subcommands of the tunproxy command (main.c dispatches).
+ *
+ *   tunproxy device   the device simulator (device.c)
+ *   tunproxy tee      the traffic tee (tee_main.c, tee.c)
+ *   tunproxy capture  the tee's capture client, writing pcapng (capture.c)
+ *
+ * Each takes argv with argv[0] being the subcommand's name and returns the
+ * process exit code (0 ok, 1 runtime error, 2 bad usage).
+ */
+#ifndef TP_TOOLS_TOOLS_H
+#define TP_TOOLS_TOOLS_H
+
+#include <stddef.h>
+
+int device_main(int argc, char **argv);
+int tee_main(int argc, char **argv);
+int capture_main(int argc, char **argv);
+
+/* If argv[1] names a subcommand, runs it and returns its exit code;
+ * otherwise returns -1 (the proxy itself). */
+int tools_dispatch(int argc, char **argv);
+
+/* The proxy's --listen value "udp:HOST:PORT" as tp_config.listen_udp
+ * wants it ("HOST:PORT"): the port defaults to the PORT environment
+ * variable, then 8081; "udp" alone means 127.0.0.1. Returns 0, or -1 with
+ * a message printed. */
+int tools_listen_spec(const char *arg, char *out, size_t cap);
+
+/* The design's way to start the proxy with no packet source given: with
+ * PORT set, listen on udp 127.0.0.1:$PORT. Returns 1 and fills out if
+ * PORT is set, 0 if not. */
+int tools_listen_from_env(char *out, size_t cap);
+
+#endif
