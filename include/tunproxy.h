@@ -12,13 +12,33 @@
  *   - callback mode: config.tun_fd is -1; the app feeds packets with
  *     tp_input() and receives the engine's packets through config.output.
  *
- * Threads: one engine is driven by one thread at a time (tp_run on the
- * caller's thread, tp_start on a thread of the engine's own). tp_stop,
- * tp_input and tp_get_stats may be called from any thread. There is no
- * global state: engines in one process are independent.
+ * Threads. One engine is driven by one thread at a time, in one of three
+ * ways: tp_run (the caller's thread), tp_start (a thread of the engine's
+ * own), or tp_fd/tp_process/tp_next_timeout_ms (the app's run loop); a
+ * second driver gets TP_ESTATE. The callbacks (output, log) run on the
+ * driving thread. From any thread, at any time between tp_create and
+ * tp_destroy:
+ *   tp_stop, tp_status, tp_input (also from several threads at once),
+ *   tp_set_log_level, tp_get_counters, tp_get_drop_reasons.
+ * tp_destroy must come last: after every other call on the engine has
+ * returned, and never from a callback. Everything without an engine
+ * (tp_config_init, tp_strerror, tp_counter_name...) is thread-safe. There
+ * is no global state: engines in one process are independent.
  *
- * Errors are negative TP_E* codes; tp_strerror() names them. The library
- * never exits, aborts or prints: it logs through config.log.
+ * Buffers. The library never keeps a pointer the caller passed in beyond
+ * the call, except the callback contexts (output_ctx, log_ctx), which must
+ * stay valid until tp_destroy returns. Buffers the library hands out (the
+ * output batch, log lines) are valid only during the callback.
+ *
+ * Errors are negative TP_E* codes; tp_strerror() names them. Each function
+ * lists the ones it returns with what to do next. The library never exits,
+ * aborts or prints: it logs through config.log.
+ *
+ * Versioning: TP_API_VERSION changes only when an existing declaration
+ * changes meaning. struct tp_config and TP_COUNTERS only grow at the end;
+ * config.size tells the library how much of the struct the caller knows,
+ * so an app built against an older header keeps working with a newer
+ * library (the fields it does not know keep their defaults).
  */
 #ifndef TUNPROXY_H
 #define TUNPROXY_H
@@ -32,20 +52,36 @@ extern "C" {
 
 #define TP_API_VERSION 1
 
-/* Error codes (returned negated). */
+/* Error codes (returned negated), with the caller's usual next step. */
 enum tp_error {
 	TP_OK = 0,
-	TP_EINVAL = 1,	   /* a config field or argument is invalid */
-	TP_ENOMEM = 2,	   /* memory could not be had within the budget */
-	TP_EPERM = 3,	   /* the OS refused: run as root or grant CAP_NET_ADMIN */
-	TP_ENOTUN = 4,	   /* /dev/net/tun is missing: load the tun module */
-	TP_EBUSY = 5,	   /* the name or address is in use */
-	TP_ESYS = 6,	   /* another OS error; see the log line */
-	TP_ESTATE = 7,	   /* not allowed in the engine's current state */
-	TP_EAGAIN = 8,	   /* backpressure: try again after the engine runs */
-	TP_EVERSION = 9,   /* config.size/version from a newer library */
+	TP_EINVAL = 1,	   /* a config field or argument is invalid: a
+			      programming error; fix the call (the log says
+			      which field when there is one) */
+	TP_ENOMEM = 2,	   /* memory could not be had within the budget:
+			      raise max_memory or lower max_flows */
+	TP_EPERM = 3,	   /* the OS refused: run as root or grant
+			      CAP_NET_ADMIN (Linux TUN helpers) */
+	TP_ENOTUN = 4,	   /* no TUN device support: load the tun module
+			      (Linux); on Apple platforms the system owns
+			      utun, so use callback mode or its fd */
+	TP_EBUSY = 5,	   /* the name or address is in use: pick another */
+	TP_ESYS = 6,	   /* another OS error (out of fds, TUN fd closed):
+			      see the log line; destroy the engine */
+	TP_ESTATE = 7,	   /* not allowed in the engine's current state:
+			      wrong mode, already driven by another thread,
+			      or stopped (an engine runs once: destroy it and
+			      create a new one) */
+	TP_EAGAIN = 8,	   /* reserved: backpressure is reported by
+			      tp_input's count, not by this code */
+	TP_EVERSION = 9,   /* config.size/version are from a newer header
+			      than this library: rebuild against the
+			      library's header, or fill the config with
+			      this header's tp_config_init */
 };
 
+/* A static English description of err (negative or positive code; never
+ * NULL, "unknown error" for codes this library does not know). */
 const char *tp_strerror(int err);
 
 /* Log levels: a message is passed to config.log when level <= log_level. */
@@ -57,14 +93,24 @@ enum tp_log_level {
 	TP_LOG_TRACE = 4,
 };
 
-/* Called on the engine's thread with a NUL-terminated line (no newline). */
+/* A log line: NUL-terminated, no newline, valid only during the call.
+ * Called on the thread of the call that logs: the driving thread while the
+ * engine runs, the caller's during tp_create. Must not block for long (it
+ * holds up the engine) and must not call tp_destroy. */
 typedef void (*tp_log_fn)(void *ctx, enum tp_log_level level,
 			  const char *msg);
 
-/* Callback mode: the engine hands out a batch of n outgoing IP packets.
- * pkts[i]/lens[i] belong to the engine and are valid only during the call;
- * families[i] is 4 or 6 (what writePackets(_:withProtocols:) needs).
- * Called on the engine's thread. */
+/* Callback mode: the engine hands out a batch of n (1..64) outgoing IP
+ * packets, without any framing. pkts, lens, families and the packet bytes
+ * belong to the engine and are valid only during the call: copy what must
+ * outlive it (NSData(bytes:length:) does). families[i] is 4 or 6, the IP
+ * version of pkts[i] (map it to AF_INET/AF_INET6 for packetFlow's
+ * writePackets(_:withProtocols:)). Called on the driving thread, once per
+ * batch. It may call tp_input, tp_stop and the counter functions; it must
+ * not call tp_destroy, tp_run or tp_process. The engine waits while it
+ * runs: a slow callback slows the engine, and tp_input then reports
+ * backpressure. There is no way to refuse a batch: drop what cannot be
+ * delivered (the app's TCP retransmits it). */
 typedef void (*tp_output_fn)(void *ctx, const uint8_t *const *pkts,
 			     const size_t *lens, const uint8_t *families,
 			     size_t n);
@@ -79,23 +125,34 @@ struct tp_config {
 	uint32_t size;		/* sizeof(struct tp_config), set by init */
 	uint32_t version;	/* TP_API_VERSION, set by init */
 
-	int tun_fd;		/* fd mode: an open TUN fd; -1: callback mode */
-	uint32_t framing;	/* enum tp_framing */
-	uint32_t mtu;		/* MTU of the TUN (default 1500) */
+	int tun_fd;		/* fd mode: an open TUN fd, still the
+				   caller's (the engine sets O_NONBLOCK on
+				   it and never closes it: close it after
+				   tp_destroy); -1: callback mode */
+	uint32_t framing;	/* enum tp_framing (fd mode only) */
+	uint32_t mtu;		/* MTU of the TUN, 1280..65535 (default
+				   1500); callback mode: the largest packet
+				   tp_input accepts and the engine emits */
 
 	tp_output_fn output;	/* callback mode: where packets go */
-	void *output_ctx;
+	void *output_ctx;	/* passed to output; must stay valid until
+				   tp_destroy returns */
 
 	tp_log_fn log;		/* NULL: no logging */
-	void *log_ctx;
-	uint32_t log_level;	/* enum tp_log_level (default WARN) */
+	void *log_ctx;		/* passed to log; valid until tp_destroy */
+	uint32_t log_level;	/* enum tp_log_level (default WARN); change
+				   it later with tp_set_log_level */
 
 	/* Limits. Every table and queue is bounded by one of these. */
 	uint32_t max_flows;		/* all flows (default 65536) */
 	uint32_t max_tcp_half_open;	/* TCP connects pending (default 1024) */
 	uint32_t max_tcp_established;	/* default 65536 */
-	uint64_t max_memory;		/* bytes the engine may allocate;
-					   0: 32 MiB default */
+	uint64_t max_memory;		/* bytes the engine may allocate for
+					   flows and their buffers; 0: 32 MiB
+					   default. Past it new flows are
+					   refused and TCP windows shrink
+					   (docs/embedding.md: set 8 MiB or
+					   less in an iOS 14 extension) */
 	uint32_t reasm_max_bytes;	/* fragment data held (default 256 KiB) */
 
 	/* Idle timeouts in milliseconds. */
@@ -121,52 +178,145 @@ struct tp_config {
 					   non-loopback address (whoever can
 					   reach it can use the proxy) */
 	uint32_t dev_client_idle_ms;	/* 0: default 5000 */
+
+	/* Destination policy (docs/robustness.md, "Safe defaults"). Always
+	 * refused unless allowed below: this host's loopback (127.0.0.0/8,
+	 * ::1), unspecified (0.0.0.0/8, ::), multicast (224.0.0.0/4,
+	 * ff00::/8) and broadcast (255.255.255.255) destinations, and the
+	 * dev transport's own socket. A refused TCP connection gets a RST, a
+	 * UDP flow or echo request an ICMP/ICMPv6 "administratively
+	 * prohibited" (nothing for multicast and broadcast), and each is
+	 * counted in flows_refused_policy.
+	 * allow and deny are lists of "CIDR[:PORT[-PORT]]" separated by
+	 * commas or spaces, e.g. "10.1.0.0/16, 2001:db8::/32:443,
+	 * [2001:db8::1]:53, 192.0.2.7:8000-8099"; a plain address is a /32
+	 * or /128; a rule with ports applies to TCP and UDP only. The most
+	 * specific matching rule decides: the longer prefix, then a rule
+	 * with ports (the narrower range first), then these lists over the
+	 * defaults, then deny over allow; no rule: allowed. So allow
+	 * "127.0.0.1/32" opens that loopback address, and deny
+	 * "0.0.0.0/0,::/0" with allow "10.1.0.0/16" allows only 10.1/16.
+	 * Read only during tp_create (NULL: empty); a bad entry makes
+	 * tp_create fail with TP_EINVAL and a log line naming it. */
+	const char *allow;
+	const char *deny;
 };
 
-/* Fills c with defaults (callback mode until tun_fd is set). */
+/* Fills c with defaults (callback mode until tun_fd is set), including
+ * c->size and c->version: always start from this. c is the caller's. */
 void tp_config_init(struct tp_config *c);
+
+/* Checks a destination policy list (the syntax of tp_config.allow and
+ * deny) without creating anything, e.g. for a settings screen or a
+ * command line. Returns the number of entries, or -TP_EINVAL with a
+ * message naming the bad entry in err (errcap bytes; err may be NULL).
+ * Thread-safe. */
+int tp_policy_validate(const char *list, char *err, size_t errcap);
 
 struct tp;
 
-/* Creates an engine. The config is copied. On success *out owns the engine
- * (free it with tp_destroy) and tun_fd, if any, still belongs to the caller
- * (the engine does not close it). Returns 0 or a negative TP_E* code. */
+/* Creates an engine from c, which is copied (c and the strings it points
+ * to may be freed once this returns). On success *out owns the engine:
+ * free it with tp_destroy. Nothing runs until tp_run, tp_start or
+ * tp_process. Errors (*out is then NULL):
+ *   -TP_EINVAL   c or out NULL; mtu outside 1280..65535; unknown framing;
+ *                callback mode without output; tun_fd with listen_udp; a
+ *                bad allow/deny entry (logged). Fix the config.
+ *   -TP_EVERSION c->version or c->size newer than this library: fill c
+ *                with this library's tp_config_init.
+ *   -TP_ENOMEM   out of memory, or the tables do not fit max_memory
+ *                (logged): raise max_memory or lower max_flows.
+ *   -TP_ESYS     the OS refused a poller or wake-up fd (out of fds?):
+ *                free fds and retry. */
 int tp_create(const struct tp_config *c, struct tp **out);
 
-/* Runs the engine on the calling thread until tp_stop. Returns 0 when
- * stopped, or a negative code on a fatal I/O error (e.g. the TUN fd closed).
- * On return every flow and host socket is closed. */
+/* Runs the engine on the calling thread until tp_stop (from a callback,
+ * another thread or a signal handler). On return every flow and host
+ * socket is closed. Returns 0 when stopped, or:
+ *   -TP_ESYS     a fatal I/O error (fd mode: the TUN fd was closed or the
+ *                device removed; logged): destroy the engine.
+ *   -TP_ESTATE   another thread already drives this engine.
+ *   -TP_EINVAL   tp is NULL. */
 int tp_run(struct tp *tp);
 
-/* Runs the engine on a thread of its own. tp_stop ends it and tp_destroy
- * joins it. Returns 0 or a negative code. */
+/* Runs the engine on a thread of its own and returns at once; tp_stop
+ * ends the thread and tp_destroy joins it. Returns 0, or:
+ *   -TP_ESTATE   already started, or driven by tp_run/tp_process.
+ *   -TP_ESYS     no thread could be created: retry later or use tp_run.
+ *   -TP_EINVAL   tp is NULL.
+ * Poll tp_status to learn whether the thread ended on a fatal error. */
 int tp_start(struct tp *tp);
 
-/* Asks the engine to stop. Safe from any thread and from a signal handler
- * (it only writes to an eventfd). Returns 0. */
+/* Asks the engine to stop; returns at once, before it has stopped (the
+ * driving call returns, or tp_destroy joins the thread). Safe from any
+ * thread, from the callbacks and from a signal handler: it sets a flag
+ * and writes one byte to a wake-up fd. Idempotent. An engine runs once:
+ * afterwards tp_input answers -TP_ESTATE and tp_run returns at once.
+ * Returns 0 (also for a NULL tp). */
 int tp_stop(struct tp *tp);
 
-/* 0 while a tp_start engine runs (or after a normal stop); the negative
- * TP_E* code once its thread ended on a fatal error (e.g. the TUN device
- * was removed). Safe from any thread. */
+/* 0 while a tp_start engine runs, or after a normal stop; the negative
+ * TP_E* code once its thread ended on a fatal error (fd mode: the TUN
+ * device was removed): then destroy the engine. -TP_EINVAL for a NULL tp.
+ * Safe from any thread. */
 int tp_status(struct tp *tp);
 
-/* Stops the engine if it runs, joins its thread, closes all flows and frees
- * everything. tp may be NULL. */
+/* Stops the engine if it runs, joins its thread, closes every flow and
+ * host socket and frees everything (not tun_fd: that is the caller's).
+ * tp may be NULL. Must be the last call on tp: every other call, from any
+ * thread, must have returned; never call it from a callback. */
 void tp_destroy(struct tp *tp);
 
-/* Callback mode: hands the engine n packets (copied before return). Safe
- * from any thread. Returns the number of packets accepted (< n means
- * backpressure: offer the rest again later) or a negative code. */
+/* Callback mode: offers the engine a batch of n IP packets (no framing:
+ * strip utun's 4-byte header first). pkts[i] points to lens[i] bytes; the
+ * caller keeps ownership: the accepted packets are copied before this
+ * returns. Non-blocking, and safe from any thread, also from several at
+ * once (each call's accepted packets stay in order).
+ * Returns k, 0 <= k <= n: packets pkts[0..k) were taken. k < n is
+ * backpressure: the engine's input queue (up to 256 packets) is full
+ * because the engine is slower than the input, or not running yet. Offer
+ * pkts[k..n) again shortly (after ~1 ms, or after the next output batch),
+ * or drop them: the app's TCP retransmits, as after a full NIC queue.
+ * Nothing grows without bound. The content of each packet is checked by
+ * the engine, which drops and counts bad ones (rx_dropped_malformed).
+ * Errors, for which no packet of the batch was taken:
+ *   -TP_EINVAL   n > 0 with pkts or lens NULL, a NULL packet, a length
+ *                of 0 or above mtu, or a packet that does not start with
+ *                an IPv4 or IPv6 header's version (often a utun header
+ *                left in front): fix the caller.
+ *   -TP_ESTATE   not callback mode (tun_fd or listen_udp set), or the
+ *                engine was stopped: stop reading and destroy it. */
 int tp_input(struct tp *tp, const uint8_t *const *pkts, const size_t *lens,
 	     size_t n);
 
-/* For an app that drives the engine from its own run loop instead of tp_run:
- * tp_fd() is readable when tp_process() has work; tp_next_timeout_ms() is
- * how long the loop may sleep at most (-1: until tp_fd is readable). */
+/* For an app that drives the engine from its own run loop (a
+ * DispatchSource, a CFRunLoop source, epoll) instead of tp_run/tp_start:
+ *   tp_fd()              an fd that becomes readable when there is work
+ *                        (the engine's epoll or kqueue fd: watch it for
+ *                        reading, never read or close it). -TP_EINVAL for
+ *                        a NULL tp.
+ *   tp_next_timeout_ms() the longest the loop may wait before calling
+ *                        tp_process even if tp_fd stays quiet (0: call
+ *                        now; -1: no deadline). Call it after each
+ *                        tp_process.
+ *   tp_process()         does all the work that is due without blocking.
+ *                        Returns 1 while the engine runs, 0 once it was
+ *                        stopped (tp_stop: remove the run-loop source and
+ *                        destroy the engine), -TP_ESYS on a fatal I/O
+ *                        error (destroy it), -TP_ESTATE if another thread
+ *                        drives the engine (tp_start, tp_run, or a
+ *                        concurrent tp_process), -TP_EINVAL for NULL.
+ * All three belong to the driving thread: call them from one thread (or
+ * one serial queue) at a time. */
 int tp_fd(struct tp *tp);
 int tp_process(struct tp *tp);
 int tp_next_timeout_ms(struct tp *tp);
+
+/* Changes which log lines reach config.log from now on (level as in
+ * config.log_level). Safe from any thread; takes effect before the
+ * engine's next step. Returns 0, or -TP_EINVAL for a NULL tp or a level
+ * above TP_LOG_TRACE. */
+int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 
 /* Counters. The list grows at the end only; names are stable identifiers. */
 #define TP_COUNTERS(X)                                                        \
@@ -218,7 +368,14 @@ int tp_next_timeout_ms(struct tp *tp);
 	X(log_suppressed, "log lines suppressed by rate limiting")          \
 	X(dev_foreign_dropped,                                                \
 	  "dev transport: datagrams dropped, sender does not own the session") \
-	X(dev_client_changes, "dev transport: times a client took the session")
+	X(dev_client_changes, "dev transport: times a client took the session") \
+	X(flows_refused_policy,                                               \
+	  "new flows refused: destination policy (loopback, deny list...)")   \
+	X(tcp_window_closed_memory,                                           \
+	  "TCP windows closed: the memory budget refused a receive buffer")   \
+	X(tcp_loss_probes, "TCP tail loss probes sent (RFC 8985 TLP)")        \
+	X(tcp_recoveries_undone,                                              \
+	  "TCP window reductions undone: the app D-SACKed every resend")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,
@@ -227,27 +384,44 @@ enum tp_counter {
 	TP_CTR__COUNT
 };
 
-/* The name and one-line description of counter i (NULL if out of range). */
+/* The name and one-line description of counter i: static strings, NULL
+ * if i >= TP_CTR__COUNT of this library (which may be newer than the
+ * header the app was built with). */
 const char *tp_counter_name(unsigned i);
 const char *tp_counter_desc(unsigned i);
 
-/* Copies up to n counters into vals (indexed by enum tp_counter). Safe from
- * any thread; values are each consistent, not a point-in-time set.
- * Returns the number copied. */
+/* The stats snapshot: copies up to n counters into vals (the caller's
+ * array, indexed by enum tp_counter; pass TP_CTR__COUNT). Safe from any
+ * thread, lock-free: each value is consistent on its own, the set is not
+ * one instant (a counter moves while others are read). Returns the number
+ * copied: min(n, the library's count); 0 for a NULL tp or vals. */
 size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n);
 
-/* The per-reason counts of malformed packets: reason i's name and count. */
+/* The per-reason counts of malformed packets (rx_dropped_malformed split
+ * by reason): reason i's static name (NULL past the last), and up to n
+ * counts copied into the caller's vals, returning how many (same thread
+ * rules as tp_get_counters). */
 const char *tp_drop_reason_name(unsigned i);
 size_t tp_get_drop_reasons(struct tp *tp, uint64_t *vals, size_t n);
 
 /* Linux helper for fd mode: creates (or attaches to) TUN device `name`
- * (IFF_TUN|IFF_NO_PI), writes the kernel's chosen name into actual_name
- * (16 bytes), and returns the fd or a negative TP_E* code. */
+ * (IFF_TUN|IFF_NO_PI; "" lets the kernel pick tunN), writes the
+ * kernel's chosen name into the caller's actual_name (16 bytes, may be
+ * NULL), and returns the fd, which the caller owns and closes, or:
+ *   -TP_EPERM   needs root or CAP_NET_ADMIN.
+ *   -TP_ENOTUN  no /dev/net/tun (modprobe tun); always on Apple
+ *               platforms, where the system owns utun.
+ *   -TP_EBUSY   the device exists and belongs to someone else.
+ *   -TP_EINVAL  name NULL or longer than 15 bytes.
+ *   -TP_ENOMEM, -TP_ESYS  another error. Any thread; no engine needed. */
 int tp_tun_open(const char *name, char actual_name[16]);
 
-/* Linux helper: sets the MTU, an IPv4 address/prefix and an IPv6
- * address/prefix (either may be NULL) on the named device and brings it up.
- * Returns 0 or a negative TP_E* code (logged through log if given). */
+/* Linux helper: sets the MTU, an IPv4 address/prefix ("10.0.0.8/24") and
+ * an IPv6 address/prefix (either may be NULL) on the named device and
+ * brings it up. Strings are read during the call only. Returns 0 or
+ * -TP_EPERM / -TP_EINVAL (bad CIDR) / -TP_ENOTUN (no such device, or
+ * an Apple platform) / -TP_ESYS, each logged through log (if not NULL,
+ * on the calling thread). */
 int tp_tun_configure(const char *name, uint32_t mtu, const char *ip4_cidr,
 		     const char *ip6_cidr, tp_log_fn log, void *log_ctx);
 

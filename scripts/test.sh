@@ -2,12 +2,15 @@
 # Builds tunproxy twice and runs every test in both builds:
 #   build/       normal build, warnings are errors
 #   build-asan/  ASan + UBSan (leaks detected, first error aborts)
+#   build-tsan/  ThreadSanitizer: only the API unit tests and test_embed.sh
+#                (see its block below; TP_SKIP_TSAN=1 skips it)
 # Unit tests and the end-to-end tests (network namespaces: run as root) run
 # through CTest; its summary is printed for each build. Exits non-zero if
 # anything failed. Installs what it needs with apt-get on Debian 12.
 #
 # Environment: JOBS (parallel build jobs, default: CPUs), TP_SKIP_ASAN=1
-# (only the normal build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit").
+# (only the normal build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit"),
+# FUZZ_SECONDS (seconds per fuzz target, default 30; 0 skips fuzzing).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -106,7 +109,48 @@ if [ "${TP_SKIP_ASAN:-0}" != 1 ]; then
 	run_tests build-asan || fail=1
 fi
 
-# One closing line over both builds (each ctest printed its own summary).
+# Fuzzing (fuzz/run.sh, owned with fuzz/): each libFuzzer target runs for
+# FUZZ_SECONDS (default 30) from the committed seed corpus; a crash, leak or
+# broken invariant fails the run. FUZZ_SECONDS=0 skips the step.
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+if [ "$FUZZ_SECONDS" != 0 ]; then
+	echo "== fuzz: every target for $FUZZ_SECONDS s (fuzz/run.sh)"
+	if bash "$ROOT/fuzz/run.sh" "$FUZZ_SECONDS"; then
+		echo "fuzz: passed"
+	else
+		echo "fuzz: FAILED (inputs in build-fuzz/artifacts/)"
+		fail=1
+	fi
+else
+	echo "fuzz: skipped (FUZZ_SECONDS=0)"
+fi
+
+# ---- ThreadSanitizer (issue 7, embedding) ----------------------------------
+# A third tree, build-tsan: TP_TSAN=ON, and TP_TCPRX_COPY=ON so the host->app
+# TCP path Darwin uses (userspace rings instead of SO_PEEK_OFF) runs here too.
+# Only what the thread rules concern is built and run: the public-API unit
+# tests (unit.test_api*) and the embedding example end to end
+# (e2e.test_embed), each bounded by a timeout. TP_SKIP_TSAN=1 skips it.
+if [ "${TP_SKIP_TSAN:-0}" != 1 ]; then
+	echo "== configure and build build-tsan (API tests and examples/embed only)"
+	if cmake -S "$ROOT" -B "$ROOT/build-tsan" -DTP_WERROR=ON -DTP_TSAN=ON \
+		-DTP_TCPRX_COPY=ON -DCMAKE_BUILD_TYPE=Debug >"$ROOT/build-tsan.configure.log" 2>&1 &&
+		cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_api test_api_threads \
+			test_api_input test_api_lifecycle embed >"$ROOT/build-tsan.build.log" 2>&1; then
+		rm -f "$ROOT/build-tsan.configure.log"
+		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+			CTEST_ARGS="${CTEST_ARGS:-} --timeout 300 -R ^(unit\.test_api|e2e\.test_embed$)" \
+			run_tests build-tsan || fail=1
+	else
+		tail -n 40 "$ROOT/build-tsan.configure.log" "$ROOT/build-tsan.build.log" 2>/dev/null
+		echo "test.sh: build failed for build-tsan" >&2
+		TOTAL_FAIL=$((TOTAL_FAIL + 1))
+		fail=1
+	fi
+fi
+# ---- end of the ThreadSanitizer block ----------------------------------------
+
+# One closing line over all builds (each ctest printed its own summary).
 [ $fail = 0 ] || echo "test.sh: SOME TESTS FAILED (see above)"
 echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 exit $fail

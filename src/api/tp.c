@@ -2,13 +2,22 @@
  *
  * A struct tp is a copy of the config, a driver (which owns the engine and
  * the packet I/O backend) and, for tp_start, a thread. Nothing is global.
+ *
+ * Thread rules are enforced where they can be: `driving` is taken with a
+ * compare-and-swap by tp_run, tp_process and tp_start (for its thread's
+ * whole life), so a second driver gets TP_ESTATE instead of racing the
+ * first inside the core. The calls allowed from any thread touch only
+ * atomics (the stop flag, counters, the log-level request) or the
+ * callback backend's locked queue.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "core/policy.h"
 #include "host/driver.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
@@ -21,6 +30,7 @@ struct tp {
 	bool thread_started;
 	bool udp; /* the UDP dev transport (cfg.listen_udp) */
 	int thread_rc;
+	int driving; /* atomic: a thread runs the loop (see the top) */
 };
 
 static const char *const error_names[] = {
@@ -53,6 +63,12 @@ void tp_config_init(struct tp_config *c)
 	c->mtu = 1500;
 	c->log_level = TP_LOG_WARN;
 	c->dev_client_idle_ms = 5000;
+}
+
+int tp_policy_validate(const char *list, char *err, size_t errcap)
+{
+	int n = policy_parse(list, POLICY_ALLOW, NULL, 0, err, errcap);
+	return n < 0 ? -TP_EINVAL : n;
 }
 
 #define CALLBACK_QUEUE_LEN 256
@@ -115,6 +131,8 @@ int tp_create(const struct tp_config *c, struct tp **out)
 		return err;
 	}
 	tp->drv = driver_create(&tp->cfg, tun, &err);
+	/* Read only during creation, like listen_udp. */
+	tp->cfg.allow = tp->cfg.deny = NULL;
 	if (!tp->drv) {
 		free(tp);
 		return err ? err : -TP_ENOMEM;
@@ -123,11 +141,27 @@ int tp_create(const struct tp_config *c, struct tp **out)
 	return 0;
 }
 
+static bool drive_begin(struct tp *tp)
+{
+	int idle = 0;
+	return __atomic_compare_exchange_n(&tp->driving, &idle, 1, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void drive_end(struct tp *tp)
+{
+	__atomic_store_n(&tp->driving, 0, __ATOMIC_RELEASE);
+}
+
 int tp_run(struct tp *tp)
 {
 	if (!tp)
 		return -TP_EINVAL;
-	return driver_run(tp->drv);
+	if (!drive_begin(tp))
+		return -TP_ESTATE;
+	int rc = driver_run(tp->drv);
+	drive_end(tp);
+	return rc;
 }
 
 static void *run_thread(void *arg)
@@ -141,10 +175,13 @@ int tp_start(struct tp *tp)
 {
 	if (!tp)
 		return -TP_EINVAL;
-	if (tp->thread_started)
+	if (tp->thread_started || !drive_begin(tp))
 		return -TP_ESTATE;
-	if (pthread_create(&tp->thread, NULL, run_thread, tp) != 0)
+	/* `driving` stays taken until tp_destroy joins the thread. */
+	if (pthread_create(&tp->thread, NULL, run_thread, tp) != 0) {
+		drive_end(tp);
 		return -TP_ESYS;
+	}
 	tp->thread_started = true;
 	return 0;
 }
@@ -173,17 +210,40 @@ void tp_destroy(struct tp *tp)
 	free(tp);
 }
 
+/* The whole batch is checked before any packet is queued, so an error
+ * means none was taken. */
+static bool batch_ok(const struct tp *tp, const uint8_t *const *pkts,
+		     const size_t *lens, size_t n)
+{
+	if (!pkts || !lens)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!pkts[i] || lens[i] == 0 || lens[i] > tp->cfg.mtu)
+			return false;
+		unsigned v = pkts[i][0] >> 4;
+		if (v != 4 && v != 6)
+			return false;
+	}
+	return true;
+}
+
 int tp_input(struct tp *tp, const uint8_t *const *pkts, const size_t *lens,
 	     size_t n)
 {
-	if (!tp || tp->cfg.tun_fd >= 0 || tp->udp)
+	if (!tp)
+		return -TP_EINVAL;
+	if (tp->cfg.tun_fd >= 0 || tp->udp ||
+	    __atomic_load_n(&tp->drv->stop_requested, __ATOMIC_ACQUIRE))
 		return -TP_ESTATE;
 	if (n == 0)
 		return 0;
-	int k = tunconn_callback_input(tp->drv->tun, pkts, lens, n);
-	if (k < 0)
+	if (!batch_ok(tp, pkts, lens, n))
 		return -TP_EINVAL;
-	return k;
+	/* The count is returned as an int; the queue is far smaller. */
+	if (n > INT_MAX)
+		n = INT_MAX;
+	int k = tunconn_callback_input(tp->drv->tun, pkts, lens, n);
+	return k < 0 ? -TP_EINVAL : k;
 }
 
 int tp_fd(struct tp *tp)
@@ -195,8 +255,19 @@ int tp_process(struct tp *tp)
 {
 	if (!tp)
 		return -TP_EINVAL;
+	if (!drive_begin(tp))
+		return -TP_ESTATE;
 	int rc = driver_step(tp->drv, 0);
-	return rc < 0 ? rc : 0;
+	drive_end(tp);
+	return rc;
+}
+
+int tp_set_log_level(struct tp *tp, enum tp_log_level level)
+{
+	if (!tp || (unsigned)level > TP_LOG_TRACE)
+		return -TP_EINVAL;
+	driver_set_log_level(tp->drv, (uint32_t)level);
+	return 0;
 }
 
 int tp_next_timeout_ms(struct tp *tp)

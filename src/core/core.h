@@ -14,9 +14,20 @@
 #include "core/flow.h"
 #include "core/host_ops.h"
 #include "core/mem.h"
+#include "core/policy.h"
 #include "core/reasm.h"
 #include "core/tx.h"
 #include "wire/packet.h"
+
+/* Kinds of refused flows, each with its own log rate limit. */
+enum core_refusal {
+	CORE_REFUSE_POLICY,	/* destination policy */
+	CORE_REFUSE_SOCKET,	/* no host socket: fds, ports, kernel memory */
+	CORE_REFUSE_MEMORY,	/* the memory budget */
+	CORE_REFUSE_LIMIT,	/* max_flows */
+	CORE_REFUSE_WINDOW,	/* a TCP window closed by the budget */
+	CORE_REFUSE__COUNT
+};
 
 struct core_engine {
 	struct core_config cfg;
@@ -36,6 +47,10 @@ struct core_engine {
 	uint32_t log_in_window;	/* lines logged in it */
 	uint64_t ctr[TP_CTR__COUNT];
 	uint64_t drops[WIRE_DROP__COUNT];
+	struct policy_rule *rules; /* destination policy (policy.h) */
+	uint32_t nrules;
+	uint64_t refusal_log_at[CORE_REFUSE__COUNT];  /* next line allowed */
+	uint32_t refusal_skipped[CORE_REFUSE__COUNT]; /* since the last line */
 };
 
 /* Counters are written by the engine's thread only and may be read from
@@ -64,6 +79,24 @@ void core_log(struct core_engine *e, enum tp_log_level level,
  * at most a few lines per second, the rest counted in log_suppressed. */
 void core_log_hostile(struct core_engine *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Logs a refusal of kind for flow k as "<tuple>: <message>" at WARN level,
+ * at most one line a second per kind; the next line after a quiet spell
+ * says how many were left out (also counted in log_suppressed). */
+void core_log_refusal(struct core_engine *e, enum core_refusal kind,
+		      const struct flow_key *k, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* What a host socket error means for the operator and what to do about it
+ * ("too many open files (EMFILE): raise ..."), or NULL for errors that are
+ * not about local resources. */
+const char *core_errno_advice(int err);
+
+/* Answers the app's packet p that opened a flow we refuse: RST for TCP,
+ * ICMP/ICMPv6 destination unreachable "administratively prohibited" for
+ * UDP and echo requests, nothing when either address is multicast,
+ * broadcast or unspecified. */
+void core_refuse_packet(struct core_engine *e, const struct wire_packet *p);
 
 /* Formats a flow's tuple as "udp 10.0.0.8:5353 -> 198.51.100.1:53". */
 void core_flow_str(const struct flow_key *k, char *out, size_t cap);

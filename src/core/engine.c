@@ -8,10 +8,14 @@
  * that were closed during it (see flow.h).
  *
  * Every packet refused here is counted: by wire reason in drops[], and as
- * rx_dropped_malformed / rx_dropped_unsupported.
+ * rx_dropped_malformed / rx_dropped_unsupported. A packet that would open
+ * a flow is first checked against the destination policy (policy.c); a
+ * refused one is answered (core_refuse_packet) and counted in
+ * flows_refused_policy before any module or host socket sees it.
  */
 #include "core/engine.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -51,6 +55,42 @@ void core_config_from_public(struct core_config *cfg,
 	cfg->log = pub->log;
 	cfg->log_ctx = pub->log_ctx;
 	cfg->log_level = pub->log_level;
+	cfg->policy_allow = pub->allow;
+	cfg->policy_deny = pub->deny;
+}
+
+/* Builds the rule array: built-in defaults, the driver's own sockets,
+ * then the user's lists. Returns 0 or -1 (bad list or no memory). */
+static int policy_load(struct core_engine *e, const struct core_config *cfg)
+{
+	int na = policy_parse(cfg->policy_allow, POLICY_ALLOW, NULL, 0, NULL, 0);
+	int nd = policy_parse(cfg->policy_deny, POLICY_DENY, NULL, 0, NULL, 0);
+	int ns = policy_parse(cfg->policy_self, POLICY_DENY, NULL, 0, NULL, 0);
+	if (na < 0 || nd < 0 || ns < 0)
+		return -1;
+	uint64_t cap = (uint64_t)POLICY_BUILTIN_COUNT + (uint64_t)na +
+		       (uint64_t)nd + (uint64_t)ns;
+	if (cap > UINT32_MAX / sizeof(struct policy_rule))
+		return -1;
+	e->rules = core_mem_alloc(&e->mem, cap * sizeof(struct policy_rule));
+	if (!e->rules)
+		return -1;
+	uint32_t n = policy_builtin(e->rules);
+	policy_parse(cfg->policy_self, POLICY_DENY, e->rules + n, (uint32_t)ns,
+		     NULL, 0);
+	for (uint32_t i = n; i < n + (uint32_t)ns; i++) {
+		/* The dev transport is a UDP socket; TCP on the same port
+		 * is someone else's business. */
+		e->rules[i].kind = POLICY_SELF;
+		e->rules[i].proto = WIRE_PROTO_UDP;
+	}
+	n += (uint32_t)ns;
+	n += (uint32_t)policy_parse(cfg->policy_allow, POLICY_ALLOW,
+				    e->rules + n, (uint32_t)na, NULL, 0);
+	n += (uint32_t)policy_parse(cfg->policy_deny, POLICY_DENY, e->rules + n,
+				    (uint32_t)nd, NULL, 0);
+	e->nrules = n;
+	return 0;
 }
 
 struct core_engine *core_create(const struct core_config *cfg,
@@ -74,7 +114,10 @@ struct core_engine *core_create(const struct core_config *cfg,
 	e->reasm = reasm_create(&e->mem, cfg->reasm_max_bytes, 64,
 				cfg->reasm_timeout_us);
 	e->scratch = core_mem_alloc(&e->mem, CORE_SCRATCH_SIZE);
-	if (!e->flows || !e->tx || !e->reasm || !e->scratch) {
+	int pol = policy_load(e, cfg);
+	/* The lists were read only now: do not keep the caller's pointers. */
+	e->cfg.policy_allow = e->cfg.policy_deny = e->cfg.policy_self = NULL;
+	if (!e->flows || !e->tx || !e->reasm || !e->scratch || pol < 0) {
 		core_destroy(e);
 		return NULL;
 	}
@@ -105,6 +148,8 @@ void core_destroy(struct core_engine *e)
 		flow_sweep(e);
 	}
 	reasm_destroy(e->reasm);
+	core_mem_free(&e->mem, e->rules,
+		      (size_t)e->nrules * sizeof(struct policy_rule));
 	core_mem_free(&e->mem, e->scratch, CORE_SCRATCH_SIZE);
 	tx_ring_destroy(e->tx);
 	flow_table_destroy(e->flows);
@@ -151,6 +196,62 @@ void core_log_hostile(struct core_engine *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(e, TP_LOG_INFO, fmt, ap);
 	va_end(ap);
+}
+
+static const char *const refusal_names[CORE_REFUSE__COUNT] = {
+	[CORE_REFUSE_POLICY] = "refused by policy",
+	[CORE_REFUSE_SOCKET] = "refused, no host socket",
+	[CORE_REFUSE_MEMORY] = "refused, memory budget",
+	[CORE_REFUSE_LIMIT] = "refused, flow limit",
+	[CORE_REFUSE_WINDOW] = "window closed, memory budget",
+};
+
+void core_log_refusal(struct core_engine *e, enum core_refusal kind,
+		      const struct flow_key *k, const char *fmt, ...)
+{
+	if (!e->cfg.log || e->cfg.log_level < TP_LOG_WARN)
+		return;
+	if (e->now < e->refusal_log_at[kind]) {
+		e->refusal_skipped[kind]++;
+		CTR_INC(e, log_suppressed);
+		return;
+	}
+	char t[128], msg[160], more[64] = "";
+	core_flow_str(k, t, sizeof(t));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (e->refusal_skipped[kind])
+		snprintf(more, sizeof(more), " [%u more like this not logged]",
+			 e->refusal_skipped[kind]);
+	core_log(e, TP_LOG_WARN, "%s: %s: %s%s", refusal_names[kind], t, msg,
+		 more);
+	e->refusal_skipped[kind] = 0;
+	e->refusal_log_at[kind] = e->now + 1000000;
+}
+
+const char *core_errno_advice(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return "too many open files (EMFILE): raise the open-file "
+		       "limit (ulimit -n, RLIMIT_NOFILE)";
+	case ENFILE:
+		return "the system's file table is full (ENFILE): raise "
+		       "fs.file-max";
+	case ENOBUFS:
+	case ENOMEM:
+		return "the kernel is out of memory for sockets "
+		       "(ENOBUFS/ENOMEM)";
+	case EADDRNOTAVAIL:
+		return "no free local port (EADDRNOTAVAIL): widen "
+		       "net.ipv4.ip_local_port_range";
+	case ENOSPC:
+		return "the poller's watch limit is reached (ENOSPC): raise "
+		       "fs.epoll.max_user_watches";
+	}
+	return NULL;
 }
 
 static const char *proto_name(uint8_t proto)
@@ -235,6 +336,26 @@ void core_send_icmp_error(struct core_engine *e, uint8_t family,
 	}
 	tx_commit(e->tx, n, family);
 	CTR_INC(e, icmp_errors_sent);
+}
+
+void core_refuse_packet(struct core_engine *e, const struct wire_packet *p)
+{
+	/* RFC 1122 3.2.2, RFC 4443 2.4(e): no error about a datagram to a
+	 * group or from an address that names no single host; RFC 9293
+	 * 3.10.7.1 has nothing to say to them either. */
+	if (policy_addr_no_reply(p->family, &p->dst) ||
+	    policy_addr_no_reply(p->family, &p->src))
+		return;
+	if (p->proto == WIRE_PROTO_TCP) {
+		tcp_reply_rst(e, p);
+		return;
+	}
+	core_send_icmp_error(e, p->family, &p->dst, &p->src,
+			     p->family == 4 ? WIRE_ICMP4_UNREACH
+					    : WIRE_ICMP6_UNREACH,
+			     p->family == 4 ? WIRE_ICMP4_UNREACH_ADMIN
+					    : WIRE_ICMP6_UNREACH_ADMIN,
+			     0, p->l3, p->l3_len);
 }
 
 void core_wait_tx(struct core_engine *e, union flow *f)
@@ -360,6 +481,33 @@ static bool key_from_packet(const struct wire_packet *p, struct flow_key *k)
 	return false;
 }
 
+/* True for a packet that would create a flow: anything but TCP, and for
+ * TCP a plain SYN (other segments without a flow get a RST or nothing
+ * from tcp_input_new and create none). */
+static bool opens_flow(const struct wire_packet *p)
+{
+	if (p->proto != WIRE_PROTO_TCP)
+		return true;
+	uint8_t fl = p->u.tcp.flags;
+	return (fl & WIRE_TCP_SYN) && !(fl & (WIRE_TCP_ACK | WIRE_TCP_RST));
+}
+
+/* The destination policy for a packet that opens a flow: true if it may
+ * go on; otherwise it is answered, counted and logged. */
+static bool policy_admits(struct core_engine *e, const struct flow_key *key,
+			  const struct wire_packet *p)
+{
+	const struct policy_rule *r = policy_match(e->rules, e->nrules, key);
+	if (!policy_refuses(r))
+		return true;
+	CTR_INC(e, flows_refused_policy);
+	char why[128];
+	policy_rule_str(r, why, sizeof(why));
+	core_log_refusal(e, CORE_REFUSE_POLICY, key, "%s", why);
+	core_refuse_packet(e, p);
+	return false;
+}
+
 static void dispatch(struct core_engine *e, const struct wire_packet *p)
 {
 	struct flow_key key;
@@ -373,6 +521,8 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 	union flow *f = flow_lookup(e->flows, &key);
 	if (f && f->c.closing)
 		f = NULL; /* a new packet for a dying flow: treat as new */
+	if (!f && opens_flow(p) && !policy_admits(e, &key, p))
+		return;
 	switch (p->proto) {
 	case WIRE_PROTO_UDP:
 		f ? udp_input(e, f, p) : udp_input_new(e, &key, p);
@@ -499,4 +649,14 @@ const uint64_t *core_drop_reasons(const struct core_engine *e)
 uint32_t core_flow_count(const struct core_engine *e)
 {
 	return flow_table_count(e->flows);
+}
+
+struct core_mem *core_budget(struct core_engine *e)
+{
+	return &e->mem;
+}
+
+void core_set_log_level(struct core_engine *e, uint32_t level)
+{
+	e->cfg.log_level = level;
 }

@@ -38,6 +38,14 @@ struct core_config {
 	tp_log_fn log;
 	void *log_ctx;
 	uint32_t log_level;
+	/* Destination policy lists (see policy.c), read only by core_create:
+	 * the user's allow and deny lists, and the destinations that reach
+	 * the driver's own sockets (denied for UDP, e.g. the dev transport's
+	 * "127.0.0.1/32:8081"). NULL: empty. core_create fails on a bad one
+	 * (validate first with policy_parse for a useful message). */
+	const char *policy_allow;
+	const char *policy_deny;
+	const char *policy_self;
 };
 
 /* Fills cfg from the public config (defaults applied). */
@@ -95,5 +103,13 @@ const uint64_t *core_drop_reasons(const struct core_engine *e);
 
 /* Number of flows open (all types). */
 uint32_t core_flow_count(const struct core_engine *e);
+
+/* The engine's memory budget, for buffers the driver keeps on behalf of
+ * the engine's flows (tcprx_copy.c) so they count against the same
+ * max_memory. Engine thread only. */
+struct core_mem *core_budget(struct core_engine *e);
+
+/* Changes the log level (tp_set_log_level). Engine thread only. */
+void core_set_log_level(struct core_engine *e, uint32_t level);
 
 #endif

@@ -130,10 +130,25 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 	struct flow_table *t = e->flows;
 	if (t->count >= t->max) {
 		CTR_INC(e, flows_refused_limit);
+		core_log_refusal(e, CORE_REFUSE_LIMIT, key,
+				 "%u flows open, the most max_flows allows "
+				 "(raise it: --max-flows)",
+				 t->max);
+		return NULL;
+	}
+	if (!t->nfree && t->high_water >= t->max) {
+		/* Every free slot is still linked on the tx-resume list
+		 * (flow_sweep keeps it off the free stack); they become
+		 * reusable when core_tx_resume walks the list. */
+		CTR_INC(e, flows_refused_limit);
 		return NULL;
 	}
 	if (core_mem_charge(&e->mem, sizeof(union flow)) < 0) {
 		CTR_INC(e, flows_refused_memory);
+		core_log_refusal(e, CORE_REFUSE_MEMORY, key,
+				 "%zu of max_memory's %zu bytes in use by %u "
+				 "flows (raise it: --max-memory)",
+				 e->mem.used, e->mem.budget, t->count);
 		return NULL;
 	}
 	uint32_t idx = t->nfree ? t->free_stack[--t->nfree] : t->high_water++;

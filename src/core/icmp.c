@@ -52,11 +52,25 @@ void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 		    const struct wire_packet *pkt)
 {
 	union flow *f = flow_alloc(e, FLOW_ICMP, key);
-	if (!f)
+	if (!f) {
+		core_refuse_packet(e, pkt); /* counted and logged by flow_alloc */
 		return;
+	}
 	int sock = e->ops->icmp_open(e->ops_ctx, flow_handle(e->flows, f),
 				     key->family, &key->dst);
+	const char *why = sock < 0 ? core_errno_advice(-sock) : NULL;
+	if (why) {
+		/* Out of fds or kernel memory: refused like a UDP flow. */
+		CTR_INC(e, flows_refused_socket);
+		core_log_refusal(e, CORE_REFUSE_SOCKET, key, "%s; %u other flows open",
+				 why, core_flow_count(e) - 1);
+		core_refuse_packet(e, pkt);
+		flow_close(e, f, false);
+		return;
+	}
 	if (sock < 0) {
+		/* No ping socket and no raw socket (the driver said why,
+		 * once): echo is not available at all. */
 		CTR_INC(e, icmp_no_socket);
 		flow_close(e, f, false);
 		return;

@@ -271,7 +271,15 @@ static void connect_failed(struct core_engine *e, struct tcp_conn *t, int err,
 	} else {
 		/* Out of sockets or ports (EMFILE, EADDRNOTAVAIL...): refuse
 		 * this connection, keep the others. */
+		const char *why = core_errno_advice(err);
 		CTR_INC(e, flows_refused_socket);
+		if (why)
+			core_log_refusal(e, CORE_REFUSE_SOCKET, &t->c.key,
+					 "%s; %u other flows open", why,
+					 core_flow_count(e) - 1);
+		else
+			core_log_refusal(e, CORE_REFUSE_SOCKET, &t->c.key,
+					 "host connect failed (errno %d)", err);
 		tcp_send_rst(e, t);
 	}
 	core_log(e, TP_LOG_DEBUG, "tcp: connect failed: errno %d", err);
@@ -373,8 +381,11 @@ static bool seq_acceptable(const struct tcp_conn *t, uint32_t seq, uint32_t len,
 	if (len == 0) {
 		if (wnd == 0)
 			return seq == t->rcv_nxt;
+		/* <= at the right edge, as Linux: an app that filled the
+		 * window sends its ACKs with SEQ = RCV.NXT + RCV.WND, and
+		 * dropping them would stall the other direction. */
 		return SEQ_GEQ(seq, t->rcv_nxt) &&
-		       SEQ_LT(seq, t->rcv_nxt + wnd);
+		       SEQ_LEQ(seq, t->rcv_nxt + wnd);
 	}
 	if (wnd == 0)
 		return false;
@@ -391,8 +402,6 @@ static void enter_recovery(struct core_engine *e, struct tcp_conn *t)
 	t->recover = t->snd_nxt;
 	t->rtx_next = t->snd_una;
 	t->rtx_end = t->snd_una + tcp_eff_mss(t);
-	if (t->sack_ok && SEQ_GT(tcp_sack_high(t), t->rtx_end))
-		t->rtx_end = tcp_sack_high(t);
 }
 
 /* New data acknowledged: release it from the host socket, measure, grow
@@ -412,6 +421,7 @@ static bool ack_new(struct core_engine *e, struct tcp_conn *t, uint32_t ack)
 			return false;
 		}
 	}
+	tcp_sb_ack(e, t, ack);
 	t->snd_una = ack;
 	if (t->rtt_on && SEQ_GT(ack, t->rtt_seq)) {
 		tcp_rtt_sample(t, (uint32_t)e->now - t->rtt_start);
@@ -419,14 +429,13 @@ static bool ack_new(struct core_engine *e, struct tcp_conn *t, uint32_t ack)
 	}
 	t->backoff = 0;
 	t->rtx_at = 0; /* RFC 6298 5.3: restarted by the output if needed */
-	tcp_sack_trim(t);
 	if (t->in_recovery) {
 		if (SEQ_GEQ(ack, t->recover)) {
 			t->in_recovery = 0;
 			t->dupacks = 0;
 			t->rtx_next = t->rtx_end = t->snd_una;
 			tcp_cc_recovery_done(e, t);
-		} else if (!t->sack_ok) {
+		} else if (!t->sb) {
 			/* RFC 6582 3.2 step 3: partial ACK, resend the next
 			 * segment. */
 			t->dupacks = 0;
@@ -454,6 +463,7 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 	const struct wire_tcp *th = &pkt->u.tcp;
 	uint32_t ack = th->ack;
 	uint32_t wnd = (uint32_t)th->window << t->snd_ws;
+	uint32_t una0 = t->snd_una;
 	bool dup = false;
 
 	if (SEQ_GT(ack, t->snd_nxt)) {
@@ -472,7 +482,7 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 		if (t->dupacks < 255)
 			t->dupacks++;
 	}
-	tcp_sack_update(t, &th->opts);
+	tcp_sack_update(e, t, &th->opts, una0); /* and RACK-TLP */
 
 	/* Window update (RFC 9293 3.10.7.4): only from newer segments. */
 	if (SEQ_LT(t->snd_wl1, th->seq) ||
@@ -486,16 +496,11 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 		t->snd_wl2 = ack;
 	}
 
-	if (t->in_recovery) {
-		if (t->sack_ok && SEQ_GT(tcp_sack_high(t), t->rtx_end))
-			t->rtx_end = tcp_sack_high(t);
-	} else if (SEQ_LT(t->snd_una, t->snd_nxt) &&
-		   SEQ_GEQ(t->snd_una, t->recover) &&
-		   ((dup && t->dupacks >= TCP_DUPTHRESH) ||
-		    (t->sack_ok &&
-		     tcp_sack_bytes(t) >= TCP_DUPTHRESH * tcp_eff_mss(t)))) {
+	/* Without a scoreboard (no SACK, or no memory for one): NewReno. */
+	if (!t->sb && !t->in_recovery && SEQ_LT(t->snd_una, t->snd_nxt) &&
+	    SEQ_GEQ(t->snd_una, t->recover) && dup &&
+	    t->dupacks >= TCP_DUPTHRESH)
 		enter_recovery(e, t);
-	}
 	return true;
 }
 
@@ -783,6 +788,7 @@ void tcp_release(struct core_engine *e, union flow *f)
 	struct tcp_conn *t = tcp_of(f);
 
 	tcp_rbuf_free(e, t);
+	tcp_sb_free(e, t);
 	set_half(e, t, false);
 	set_open(e, t, false);
 }

@@ -19,6 +19,10 @@ struct core_engine;
 void tcp_input_new(struct core_engine *e, const struct flow_key *key,
 		   const struct wire_packet *pkt);
 
+/* Answers a segment that has no connection and gets none with a RST
+ * (RFC 9293 3.10.7.1); a RST itself is never answered. */
+void tcp_reply_rst(struct core_engine *e, const struct wire_packet *pkt);
+
 /* A packet from the app for its existing flow f. */
 void tcp_input(struct core_engine *e, union flow *f,
 	       const struct wire_packet *pkt);

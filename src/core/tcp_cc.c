@@ -11,10 +11,18 @@
  * usually a few microseconds away, where Reno regrows in milliseconds while
  * the cubic curve, being a function of wall time, would take seconds.
  *
- * Loss detection lives in tcp.c (duplicate ACKs, SACK) and tcp_timer.c
- * (RTO); they call tcp_cc_on_loss() on entering fast recovery, and
- * tcp_cc_on_rto() on a timeout. During recovery the window does not grow;
- * on leaving it cwnd = ssthresh (RFC 6675 / RFC 6582).
+ * Loss detection lives in tcp_rack.c (RACK-TLP, with SACK), tcp.c
+ * (duplicate ACKs, without) and tcp_timer.c (RTO); they call
+ * tcp_cc_on_loss() on entering fast recovery (or when a loss probe turns
+ * out to have repaired a loss), and tcp_cc_on_rto() on a timeout. During
+ * recovery the window does not grow; on leaving it cwnd = ssthresh
+ * (RFC 6675 / RFC 6582).
+ *
+ * Undo (the idea of RFC 3708 / Linux's undo with D-SACK): each reduction
+ * remembers cwnd and ssthresh from before it and counts the segments
+ * resent in its episode; the app D-SACKs each copy it got twice
+ * (tcp_rack.c uncounts them). When every resend was D-SACKed the losses
+ * were reordering or delay, and tcp_cc_undo() puts the window back.
  *
  * All arithmetic is integer (the core links no libm): windows in bytes,
  * time in milliseconds, the cube root by bisection.
@@ -55,24 +63,30 @@ uint32_t tcp_flight(const struct tcp_conn *t)
  * tcp_pipe() - RFC 6675 "pipe": bytes believed to be in the network
  * @t:	connection
  *
- * Sent bytes minus those SACKed, minus those taken as lost and not yet
- * retransmitted ([rtx_next, rtx_end): holes below the highest SACK in fast
- * recovery, everything outstanding after an RTO), minus one segment per
- * duplicate ACK in fast recovery without SACK (each left the network).
+ * Sent bytes minus those SACKed, minus those taken as lost, plus the
+ * copies of those resent (the scoreboard's counts). Without a scoreboard:
+ * minus [rtx_next, rtx_end) (the segment NewReno resends, everything
+ * outstanding after an RTO), minus one segment per duplicate ACK in fast
+ * recovery (each left the network).
  */
 uint32_t tcp_pipe(const struct tcp_conn *t)
 {
 	uint32_t flight = tcp_flight(t);
-	uint32_t out = tcp_sack_bytes(t);
+	uint32_t out = 0;
 
-	uint32_t a = t->rtx_next, b = t->rtx_end;
-	if (SEQ_LT(a, t->snd_una))
-		a = t->snd_una;
-	if (SEQ_GT(b, t->snd_nxt))
-		b = t->snd_nxt;
-	out += tcp_sack_unsacked(t, a, b);
-	if (t->in_recovery && !t->sack_ok)
-		out += (uint32_t)t->dupacks * tcp_eff_mss(t);
+	if (t->sb) {
+		out = t->sb->sacked + t->sb->lost - t->sb->rtx;
+	} else {
+		uint32_t a = t->rtx_next, b = t->rtx_end;
+		if (SEQ_LT(a, t->snd_una))
+			a = t->snd_una;
+		if (SEQ_GT(b, t->snd_nxt))
+			b = t->snd_nxt;
+		if (SEQ_LT(a, b))
+			out = b - a;
+		if (t->in_recovery)
+			out += (uint32_t)t->dupacks * tcp_eff_mss(t);
+	}
 	return out >= flight ? 0 : flight - out;
 }
 
@@ -173,10 +187,22 @@ static void cubic_reduce(struct tcp_conn *t)
 	t->cc_epoch = 0;
 }
 
-/* Entering fast recovery (3 duplicate ACKs or SACK loss). */
+/* A new reduction episode: what undo would restore. */
+static void undo_begin(struct tcp_conn *t)
+{
+	t->undo_on = 1;
+	t->undo_marker = t->snd_una;
+	t->undo_rtx = 0;
+	t->prior_cwnd = t->cwnd;
+	t->prior_ssthresh = t->ssthresh;
+}
+
+/* Entering fast recovery (RACK or 3 duplicate ACKs), or a loss repaired
+ * by a loss probe. */
 void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t)
 {
 	(void)e;
+	undo_begin(t);
 	/* An app-limited window should not set the new ssthresh. */
 	if (t->cwnd > tcp_flight(t) && tcp_flight(t) >= 2u * tcp_eff_mss(t))
 		t->cwnd = tcp_flight(t);
@@ -188,6 +214,10 @@ void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t)
 void tcp_cc_on_rto(struct core_engine *e, struct tcp_conn *t)
 {
 	(void)e;
+	/* One episode with a fast recovery it interrupts, or with the
+	 * timeouts before it. */
+	if (!t->in_recovery && t->backoff <= 1)
+		undo_begin(t);
 	if (t->backoff <= 1) /* later timeouts keep the first reduction */
 		cubic_reduce(t);
 	t->cwnd = tcp_eff_mss(t);
@@ -199,4 +229,27 @@ void tcp_cc_recovery_done(struct core_engine *e, struct tcp_conn *t)
 	(void)e;
 	if (t->cwnd > t->ssthresh || t->ssthresh == UINT32_MAX)
 		t->cwnd = t->ssthresh == UINT32_MAX ? t->cwnd : t->ssthresh;
+	tcp_rack_recovery_done(t);
+}
+
+/**
+ * tcp_cc_undo() - the last reduction was for losses that did not happen
+ * @e:	engine
+ * @t:	connection
+ *
+ * Restores the window from before it (never lowers it) and ends a fast
+ * recovery still under way: its resends were all D-SACKed.
+ */
+void tcp_cc_undo(struct core_engine *e, struct tcp_conn *t)
+{
+	CTR_INC(e, tcp_recoveries_undone);
+	if (t->prior_cwnd > t->cwnd)
+		t->cwnd = t->prior_cwnd;
+	if (t->prior_ssthresh > t->ssthresh)
+		t->ssthresh = t->prior_ssthresh;
+	t->cc_epoch = 0;
+	t->undo_on = 0;
+	t->in_recovery = 0;
+	t->dupacks = 0;
+	t->recover = t->snd_una;
 }

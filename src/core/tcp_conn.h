@@ -2,9 +2,11 @@
  *
  * Owned by the TCP module; see tcp.c for the theory of operation. The
  * struct is kept under 256 bytes including the common flow header (a unit
- * test prints and bounds it): an idle connection holds nothing else, the
- * receive buffer (rbuf) exists only while app data waits for the host
- * socket or arrived out of order.
+ * test prints and bounds it): an idle connection holds nothing else. The
+ * receive buffer (rbuf, tcp_rbuf.c) exists only while app data waits for
+ * the host socket or arrived out of order, and grows in chunks with what it
+ * holds; the send scoreboard (sb, tcp_sack.c) exists only while host data
+ * is in flight to an app that negotiated SACK.
  */
 #ifndef TP_CORE_TCP_CONN_H
 #define TP_CORE_TCP_CONN_H
@@ -29,17 +31,18 @@ enum tcp_state {
 	TCP_LAST_ACK,	/* app FIN seen, our FIN sent, not acked */
 };
 
-/* Highest number of SACK blocks we remember about data the app holds. */
-#define TCP_SACK_BLOCKS 4
-
 struct tcp_rbuf; /* app->host bytes held back, see tcp_rbuf.c */
+struct tcp_sb;	 /* per-segment record of the flight, see tcp_sack.c */
 
 struct tcp_conn {
 	struct flow_common c;
 	struct tcp_rbuf *rbuf; /* NULL unless bytes are held (tcp_rbuf.c) */
+	struct tcp_sb *sb;     /* NULL unless SACK and data in flight */
 	uint64_t rtx_at;       /* RTO, persist, connect, SYN-ACK, TIME-WAIT
 				  deadline; 0: none */
 	uint64_t ack_at;       /* delayed ACK deadline; 0: none */
+	uint64_t lr_at;	       /* RACK-TLP deadline (lr_pto says which);
+				  0: none */
 
 	/* Receive side: app -> host. */
 	uint32_t rcv_nxt;   /* next sequence expected (ACK we send) */
@@ -65,9 +68,14 @@ struct tcp_conn {
 	uint32_t srtt, rttvar; /* RFC 6298, microseconds; srtt 0: none */
 	uint32_t rtt_seq;      /* RTT timing of one segment (Karn) */
 	uint32_t rtt_start;    /* its send time, low 32 bits of us clock */
-	struct {
-		uint32_t start, end;
-	} sack[TCP_SACK_BLOCKS]; /* scoreboard, sorted, above snd_una */
+	uint32_t min_rtt;      /* RACK: lowest RTT seen, us; 0: none */
+	uint32_t tlp_end;      /* TLP: snd_nxt after the probe (tlp_on) */
+	uint32_t undo_marker;  /* undo: snd_una when the reduction began */
+	uint32_t prior_cwnd;   /* undo: cwnd and ssthresh before it */
+	uint32_t prior_ssthresh;
+	uint16_t undo_rtx;     /* undo: retransmissions not yet D-SACKed */
+	uint8_t reo_extra;     /* RACK: reo_wnd_mult - 1 (RFC 8985 6.2) */
+	uint8_t reo_persist;   /* RACK: recoveries left at that multiplier */
 
 	uint16_t mss;	      /* app's MSS clamped to our MTU */
 	uint8_t state;	      /* enum tcp_state */
@@ -75,7 +83,6 @@ struct tcp_conn {
 	uint8_t rcv_ws;	      /* our window shift */
 	uint8_t backoff;      /* RTO / persist / SYN-ACK exponent */
 	uint8_t dupacks;      /* duplicate ACKs in a row */
-	uint8_t sack_n;	      /* valid scoreboard blocks */
 	uint8_t segs_unacked; /* full segments received since our ACK */
 
 	uint8_t ws_ok : 1;	 /* window scaling negotiated */
@@ -94,6 +101,13 @@ struct tcp_conn {
 	uint8_t cnt_half : 1;	 /* counted in tcp_half_open */
 	uint8_t cnt_open : 1;	 /* counted in tcp_conns_open */
 	uint8_t sock_closed : 1; /* host socket already closed */
+	uint8_t lr_pto : 1;	 /* lr_at is the probe timeout, else RACK's
+				    reordering timer */
+	uint8_t pto_restart : 1; /* new data sent or acked: restart the PTO */
+	uint8_t reord_seen : 1;	 /* RACK: the app's path reorders */
+	uint8_t tlp_on : 1;	 /* a loss probe is unacknowledged */
+	uint8_t tlp_retrans : 1; /* ... and it was a retransmission */
+	uint8_t undo_on : 1;	 /* a window reduction may still be undone */
 };
 
 #endif

@@ -3,8 +3,11 @@
  * tcp.c        state machine, input processing, socket events
  * tcp_output.c building and sending segments to the app
  * tcp_timer.c  RTT estimation, RTO, delayed ACK, persist, the flow timer
- * tcp_cc.c     congestion control (CUBIC with a Reno fallback region)
- * tcp_sack.c   the scoreboard of what the app SACKed
+ * tcp_cc.c     congestion control (CUBIC with a Reno fallback region),
+ *              undo of spurious reductions
+ * tcp_sack.c   the scoreboard: one record per segment in flight, SACK and
+ *              D-SACK from the app's ACKs
+ * tcp_rack.c   loss detection: RACK-TLP (RFC 8985)
  * tcp_rbuf.c   app->host bytes held: socket overflow and out of order
  */
 #ifndef TP_CORE_TCP_INT_H
@@ -37,6 +40,18 @@
 #define TCP_RCV_WSCALE	   7
 #define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
 #define TCP_DUPTHRESH	   3  /* RFC 5681 / 6675 */
+
+/* The scoreboard (tcp_sack.c): records it starts with and may grow to. The
+ * flight is capped at TCP_SB_MAX segments while one exists. */
+#define TCP_SB_INIT 32
+#define TCP_SB_MAX  4096
+
+/* Tail loss probe (RFC 8985 7.2): PTO = 2 SRTT plus this much, plus the
+ * app's worst-case delayed ACK when a single segment is in flight. */
+#define TCP_TLP_MIN_US	   2000u   /* Linux: 2 jiffies at HZ=1000 */
+#define TCP_TLP_DELACK_US  200000u /* RFC 8985 WCDelAckT */
+#define TCP_REO_EXTRA_MAX  15	   /* reo_wnd_mult at most 16 */
+#define TCP_REO_PERSIST	   16	   /* RFC 8985 6.2 step 4 */
 
 #define TCP_RTO_INIT_US	       1000000u	 /* RFC 6298 2.1 */
 #define TCP_RTO_MIN_US	       200000u	 /* Linux; RFC 6298 allows it */
@@ -74,9 +89,10 @@ bool tcp_send_ctl(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 void tcp_send_ack(struct core_engine *e, struct tcp_conn *t);
 bool tcp_send_synack(struct core_engine *e, struct tcp_conn *t);
 void tcp_send_rst(struct core_engine *e, struct tcp_conn *t);
-void tcp_reply_rst(struct core_engine *e, const struct wire_packet *pkt);
 uint32_t tcp_rcv_space(const struct tcp_conn *t);
 uint32_t tcp_eff_mss(const struct tcp_conn *t);
+uint32_t tcp_max_payload(const struct core_engine *e, const struct tcp_conn *t);
+bool tcp_send_probe(struct core_engine *e, struct tcp_conn *t);
 
 /* tcp_timer.c */
 uint32_t tcp_rto(const struct tcp_conn *t);
@@ -92,18 +108,74 @@ void tcp_cc_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t acked);
 void tcp_cc_on_loss(struct core_engine *e, struct tcp_conn *t);
 void tcp_cc_on_rto(struct core_engine *e, struct tcp_conn *t);
 void tcp_cc_recovery_done(struct core_engine *e, struct tcp_conn *t);
+void tcp_cc_undo(struct core_engine *e, struct tcp_conn *t);
 uint32_t tcp_flight(const struct tcp_conn *t);
 uint32_t tcp_pipe(const struct tcp_conn *t);
 
-/* tcp_sack.c */
-void tcp_sack_update(struct tcp_conn *t, const struct wire_tcp_opts *o);
-void tcp_sack_trim(struct tcp_conn *t);
-void tcp_sack_clear(struct tcp_conn *t);
-uint32_t tcp_sack_bytes(const struct tcp_conn *t);
-uint32_t tcp_sack_high(const struct tcp_conn *t);
-uint32_t tcp_sack_unsacked(const struct tcp_conn *t, uint32_t a, uint32_t b);
-bool tcp_sack_next_hole(const struct tcp_conn *t, uint32_t from, uint32_t limit,
-			uint32_t *start, uint32_t *end);
+/* tcp_sack.c: the scoreboard. One record per segment sent and not yet
+ * cumulatively acknowledged, in sequence order; record i covers
+ * [tcp_sb_start(t, i), seg[head + i].end). */
+#define TCP_SEG_SACKED 0x01 /* the app holds it (SACK) */
+#define TCP_SEG_LOST   0x02 /* taken as lost: to be sent again */
+#define TCP_SEG_RTX    0x04 /* ... and sent again; that copy in flight */
+#define TCP_SEG_EVER   0x08 /* sent more than once (Karn, RACK) */
+
+struct tcp_seg {
+	uint32_t end;  /* one past its last sequence number (a FIN counts) */
+	uint32_t xmit; /* when last sent: low 32 bits of the us clock */
+	uint8_t fl;    /* TCP_SEG_* */
+};
+
+struct tcp_sb {
+	uint32_t head, n, cap;	    /* the records are seg[head, head + n) */
+	uint32_t sacked, lost, rtx; /* sequence space in each state (pipe) */
+	uint32_t nsacked;	    /* records SACKed (RACK.segs_sacked) */
+	uint32_t hint;		    /* records [0, hint) need no resend */
+	/* RACK (RFC 8985 6.1), for this flight: the most recently sent
+	 * segment delivered, its RTT, the highest delivered sequence. */
+	uint32_t rack_xmit, rack_end, rack_rtt;
+	uint32_t fack;
+	uint32_t dsack_round; /* RACK.dsack_round (dsack_on) */
+	uint8_t rack_ok;      /* rack_* are set */
+	uint8_t dsack_on;
+	struct tcp_seg seg[];
+};
+
+static inline struct tcp_seg *tcp_sb_at(struct tcp_sb *b, uint32_t i)
+{
+	return &b->seg[b->head + i];
+}
+
+/* First sequence number of record i. */
+static inline uint32_t tcp_sb_start(const struct tcp_conn *t, uint32_t i)
+{
+	return i ? t->sb->seg[t->sb->head + i - 1].end : t->snd_una;
+}
+
+uint32_t tcp_sb_room(struct core_engine *e, struct tcp_conn *t, uint32_t want,
+		     uint32_t maxseg);
+void tcp_sb_sent(struct core_engine *e, struct tcp_conn *t);
+void tcp_sb_ack(struct core_engine *e, struct tcp_conn *t, uint32_t ack);
+void tcp_sb_free(struct core_engine *e, struct tcp_conn *t);
+void tcp_sb_mark_lost(struct tcp_conn *t, uint32_t i);
+void tcp_sb_resent(const struct core_engine *e, struct tcp_conn *t,
+		   uint32_t i);
+bool tcp_sb_next_lost(struct tcp_conn *t, uint32_t *i);
+void tcp_sb_rto(struct tcp_conn *t, bool forget_sacks);
+void tcp_sack_update(struct core_engine *e, struct tcp_conn *t,
+		     const struct wire_tcp_opts *o, uint32_t una0);
+
+/* tcp_rack.c */
+void tcp_rack_delivered(const struct core_engine *e, struct tcp_conn *t,
+			const struct tcp_seg *s);
+void tcp_rack_dsack(struct core_engine *e, struct tcp_conn *t, uint32_t s,
+		    uint32_t end);
+void tcp_rack_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t una0,
+		     bool sacked, bool dsack_tlp);
+void tcp_rack_detect(struct core_engine *e, struct tcp_conn *t);
+void tcp_rack_timer(struct core_engine *e, struct tcp_conn *t);
+void tcp_rack_arm(struct core_engine *e, struct tcp_conn *t);
+void tcp_rack_recovery_done(struct tcp_conn *t);
 
 /* tcp_rbuf.c */
 void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,

@@ -12,13 +12,19 @@
  * (tcp.c calls discard()); a retransmission peeks again at the lost offset.
  * A single userspace copy remains: kernel to ring slot.
  *
- * What may be sent (RFC 5681, RFC 6675 simplified):
- *   1. retransmissions: unSACKed bytes in [rtx_next, rtx_end) - the holes
- *      below the highest SACK in fast recovery, the next segment after a
- *      partial ACK without SACK (RFC 6582), everything after an RTO;
- *   2. new data, within min(app window, cwnd) minus the pipe;
+ * What may be sent (RFC 5681, RFC 6675, RFC 8985):
+ *   1. retransmissions, while the pipe is below cwnd: with SACK, the
+ *      scoreboard's records taken as lost (by RACK or the RTO, tcp_rack.c),
+ *      lowest first, each as one segment as it was first sent (dropping
+ *      some of our own SACK blocks if that is what makes it fit); without,
+ *      [rtx_next, rtx_end) - the next segment after three duplicate ACKs or
+ *      a partial ACK (RFC 6582), everything after an RTO;
+ *   2. new data, within min(app window, cwnd) minus the pipe, each segment
+ *      recorded in the scoreboard (no room there: wait for ACKs);
  *   3. our FIN once the host reached end of stream and all data is out;
  *   4. a pure ACK if one is due and nothing above carried it.
+ * A tail loss probe (tcp_send_probe, fired from tcp_rack.c) is one more
+ * segment outside cwnd: new data if there is some, else the last segment.
  * Sender-side silly window avoidance (RFC 9293 3.8.6.2.1): when the usable
  * window is smaller than a segment, nothing new is sent until the ACK of
  * what is in flight; a short segment otherwise goes out at once when it is
@@ -285,23 +291,66 @@ struct out_ctx {
 	bool need_rd;	 /* the host socket ran dry */
 };
 
-/* Step 1: retransmit unSACKed bytes of [rtx_next, rtx_end). Returns false
- * if the connection was aborted. */
+/* Payload bytes of a segment carrying options o. */
+static uint32_t payload_cap(const struct core_engine *e,
+			    const struct tcp_conn *t,
+			    const struct wire_tcp_opts *o)
+{
+	uint32_t cap = tx_slot_cap(e->tx) - (uint32_t)tcp_ip_hdr_len(t);
+	uint32_t seg = (uint32_t)t->mss + 20;
+
+	if (seg > cap)
+		seg = cap;
+	return seg - (uint32_t)wire_tcp_hdr_len(o);
+}
+
+/**
+ * tcp_max_payload() - the most payload a data segment to the app carries
+ * @e:	engine
+ * @t:	connection
+ *
+ * With no SACK blocks in it; blocks (while app data is held out of order)
+ * make segments shorter.
+ */
+uint32_t tcp_max_payload(const struct core_engine *e, const struct tcp_conn *t)
+{
+	struct wire_tcp_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.has_ts = t->ts_ok;
+	return payload_cap(e, t, &o);
+}
+
+static void out_init(struct core_engine *e, const struct tcp_conn *t,
+		     struct out_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	fill_opts(e, t, &c->o, false);
+	c->hoff = tcp_ip_hdr_len(t) + wire_tcp_hdr_len(&c->o);
+	c->maxseg = payload_cap(e, t, &c->o);
+}
+
+/* Karn: a segment sent twice cannot be timed. */
+static void karn(struct tcp_conn *t, uint32_t seq, uint32_t end)
+{
+	if (t->rtt_on && SEQ_LEQ(seq, t->rtt_seq) && SEQ_LT(t->rtt_seq, end))
+		t->rtt_on = 0;
+}
+
+/* Step 1 without a scoreboard: retransmit [rtx_next, rtx_end) (NewReno's
+ * next segment, everything after an RTO). Returns false if the connection
+ * was aborted. */
 static bool out_retransmit(struct core_engine *e, struct tcp_conn *t,
 			   struct out_ctx *c)
 {
 	for (;;) {
 		if (SEQ_LT(t->rtx_next, t->snd_una))
 			t->rtx_next = t->snd_una;
-		uint32_t limit =
+		uint32_t hs = t->rtx_next;
+		uint32_t he =
 		    SEQ_LT(t->rtx_end, t->snd_nxt) ? t->rtx_end : t->snd_nxt;
-		uint32_t hs, he;
-		if (!SEQ_LT(t->rtx_next, limit))
+		if (!SEQ_LT(hs, he))
 			return true;
-		if (!tcp_sack_next_hole(t, t->rtx_next, limit, &hs, &he)) {
-			t->rtx_next = limit;
-			return true;
-		}
 		if (tcp_pipe(t) >= t->cwnd)
 			return true;
 		if (!tx_free(e->tx)) {
@@ -335,18 +384,91 @@ static bool out_retransmit(struct core_engine *e, struct tcp_conn *t,
 			fl |= WIRE_TCP_PSH;
 		emit(e, t, buf, &c->o, hs, fl, len);
 		CTR_INC(e, tcp_retransmits);
-		if (t->rtt_on && SEQ_LEQ(hs, t->rtt_seq) &&
-		    SEQ_LT(t->rtt_seq, hs + len + fin))
-			t->rtt_on = 0; /* Karn */
+		if (t->undo_on && t->undo_rtx < UINT16_MAX)
+			t->undo_rtx++;
+		karn(t, hs, hs + len + fin);
 		t->rtx_next = hs + len + fin;
 		if (!t->rtx_at)
 			t->rtx_at = e->now + tcp_rto_backed_off(t);
 	}
 }
 
-/* Step 2: new data from the host socket. */
+/* Sends scoreboard record i again as one segment, with fewer of our SACK
+ * blocks if that is what makes it fit (a record is at most
+ * tcp_max_payload()). Returns 1 if sent, 0 if not (no ring slot; the
+ * bytes missing), -1 if the connection was aborted. */
+static int resend_record(struct core_engine *e, struct tcp_conn *t,
+			 struct out_ctx *c, uint32_t i)
+{
+	uint32_t start = tcp_sb_start(t, i);
+	uint32_t end = tcp_sb_at(t->sb, i)->end;
+	uint32_t dend = data_end(t);
+	bool fin = t->fin_sent && SEQ_GT(end, dend);
+	uint32_t len = (fin ? dend : end) - start;
+	struct wire_tcp_opts o = c->o;
+
+	if (!tx_free(e->tx)) {
+		c->blocked = true;
+		return 0;
+	}
+	while (o.sack_count && len > payload_cap(e, t, &o))
+		o.sack_count--;
+	if (len > payload_cap(e, t, &o)) {
+		len = payload_cap(e, t, &o); /* cannot happen, see above */
+		fin = false;
+	}
+	uint8_t *buf = tx_slot(e->tx, 0);
+	if (len) {
+		size_t hoff = tcp_ip_hdr_len(t) + wire_tcp_hdr_len(&o);
+		struct core_iov iov = {buf + hoff, len};
+		long r = e->ops->peek(e->ops_ctx, t->c.sock,
+				      start - t->snd_una, &iov, 1);
+		if (peek_failed(e, t, r))
+			return -1;
+		if (r <= 0)
+			return 0; /* the bytes must be there */
+		if ((uint32_t)r < len)
+			fin = false;
+		len = (uint32_t)r;
+	}
+	uint8_t fl = WIRE_TCP_ACK | (fin ? WIRE_TCP_FIN : 0);
+	if (len)
+		fl |= WIRE_TCP_PSH;
+	emit(e, t, buf, &o, start, fl, len);
+	CTR_INC(e, tcp_retransmits);
+	karn(t, start, end);
+	tcp_sb_resent(e, t, i);
+	if (!t->rtx_at)
+		t->rtx_at = e->now + tcp_rto_backed_off(t);
+	return 1;
+}
+
+/* Step 1 with a scoreboard: the records taken as lost (RACK, RTO), lowest
+ * first, as the pipe allows (RFC 6675 5, RFC 8985 9.2). Returns false if
+ * the connection was aborted. */
+static bool out_retransmit_sb(struct core_engine *e, struct tcp_conn *t,
+			      struct out_ctx *c)
+{
+	uint32_t i;
+
+	while (t->sb && tcp_sb_next_lost(t, &i)) {
+		if (tcp_pipe(t) >= t->cwnd)
+			return true;
+		int r = resend_record(e, t, c, i);
+		if (r < 0)
+			return false;
+		if (!r)
+			return true;
+		if (t->undo_on && t->undo_rtx < UINT16_MAX)
+			t->undo_rtx++;
+	}
+	return true;
+}
+
+/* Step 2: new data from the host socket. A loss probe (probe) sends one
+ * segment whatever cwnd says (RFC 8985 7.3). */
 static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
-			 struct out_ctx *c)
+			 struct out_ctx *c, bool probe)
 {
 	for (;;) {
 		uint32_t wnd_end = t->snd_una + t->snd_wnd;
@@ -354,11 +476,13 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 		    SEQ_GT(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt : 0;
 		uint32_t pipe = tcp_pipe(t);
 		uint32_t cw = t->cwnd > pipe ? t->cwnd - pipe : 0;
+		if (probe)
+			cw = c->maxseg;
 		if (cw < room)
 			room = cw;
 		if (!room)
 			return true;
-		if (room < c->maxseg && t->snd_nxt != t->snd_una)
+		if (room < c->maxseg && t->snd_nxt != t->snd_una && !probe)
 			return true; /* SWS: wait for the ACK */
 		uint32_t free = tx_free(e->tx);
 		if (!free) {
@@ -392,7 +516,21 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 			t->host_eof = 1;
 			return true;
 		}
+		/* A scoreboard record for each segment, or wait for ACKs to
+		 * free some (the bytes stay in the socket). */
+		uint32_t filled = 0;
+		for (size_t got = 0; filled < nseg && got < (size_t)r;)
+			got += iov[filled++].len;
+		uint32_t can = tcp_sb_room(e, t, filled, tcp_max_payload(e, t));
+		if (!can)
+			return true;
 		uint32_t left = (uint32_t)r;
+		if (can < filled) {
+			left = 0;
+			for (uint32_t k = 0; k < can; k++)
+				left += (uint32_t)iov[k].len;
+			nseg = can;
+		}
 		if (!t->rtt_on) {
 			t->rtt_on = 1;
 			t->rtt_seq = t->snd_nxt;
@@ -408,9 +546,12 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 			emit(e, t, buf, &c->o, t->snd_nxt, fl, l);
 			t->snd_nxt += l;
 			left -= l;
+			tcp_sb_sent(e, t);
 		}
 		if (!t->rtx_at)
 			t->rtx_at = e->now + tcp_rto_backed_off(t);
+		if (probe)
+			return true;
 		/* A short read drained the socket: the next peek answers
 		 * -EAGAIN (watch for more) or 0 (the host's FIN came with
 		 * the data, and no other event would tell us). */
@@ -444,8 +585,9 @@ static void check_zero_window(struct core_engine *e, struct tcp_conn *t,
  * @t:	connection
  *
  * See the comment at the top of this file. Arms the retransmission or
- * persist deadline (rtx_at) and updates what the host socket is watched
- * for; the caller re-arms the flow timer.
+ * persist deadline (rtx_at) and the loss probe (lr_at, tcp_rack.c), and
+ * updates what the host socket is watched for; the caller re-arms the flow
+ * timer.
  */
 void tcp_output(struct core_engine *e, struct tcp_conn *t)
 {
@@ -460,19 +602,11 @@ void tcp_output(struct core_engine *e, struct tcp_conn *t)
 		return;
 	}
 
-	memset(&c, 0, sizeof(c));
-	fill_opts(e, t, &c.o, false);
-	c.hoff = tcp_ip_hdr_len(t) + wire_tcp_hdr_len(&c.o);
-	uint32_t cap = tx_slot_cap(e->tx) - (uint32_t)tcp_ip_hdr_len(t);
-	uint32_t seg = (uint32_t)t->mss + 20;
-	if (seg > cap)
-		seg = cap;
-	c.maxseg = seg - (uint32_t)wire_tcp_hdr_len(&c.o);
-
-	if (!out_retransmit(e, t, &c))
+	out_init(e, t, &c);
+	if (!(t->sb ? out_retransmit_sb(e, t, &c) : out_retransmit(e, t, &c)))
 		return;
 	if (!c.blocked && can_send_data(t) && !t->host_eof && !t->fin_sent) {
-		if (!out_new_data(e, t, &c))
+		if (!out_new_data(e, t, &c, false))
 			return;
 		if (!t->snd_wnd && t->snd_una == t->snd_nxt && !c.blocked &&
 		    !t->host_eof) {
@@ -482,17 +616,18 @@ void tcp_output(struct core_engine *e, struct tcp_conn *t)
 		}
 	}
 	if (!c.blocked && can_send_data(t) && t->host_eof && !t->fin_sent) {
-		if (tx_free(e->tx)) {
+		if (!tx_free(e->tx)) {
+			c.blocked = true;
+		} else if (tcp_sb_room(e, t, 1, tcp_max_payload(e, t))) {
 			emit(e, t, tx_slot(e->tx, 0), &c.o, t->snd_nxt,
 			     WIRE_TCP_FIN | WIRE_TCP_ACK, 0);
 			t->snd_nxt++;
 			t->fin_sent = 1;
+			tcp_sb_sent(e, t);
 			t->state = t->state == TCP_ESTABLISHED ? TCP_FIN_WAIT_1
 							       : TCP_LAST_ACK;
 			if (!t->rtx_at)
 				t->rtx_at = e->now + tcp_rto_backed_off(t);
-		} else {
-			c.blocked = true;
 		}
 	}
 	if (t->ack_now && !c.blocked)
@@ -506,7 +641,47 @@ void tcp_output(struct core_engine *e, struct tcp_conn *t)
 	} else if (t->snd_wnd || t->host_eof) {
 		t->rtx_at = 0; /* nothing to retransmit or probe */
 	}
+	tcp_rack_arm(e, t);
 	bool rd = c.need_rd && !t->host_eof;
 	if (rd != t->want_rd)
 		tcp_set_want(e, t, rd, t->want_wr);
+}
+
+/**
+ * tcp_send_probe() - the tail loss probe (RFC 8985 7.3)
+ * @e:	engine
+ * @t:	connection with data in flight and a scoreboard
+ *
+ * One new segment if the app's window and the host socket allow, else the
+ * highest segment not SACKed again. Sets tlp_retrans to say which.
+ * Return: true if a probe went out.
+ */
+bool tcp_send_probe(struct core_engine *e, struct tcp_conn *t)
+{
+	union flow *f = tcp_flow(t);
+	struct out_ctx c;
+	uint32_t nxt = t->snd_nxt;
+
+	out_init(e, t, &c);
+	if (can_send_data(t) && !t->host_eof && !t->fin_sent) {
+		if (!out_new_data(e, t, &c, true))
+			return false;
+		if (c.need_rd && !t->want_rd)
+			tcp_set_want(e, t, true, t->want_wr);
+		if (t->snd_nxt != nxt) {
+			t->tlp_retrans = 0;
+			return true;
+		}
+	}
+	if (f->c.closing || !t->sb)
+		return false;
+	for (uint32_t i = t->sb->n; i-- > 0;) {
+		if (tcp_sb_at(t->sb, i)->fl & TCP_SEG_SACKED)
+			continue;
+		if (resend_record(e, t, &c, i) <= 0)
+			return false;
+		t->tlp_retrans = 1;
+		return true;
+	}
+	return false;
 }

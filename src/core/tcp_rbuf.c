@@ -14,17 +14,31 @@
  *     when the hole fills.
  * The buffer is a ring of TCP_RBUF_SIZE bytes indexed by sequence number
  * (byte s lives at s mod size), so overlapping and duplicate segments just
- * rewrite the same bytes, and a list of out-of-order ranges says what is
- * there beyond rcv_nxt. Pending in-order bytes are [host_nxt, rcv_nxt).
+ * rewrite the same bytes; up to TCP_OOO_RANGES ranges say what is there
+ * beyond rcv_nxt (a segment that would make one more is dropped, counted
+ * in tcp_ooo_dropped, and the app sends it again). Pending in-order bytes
+ * are [host_nxt, rcv_nxt).
+ *
+ * Memory grows with what is held, not with the window: the ring is made of
+ * TCP_RBUF_CHUNK-byte chunks allocated (from the budget) when a byte is
+ * first written into them and freed as soon as no byte held lives there
+ * (after each write to the socket); the header (ranges, chunk pointers) is
+ * under 1 KiB. One out-of-order segment costs the header and one or two
+ * chunks; a slow host socket fills the ring up to TCP_RBUF_SIZE.
  *
  * Flow control: the right edge of the window we advertise follows
  * host_nxt + TCP_RCV_WND, which never moves left (RFC 9293 3.8.6.2.2), and
  * stays within host_nxt + TCP_RBUF_SIZE even when window scaling rounds it
  * up, so every byte the app may send fits in the ring: a slow host socket
- * shrinks the window instead of growing memory. If the budget refuses the
- * buffer, only what the socket took is acknowledged and a zero window is
- * advertised (rcv_zero) until the socket is writable; an out-of-order
- * segment is then dropped (tcp_ooo_dropped) and the app retransmits it.
+ * shrinks the window instead of growing memory. If the budget refuses a
+ * chunk (or the header), only what the socket took and what could be
+ * stored is acknowledged and a zero window is advertised (rcv_zero) until
+ * the socket is writable; an out-of-order segment is then dropped
+ * (tcp_ooo_dropped) and the app retransmits it.
+ *
+ * SACK blocks (RFC 2018 4): the first names the range that got the latest
+ * segment, the next ones the ranges reported most recently before it, then
+ * the lowest ones.
  *
  * The app's FIN is passed on as shutdown(SHUT_WR) once every byte before
  * it is in the socket.
@@ -34,18 +48,24 @@
 
 #include "core/tcp_int.h"
 
-#define TCP_OOO_RANGES 8
+#define TCP_OOO_RANGES 32
+#define TCP_RBUF_CHUNK 4096u
+#define RBUF_NCHUNK    (TCP_RBUF_SIZE / TCP_RBUF_CHUNK)
 #define RBUF_MASK      (TCP_RBUF_SIZE - 1)
+#define RBUF_RECENT    3 /* ranges remembered for SACK (RFC 2018 4) */
+#define RBUF_IOV       16
 
 struct tcp_rbuf {
-	uint8_t nr;   /* out-of-order ranges */
-	uint8_t last; /* the range the latest segment went to */
-	uint8_t fin;  /* an out-of-order FIN at fin_seq */
+	uint8_t nr;	  /* out-of-order ranges */
+	uint8_t nrecent;  /* valid entries of recent[] */
+	uint8_t fin;	  /* an out-of-order FIN at fin_seq */
 	uint32_t fin_seq;
+	uint32_t recent[RBUF_RECENT]; /* a byte of each range that got a
+					 segment lately, latest first */
 	struct {
 		uint32_t s, e;
 	} r[TCP_OOO_RANGES]; /* sorted, disjoint, above rcv_nxt */
-	uint8_t data[TCP_RBUF_SIZE];
+	uint8_t *chunk[RBUF_NCHUNK]; /* the ring; NULL: nothing there */
 };
 
 /* One past the app's last data byte received in order. */
@@ -63,20 +83,112 @@ static struct tcp_rbuf *rbuf_get(struct core_engine *e, struct tcp_conn *t)
 
 void tcp_rbuf_free(struct core_engine *e, struct tcp_conn *t)
 {
-	core_mem_free(&e->mem, t->rbuf, sizeof(*t->rbuf));
+	struct tcp_rbuf *b = t->rbuf;
+
+	if (!b)
+		return;
+	for (unsigned c = 0; c < RBUF_NCHUNK; c++)
+		core_mem_free(&e->mem, b->chunk[c], TCP_RBUF_CHUNK);
+	core_mem_free(&e->mem, b, sizeof(*b));
 	t->rbuf = NULL;
 }
 
+/* Makes sure the chunks under [seq, seq + len) exist. Returns how many
+ * bytes from seq on have a chunk (less than len: the budget refused). */
+static uint32_t rbuf_reserve(struct core_engine *e, struct tcp_rbuf *b,
+			     uint32_t seq, uint32_t len)
+{
+	uint32_t done = 0;
+
+	while (done < len) {
+		uint32_t off = (seq + done) & RBUF_MASK;
+		unsigned c = off / TCP_RBUF_CHUNK;
+		if (!b->chunk[c]) {
+			b->chunk[c] = core_mem_alloc(&e->mem, TCP_RBUF_CHUNK);
+			if (!b->chunk[c])
+				return done;
+		}
+		done += TCP_RBUF_CHUNK - off % TCP_RBUF_CHUNK;
+	}
+	return len;
+}
+
+/* Copies len bytes for [seq, seq + len) into the ring (chunks reserved). */
 static void rbuf_put(struct tcp_rbuf *b, uint32_t seq, const uint8_t *p,
 		     uint32_t len)
 {
-	uint32_t off = seq & RBUF_MASK;
-	uint32_t first = TCP_RBUF_SIZE - off;
+	while (len) {
+		uint32_t off = seq & RBUF_MASK;
+		uint32_t in = off % TCP_RBUF_CHUNK;
+		uint32_t n = TCP_RBUF_CHUNK - in;
+		if (n > len)
+			n = len;
+		memcpy(b->chunk[off / TCP_RBUF_CHUNK] + in, p, n);
+		seq += n;
+		p += n;
+		len -= n;
+	}
+}
 
-	if (first > len)
-		first = len;
-	memcpy(b->data + off, p, first);
-	memcpy(b->data, p + first, len - first);
+/* Reserves and copies as much of [seq, seq + len) as the budget allows;
+ * returns the bytes stored from seq on. */
+static uint32_t rbuf_store(struct core_engine *e, struct tcp_rbuf *b,
+			   uint32_t seq, const uint8_t *p, uint32_t len)
+{
+	uint32_t n = rbuf_reserve(e, b, seq, len);
+
+	rbuf_put(b, seq, p, n);
+	return n;
+}
+
+/* Whether [a, z) holds a byte kept: pending or out of order. */
+static bool held(const struct tcp_conn *t, const struct tcp_rbuf *b,
+		 uint32_t a, uint32_t z)
+{
+	if (SEQ_LT(a, data_end(t)) && SEQ_LT(t->host_nxt, z))
+		return true;
+	for (int i = 0; i < b->nr; i++)
+		if (SEQ_LT(a, b->r[i].e) && SEQ_LT(b->r[i].s, z))
+			return true;
+	return false;
+}
+
+/* Whether chunk c holds a byte kept. All of them lie in the window
+ * [host_nxt, host_nxt + TCP_RBUF_SIZE); the chunk under host_nxt covers
+ * both its start and its end. */
+static bool chunk_held(const struct tcp_conn *t, const struct tcp_rbuf *b,
+		       unsigned c)
+{
+	uint32_t h = t->host_nxt;
+	uint32_t off = (c * TCP_RBUF_CHUNK - h) & RBUF_MASK;
+	uint32_t s = h + off;
+
+	if (off + TCP_RBUF_CHUNK <= TCP_RBUF_SIZE)
+		return held(t, b, s, s + TCP_RBUF_CHUNK);
+	return held(t, b, s, h + TCP_RBUF_SIZE) ||
+	       held(t, b, h, s + TCP_RBUF_CHUNK - TCP_RBUF_SIZE);
+}
+
+/* Frees the chunks under [seq, seq + len) that hold nothing any more. */
+static void rbuf_trim(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
+		      uint32_t len)
+{
+	struct tcp_rbuf *b = t->rbuf;
+
+	if (!b || !len)
+		return;
+	if (len > TCP_RBUF_SIZE)
+		len = TCP_RBUF_SIZE;
+	unsigned first = (seq & RBUF_MASK) / TCP_RBUF_CHUNK;
+	unsigned last = ((seq + len - 1) & RBUF_MASK) / TCP_RBUF_CHUNK;
+	for (unsigned c = first;; c = (c + 1) % RBUF_NCHUNK) {
+		if (b->chunk[c] && !chunk_held(t, b, c)) {
+			core_mem_free(&e->mem, b->chunk[c], TCP_RBUF_CHUNK);
+			b->chunk[c] = NULL;
+		}
+		if (c == last)
+			break;
+	}
 }
 
 /* Frees the buffer when nothing is held any more (idle connections hold no
@@ -105,30 +217,44 @@ bool tcp_rbuf_has_ooo(const struct tcp_conn *t)
 	return t->rbuf && t->rbuf->nr;
 }
 
+/* The range holding sequence s, or -1. */
+static int range_of(const struct tcp_rbuf *b, uint32_t s)
+{
+	for (int i = 0; i < b->nr; i++)
+		if (SEQ_LEQ(b->r[i].s, s) && SEQ_LT(s, b->r[i].e))
+			return i;
+	return -1;
+}
+
 /**
  * tcp_rbuf_sack() - SACK blocks for an ACK to the app (RFC 2018 4)
  * @t:		connection
  * @o:		options being built; sack[] and sack_count are filled
  * @max:	room for blocks (3 with timestamps, 4 without)
  *
- * The block holding the latest segment comes first, the others follow.
+ * The block holding the latest segment comes first, then those reported
+ * most recently, then the lowest others.
  * Return: number of blocks.
  */
 int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o, int max)
 {
 	const struct tcp_rbuf *b = t->rbuf;
+	int idx[WIRE_TCP_MAX_SACK];
 	int n = 0;
 
 	if (!b || !b->nr || !t->sack_ok)
 		return 0;
 	if (max > WIRE_TCP_MAX_SACK)
 		max = WIRE_TCP_MAX_SACK;
-	int first = b->last < b->nr ? b->last : 0;
-	o->sack[n].start = b->r[first].s;
-	o->sack[n++].end = b->r[first].e;
-	for (int i = 0; i < b->nr && n < max; i++) {
-		if (i == first)
+	for (int k = 0; k < b->nrecent + b->nr && n < max; k++) {
+		int i = k < b->nrecent ? range_of(b, b->recent[k])
+				       : k - b->nrecent;
+		bool dup = i < 0;
+		for (int j = 0; j < n && !dup; j++)
+			dup = idx[j] == i;
+		if (dup)
 			continue;
+		idx[n] = i;
 		o->sack[n].start = b->r[i].s;
 		o->sack[n++].end = b->r[i].e;
 	}
@@ -136,9 +262,19 @@ int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o, int max)
 	return n;
 }
 
-/* Records [s, e) as held out of order. Returns false when it would need
- * more ranges than the list has. */
-static bool ooo_insert(struct tcp_rbuf *b, uint32_t s, uint32_t e)
+/* Whether [s, e) can be recorded: it touches a range, or one is free. */
+static bool ooo_fits(const struct tcp_rbuf *b, uint32_t s, uint32_t e)
+{
+	if (b->nr < TCP_OOO_RANGES)
+		return true;
+	for (int i = 0; i < b->nr; i++)
+		if (SEQ_LEQ(b->r[i].s, e) && SEQ_LEQ(s, b->r[i].e))
+			return true;
+	return false;
+}
+
+/* Records [s, e) as held out of order (ooo_fits() said it can). */
+static void ooo_insert(struct tcp_rbuf *b, uint32_t s, uint32_t e)
 {
 	int i = 0, j;
 
@@ -149,26 +285,33 @@ static bool ooo_insert(struct tcp_rbuf *b, uint32_t s, uint32_t e)
 	while (j < b->nr && SEQ_LEQ(b->r[j].s, e))
 		j++;
 	if (j == i) {
-		if (b->nr == TCP_OOO_RANGES)
-			return false;
 		memmove(&b->r[i + 1], &b->r[i],
 			(size_t)(b->nr - i) * sizeof(b->r[0]));
 		b->r[i].s = s;
 		b->r[i].e = e;
 		b->nr++;
-		b->last = (uint8_t)i;
-		return true;
+	} else {
+		if (SEQ_LT(b->r[i].s, s))
+			s = b->r[i].s;
+		if (SEQ_GT(b->r[j - 1].e, e))
+			e = b->r[j - 1].e;
+		b->r[i].s = s;
+		b->r[i].e = e;
+		memmove(&b->r[i + 1], &b->r[j],
+			(size_t)(b->nr - j) * sizeof(b->r[0]));
+		b->nr = (uint8_t)(b->nr - (j - i - 1));
 	}
-	if (SEQ_LT(b->r[i].s, s))
-		s = b->r[i].s;
-	if (SEQ_GT(b->r[j - 1].e, e))
-		e = b->r[j - 1].e;
-	b->r[i].s = s;
-	b->r[i].e = e;
-	memmove(&b->r[i + 1], &b->r[j], (size_t)(b->nr - j) * sizeof(b->r[0]));
-	b->nr = (uint8_t)(b->nr - (j - i - 1));
-	b->last = (uint8_t)i;
-	return true;
+}
+
+/* The latest segment went to the range holding s: first in recent[]. */
+static void ooo_recent(struct tcp_rbuf *b, uint32_t s)
+{
+	int n = b->nrecent < RBUF_RECENT ? b->nrecent + 1 : RBUF_RECENT;
+
+	memmove(&b->recent[1], &b->recent[0],
+		(size_t)(n - 1) * sizeof(b->recent[0]));
+	b->recent[0] = s;
+	b->nrecent = (uint8_t)n;
 }
 
 static void ooo_queue(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
@@ -182,11 +325,15 @@ static void ooo_queue(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 		return;
 	}
 	if (len) {
-		if (!ooo_insert(b, seq, seq + len)) {
+		if (!ooo_fits(b, seq, seq + len) ||
+		    rbuf_reserve(e, b, seq, len) < len) {
 			CTR_INC(e, tcp_ooo_dropped);
+			rbuf_trim(e, t, seq, len);
 			rbuf_maybe_free(e, t);
 			return;
 		}
+		ooo_insert(b, seq, seq + len);
+		ooo_recent(b, seq);
 		rbuf_put(b, seq, data, len);
 		CTR_INC(e, tcp_ooo_queued);
 	}
@@ -201,29 +348,30 @@ static void ooo_queue(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
  * @e:	engine
  * @t:	connection
  *
- * Also passes the app's FIN on once everything before it is written, lifts
- * a zero window, and asks for an ACK when the window opened noticeably.
+ * Also frees the chunks written out, passes the app's FIN on once
+ * everything before it is written, lifts a zero window, and asks for an
+ * ACK when the window opened noticeably.
  */
 void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t)
 {
 	uint32_t end = data_end(t);
+	uint32_t from = t->host_nxt;
 	struct tcp_rbuf *b = t->rbuf;
 
 	while (b && t->host_nxt != end) {
-		uint32_t n = end - t->host_nxt;
-		uint32_t off = t->host_nxt & RBUF_MASK;
-		uint32_t first = TCP_RBUF_SIZE - off;
-		struct core_iov iov[2];
-		int cnt = 1;
+		struct core_iov iov[RBUF_IOV];
+		uint32_t s = t->host_nxt;
+		int cnt = 0;
 
-		if (first > n)
-			first = n;
-		iov[0].base = b->data + off;
-		iov[0].len = first;
-		if (n > first) {
-			iov[1].base = b->data;
-			iov[1].len = n - first;
-			cnt = 2;
+		while (cnt < RBUF_IOV && s != end) {
+			uint32_t off = s & RBUF_MASK;
+			uint32_t in = off % TCP_RBUF_CHUNK;
+			uint32_t n = TCP_RBUF_CHUNK - in;
+			if (n > end - s)
+				n = end - s;
+			iov[cnt].base = b->chunk[off / TCP_RBUF_CHUNK] + in;
+			iov[cnt++].len = n;
+			s += n;
 		}
 		long r = e->ops->send(e->ops_ctx, t->c.sock, iov, cnt);
 		if (r == -EAGAIN || r == 0)
@@ -234,6 +382,7 @@ void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t)
 		}
 		t->host_nxt += (uint32_t)r;
 	}
+	rbuf_trim(e, t, from, t->host_nxt - from);
 
 	if (t->host_nxt != end) {
 		tcp_set_want(e, t, t->want_rd, true);
@@ -258,6 +407,24 @@ void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t)
 		e->ops->shutdown_wr(e->ops_ctx, t->c.sock);
 		tcp_check_done(e, t);
 	}
+}
+
+/* No memory for what the socket did not take: acknowledge only what was
+ * kept, close the window until the socket drains. */
+static void window_closed(struct core_engine *e, struct tcp_conn *t)
+{
+	if (!t->rcv_zero) {
+		CTR_INC(e, tcp_window_closed_memory);
+		core_log_refusal(e, CORE_REFUSE_WINDOW, &t->c.key,
+				 "%zu of max_memory's %zu "
+				 "bytes in use: receive "
+				 "window closed until the "
+				 "host socket drains "
+				 "(raise it: --max-memory)",
+				 e->mem.used, e->mem.budget);
+	}
+	t->rcv_zero = 1;
+	t->ack_now = 1;
 }
 
 /**
@@ -302,35 +469,32 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 	}
 	if (len) {
 		struct tcp_rbuf *b = t->rbuf;
-		if (b && t->host_nxt != data_end(t)) {
-			/* Bytes are waiting for the socket: queue behind. */
-			rbuf_put(b, seq, data, len);
-			t->rcv_nxt = seq + len;
-		} else {
+		uint32_t took = 0;
+		if (!b || t->host_nxt == data_end(t)) {
 			struct core_iov iov = {(void *)(uintptr_t)data, len};
 			long r = e->ops->send(e->ops_ctx, t->c.sock, &iov, 1);
 			if (r < 0 && r != -EAGAIN) {
 				tcp_abort(e, t, true);
 				return;
 			}
-			uint32_t took = r > 0 ? (uint32_t)r : 0;
+			took = r > 0 ? (uint32_t)r : 0;
 			t->host_nxt += took;
-			t->rcv_nxt = seq + took;
-			if (took < len) {
-				b = rbuf_get(e, t);
-				if (b) {
-					rbuf_put(b, seq + took, data + took,
-						 len - took);
-					t->rcv_nxt = seq + len;
-				} else {
-					/* No memory: acknowledge only what
-					 * the socket took, close the window. */
-					t->rcv_zero = 1;
-					fin = false;
-					t->ack_now = 1;
-				}
-				tcp_set_want(e, t, t->want_rd, true);
+		}
+		/* What the socket did not take (or bytes wait for it and
+		 * these queue behind them) is kept and acknowledged. */
+		t->rcv_nxt = seq + took;
+		if (took < len) {
+			b = rbuf_get(e, t);
+			if (b)
+				t->rcv_nxt += rbuf_store(e, b, seq + took,
+							 data + took,
+							 len - took);
+			if (t->rcv_nxt != seq + len) {
+				window_closed(e, t);
+				fin = false;
+				rbuf_maybe_free(e, t);
 			}
+			tcp_set_want(e, t, t->want_rd, true);
 		}
 	}
 	/* Deliver what the hole was hiding. */
@@ -341,9 +505,10 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 		memmove(&b->r[0], &b->r[1],
 			(size_t)(b->nr - 1) * sizeof(b->r[0]));
 		b->nr--;
-		b->last = 0;
 		hole_filled = true;
 	}
+	if (b && !b->nr)
+		b->nrecent = 0;
 	if (b && b->fin && b->fin_seq == t->rcv_nxt) {
 		fin = true;
 		fin_seq = t->rcv_nxt;

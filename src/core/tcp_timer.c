@@ -10,6 +10,9 @@
  *            nothing in flight, host data waiting), the end of TIME-WAIT;
  *            which one is implied by the state and by what is in flight;
  *   ack_at   the delayed ACK (40 ms, or every second full segment);
+ *   lr_at    RACK-TLP (tcp_rack.c): the tail loss probe timeout, or RACK's
+ *            reordering timer (a segment that becomes lost unless
+ *            delivered by then); only while data is in flight with SACK;
  *   idle     last_active + tcp_idle_timeout_us (established and closing
  *            states): the connection is reset both ways.
  * The heap is only touched when the wanted deadline is earlier than the one
@@ -23,7 +26,9 @@
  * clamped to [200 ms, 60 s], initial 1 s, doubled per expiry (backoff),
  * reset when new data is acknowledged. Timestamps (RFC 7323) are echoed and
  * used for PAWS but not for RTT: their millisecond clock is coarser than
- * the microsecond one the engine is driven with.
+ * the microsecond one the engine is driven with. With RACK-TLP the RTO is
+ * the last resort: a probe fires first (and re-arms it), and RACK finds
+ * most losses from ACKs alone.
  */
 #include "core/tcp_int.h"
 
@@ -117,6 +122,8 @@ void tcp_timer_arm(struct core_engine *e, struct tcp_conn *t)
 		when = t->rtx_at;
 	if (t->ack_at && t->ack_at < when)
 		when = t->ack_at;
+	if (t->lr_at && t->lr_at < when)
+		when = t->lr_at;
 	if (e->cfg.tcp_idle_timeout_us && idle_applies(t)) {
 		uint64_t idle = f->c.last_active + e->cfg.tcp_idle_timeout_us;
 		if (idle < when)
@@ -152,13 +159,18 @@ static void rto_fire(struct core_engine *e, struct tcp_conn *t)
 	}
 	CTR_INC(e, tcp_rto_expired);
 	tcp_cc_on_rto(e, t);
-	tcp_sack_clear(t); /* RFC 2018 8: the app may have reneged */
+	/* Everything not SACKed is lost; after a second timeout in a row
+	 * the SACKs too (RFC 2018 8: the app may have reneged). */
+	if (t->sb)
+		tcp_sb_rto(t, t->backoff > 1);
+	t->lr_at = 0;
+	t->tlp_on = 0;
 	t->in_recovery = 0;
 	t->dupacks = 0;
 	t->rtt_on = 0; /* Karn */
 	t->recover = t->snd_nxt;
-	/* Everything outstanding is taken as lost and sent again as the
-	 * window (now one segment) grows. */
+	/* Without a scoreboard: everything outstanding is taken as lost and
+	 * sent again as the window (now one segment) grows. */
 	t->rtx_next = t->snd_una;
 	t->rtx_end = t->snd_nxt;
 	t->rtx_at = 0;
@@ -210,6 +222,13 @@ void tcp_timer(struct core_engine *e, union flow *f)
 	if (t->ack_at && now >= t->ack_at) {
 		t->ack_at = 0;
 		t->ack_now = 1;
+	}
+
+	if (t->lr_at && now >= t->lr_at) {
+		t->lr_at = 0;
+		tcp_rack_timer(e, t);
+		if (f->c.closing)
+			return;
 	}
 
 	if (t->rtx_at && now >= t->rtx_at) {

@@ -19,8 +19,11 @@
  *   question and one answer); the timer is re-armed lazily: activity only
  *   updates last_active, and the timer, when it fires, re-arms itself for
  *   the remaining time.
- * Not handled: UDP-Lite, and multicast/broadcast destinations (refused
- * with the rest of the policy in a later change).
+ * - A flow that cannot be had (destination policy, max_flows, the memory
+ *   budget, no host socket) is refused with ICMP "administratively
+ *   prohibited" (core_refuse_packet), counted and logged.
+ * Not handled: UDP-Lite. Multicast and broadcast destinations are refused
+ * by the destination policy (policy.c).
  */
 #include "core/udp.h"
 
@@ -63,18 +66,28 @@ void udp_input_new(struct core_engine *e, const struct flow_key *key,
 		   const struct wire_packet *pkt)
 {
 	union flow *f = flow_alloc(e, FLOW_UDP, key);
-	if (!f)
+	if (!f) {
+		core_refuse_packet(e, pkt); /* counted and logged by flow_alloc */
 		return;
+	}
 	uint32_t h = flow_handle(e->flows, f);
 	int sock = e->ops->udp_open(e->ops_ctx, h, key->family, &key->dst,
 				    key->dport);
 	if (sock < 0) {
-		char t[128];
-		core_flow_str(key, t, sizeof(t));
-		core_log_hostile(e, "%s: no host socket (errno %d)", t, -sock);
+		/* Out of fds or ports: refuse this flow, keep the others.
+		 * The app's socket sees the error at once instead of
+		 * waiting for a reply that cannot come. */
+		const char *why = core_errno_advice(-sock);
 		CTR_INC(e, flows_refused_socket);
-		struct core_sock_error err = { .err = EACCES };
-		udp_report(e, f, &err);
+		if (why)
+			core_log_refusal(e, CORE_REFUSE_SOCKET, key,
+					 "%s; %u other flows open", why,
+					 core_flow_count(e) - 1);
+		else
+			core_log_refusal(e, CORE_REFUSE_SOCKET, key,
+					 "host socket failed (errno %d)",
+					 -sock);
+		core_refuse_packet(e, pkt);
 		flow_close(e, f, false);
 		return;
 	}

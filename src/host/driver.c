@@ -9,10 +9,14 @@
  *   5. timers that are due;
  *   6. after every step, flush: the transmit ring goes to the TUN, then
  *      flows that waited for ring space are resumed, until nothing is left.
- * Stopping is an eventfd write plus a flag, so it is safe from any thread
- * and from a signal handler.
+ * Stopping is a wake-up write (os.h) plus a flag, so it is safe from any
+ * thread and from a signal handler.
  */
 #include "host/driver.h"
+
+#include "core/policy.h"
+#include "host/os.h"
+#include "host/tcprx.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,7 +60,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		return NULL;
 	}
 	d->tun = tun;
-	d->wake_fd = -1;
+	d->wake.rfd = d->wake.wfd = -1;
 	d->raw_fd[0] = d->raw_fd[1] = -1;
 	d->log = cfg->log;
 	d->log_ctx = cfg->log_ctx;
@@ -66,18 +68,41 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 
 	struct core_config cc;
 	core_config_from_public(&cc, cfg);
-	if (getrandom(&cc.hash_seed, sizeof(cc.hash_seed), GRND_NONBLOCK) < 0)
-		cc.hash_seed = now_us() ^ (uint64_t)(uintptr_t)d;
+	cc.hash_seed = os_random64();
 	/* Every flow has at most one host socket; a few spare ids cover
 	 * sockets closed and reopened within one pass. */
 	d->nsocks = cc.max_flows + 64;
 	d->socks = calloc(d->nsocks, sizeof(*d->socks));
 	d->free_stack = calloc(d->nsocks, sizeof(*d->free_stack));
 	d->poller = poller_create();
-	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!d->socks || !d->free_stack || !d->poller || d->wake_fd < 0)
+	if (!d->socks || !d->free_stack || !d->poller ||
+	    os_wake_open(&d->wake) < 0)
 		goto fail;
+	/* The destination policy lists: a typo must stop the start, with
+	 * the entry named, rather than open or close more than meant. */
+	char perr[200];
+	if (policy_parse(cfg->allow, POLICY_ALLOW, NULL, 0, perr,
+			 sizeof(perr)) < 0 ||
+	    policy_parse(cfg->deny, POLICY_DENY, NULL, 0, perr,
+			 sizeof(perr)) < 0) {
+		driver_log(d, TP_LOG_ERROR, "destination policy: %s", perr);
+		*err = -TP_EINVAL;
+		goto fail;
+	}
+	char *self = tun->ops->policy_self ? tun->ops->policy_self(tun)
+					   : NULL;
+	if (self && policy_parse(self, POLICY_DENY, NULL, 0, NULL, 0) < 0) {
+		driver_log(d, TP_LOG_WARN,
+			   "cannot refuse flows to our own socket: '%s'", self);
+		free(self);
+		self = NULL;
+	}
+	if (self)
+		driver_log(d, TP_LOG_DEBUG, "refusing flows to our own socket: %s",
+			   self);
+	cc.policy_self = self;
 	d->core = core_create(&cc, &driver_host_ops, d);
+	free(self);
 	if (!d->core) {
 		driver_log(d, TP_LOG_ERROR,
 			   "engine tables do not fit max_memory (%llu bytes)",
@@ -85,7 +110,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		goto fail;
 	}
 	int tfd = tun->ops->fd(tun);
-	if (poller_add(d->poller, d->wake_fd, DRV_TAG(TAG_WAKE, 0),
+	if (poller_add(d->poller, d->wake.rfd, DRV_TAG(TAG_WAKE, 0),
 		       POLLER_IN) < 0 ||
 	    (tfd >= 0 &&
 	     poller_add(d->poller, tfd, DRV_TAG(TAG_TUN, 0), POLLER_IN) < 0)) {
@@ -104,13 +129,13 @@ void driver_destroy(struct driver *d)
 	if (!d)
 		return;
 	core_destroy(d->core); /* closes every flow's socket through ops */
+	tcprx_driver_free(d);
 	for (int i = 0; i < 2; i++) {
 		if (d->raw_fd[i] >= 0)
 			close(d->raw_fd[i]);
 		free(d->raw_by_id[i]);
 	}
-	if (d->wake_fd >= 0)
-		close(d->wake_fd);
+	os_wake_close(&d->wake);
 	poller_destroy(d->poller);
 	if (d->tun)
 		d->tun->ops->close(d->tun);
@@ -122,8 +147,24 @@ void driver_destroy(struct driver *d)
 void driver_stop(struct driver *d)
 {
 	__atomic_store_n(&d->stop_requested, 1, __ATOMIC_RELEASE);
-	uint64_t v = 1;
-	(void)!write(d->wake_fd, &v, sizeof(v));
+	os_wake_signal(&d->wake);
+}
+
+void driver_set_log_level(struct driver *d, uint32_t level)
+{
+	__atomic_store_n(&d->log_level_req, level + 1, __ATOMIC_RELEASE);
+	os_wake_signal(&d->wake);
+}
+
+/* Applies a level asked for by driver_set_log_level (loop thread). */
+static void apply_log_level(struct driver *d)
+{
+	uint32_t req = __atomic_exchange_n(&d->log_level_req, 0,
+					   __ATOMIC_ACQUIRE);
+	if (!req)
+		return;
+	d->log_level = req - 1;
+	core_set_log_level(d->core, req - 1);
 }
 
 /* Writes the transmit ring to the TUN and resumes flows that waited for
@@ -242,6 +283,7 @@ int driver_step(struct driver *d, int timeout_ms)
 	struct poller_event ev[EVENTS_PER_WAIT];
 	if (__atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE))
 		return 0;
+	apply_log_level(d);
 	int n = poller_wait(d->poller, ev, EVENTS_PER_WAIT, timeout_ms);
 	if (n < 0) {
 		driver_log(d, TP_LOG_ERROR, "poll failed: %s", strerror(-n));
@@ -257,11 +299,9 @@ int driver_step(struct driver *d, int timeout_ms)
 			if (read_tun(d) < 0)
 				return d->fatal;
 			break;
-		case TAG_WAKE: {
-			uint64_t v;
-			(void)!read(d->wake_fd, &v, sizeof(v));
+		case TAG_WAKE:
+			os_wake_drain(&d->wake);
 			break;
-		}
 		case TAG_SOCK:
 			if (idx < d->high && d->socks[idx].kind != HS_FREE &&
 			    (d->socks[idx].gen & 0xffffffu) == gen) {

@@ -2,7 +2,7 @@
  *
  * The driver owns every fd: the TUN (through a tunconn), the host sockets
  * the core asked for (a table indexed by the small socket ids the core
- * sees), the poller and a wake-up eventfd. It implements the core's host
+ * sees), the poller and a wake-up fd (os.h). It implements the core's host
  * ops with non-blocking system calls (hostsock_linux.c, icmp_raw_linux.c)
  * and runs the loop: wait for readiness or the core's next deadline, feed
  * packets, socket events and timers to the core, and write the core's
@@ -13,8 +13,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/engine.h"
+#include "host/os.h"
 #include "host/poller.h"
 #include "io/tunconn.h"
 
@@ -39,9 +41,11 @@ struct hsock {
 	uint8_t want;		/* POLLER_IN/OUT currently registered */
 	uint8_t deferred : 1;	/* on the deferred-event list */
 	uint8_t corked : 1;	/* TCP: last send had MSG_MORE, not pushed */
+	uint8_t rx_full : 1;	/* TCP (tcprx_copy.c): a peek found no room */
 	uint32_t gen;		/* bumped each time the id is reused */
 	int pending_err;	/* error to report before any other (errno) */
 	uint32_t peek_off;	/* TCP: the kernel's SO_PEEK_OFF as we set it */
+	struct tcprx_ring *rx;	/* TCP (tcprx_copy.c): bytes not yet ACKed */
 	uint32_t defer_next;	/* deferred list link (index + 1) */
 	uint16_t raw_id;	/* raw ICMP: identifier we send with */
 	uint16_t stash_len;
@@ -56,7 +60,7 @@ struct driver {
 	struct core_engine *core;
 	struct poller *poller;
 	struct tunconn *tun;
-	int wake_fd;
+	struct os_wake wake;	/* tp_stop's wake-up (os.h) */
 	int stop_requested;	/* atomic */
 	int fatal;		/* negative TP_E* once the TUN fails */
 	tp_log_fn log;
@@ -79,6 +83,8 @@ struct driver {
 	uint32_t ncork;
 	uint32_t cork_id[DRV_TUN_BATCH], cork_gen[DRV_TUN_BATCH];
 	uint64_t tun_tx_dropped;
+	void *tcprx;		/* tcprx.h's driver-wide state */
+	uint32_t log_level_req;	/* atomic: tp_set_log_level's request + 1 */
 };
 
 /* Creates a driver around an engine built from cfg. tun is taken over. */
@@ -99,17 +105,31 @@ int driver_next_timeout_ms(struct driver *d);
 /* Safe from any thread and from a signal handler. */
 void driver_stop(struct driver *d);
 
-/* Host ops (hostsock_linux.c) and their helpers. */
+/* Asks for a new log level, applied by the loop before its next step.
+ * Safe from any thread. */
+void driver_set_log_level(struct driver *d, uint32_t level);
+
+/* Host ops (hostsock_linux.c or hostsock_darwin.c) and their shared
+ * helpers (hostsock.c). */
 extern const struct core_host_ops driver_host_ops;
 int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
 		      enum hsock_kind kind, uint8_t family);
 void driver_sock_free(struct driver *d, int id);
+socklen_t hostsock_sockaddr(uint8_t family, const struct wire_addr *a,
+			    uint16_t port, struct sockaddr_storage *ss);
+/* Registers fd and returns its id, or closes it and returns -errno. */
+int hostsock_register(struct driver *d, int fd, uint32_t flow,
+		      enum hsock_kind kind, uint8_t family, uint32_t want);
+/* The want, close and shutdown_wr host ops. */
+void hostsock_want(void *ctx, int sock, bool readable, bool writable);
+void hostsock_close(void *ctx, int sock, bool reset);
+int hostsock_shutdown_wr(void *ctx, int sock);
 void driver_defer_event(struct driver *d, int id);
 void driver_push_corked(struct driver *d);
 void driver_log(struct driver *d, enum tp_log_level level, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
 
-/* Raw ICMP fallback (icmp_raw_linux.c). */
+/* Raw ICMP fallback (icmp_raw_linux.c; hostsock_darwin.c has none). */
 int driver_raw_open(struct driver *d, uint32_t flow, uint8_t family,
 		    const uint8_t dst[16]);
 long driver_raw_send(struct driver *d, struct hsock *s, const uint8_t *msg,

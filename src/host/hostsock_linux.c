@@ -6,13 +6,10 @@
  *   IPV6_RECVERR queue those errors with their ICMP type and code, which
  *   sock_error() reads from the error queue (MSG_ERRQUEUE).
  * - TCP sockets have TCP_NODELAY (the app's own stack already decided how
- *   to segment; Nagle here would only add delay) and SO_PEEK_OFF enabled:
- *   data received from the host stays in the kernel until the app has
- *   acknowledged it, peek() reads it at any offset for (re)transmission and
- *   discard() drops acknowledged bytes with MSG_TRUNC, which frees them
- *   without a copy. We track the kernel's peek offset so a setsockopt is
- *   needed only when the core asks for an offset other than the next one
- *   (a retransmission).
+ *   to segment; Nagle here would only add delay). What the host sends is
+ *   kept until the app acknowledges it by tcprx.h: in the kernel socket
+ *   with SO_PEEK_OFF (tcprx_peekoff_linux.c), or in a userspace ring
+ *   (tcprx_copy.c, the Darwin path, with -DTP_TCPRX_COPY=ON).
  * - App data arrives one segment per TUN packet. Within a batch read from
  *   the TUN, sends to TCP sockets carry MSG_MORE while more packets
  *   follow, so the host stack builds large segments (and GSO batches)
@@ -23,6 +20,7 @@
  * - A connect() that fails at once (no route, refused on loopback) still
  *   gets a socket id; its error is delivered as a deferred event so the
  *   core sees one path for every outcome.
+ * The socket table, registration, want() and close() are hostsock.c's.
  */
 #include <errno.h>
 #include <time.h>
@@ -35,64 +33,11 @@
 #include <unistd.h>
 
 #include "host/driver.h"
-
-#ifndef SO_PEEK_OFF
-#define SO_PEEK_OFF 42
-#endif
+#include "host/tcprx.h"
 
 static struct driver *drv(void *ctx)
 {
 	return ctx;
-}
-
-static socklen_t to_sockaddr(uint8_t family, const struct wire_addr *a,
-			     uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == 4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, wire_addr_v4(a), 4);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	memcpy(&sin6->sin6_addr, a->b, 16);
-	return sizeof(*sin6);
-}
-
-int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
-		      enum hsock_kind kind, uint8_t family)
-{
-	uint32_t id;
-	if (d->nfree)
-		id = d->free_stack[--d->nfree];
-	else if (d->high < d->nsocks)
-		id = d->high++;
-	else
-		return -EMFILE;
-	struct hsock *s = &d->socks[id];
-	uint32_t gen = s->gen + 1;
-	memset(s, 0, sizeof(*s));
-	s->gen = gen;
-	s->fd = fd;
-	s->flow = flow;
-	s->kind = (uint8_t)kind;
-	s->family = family;
-	return (int)id;
-}
-
-void driver_sock_free(struct driver *d, int id)
-{
-	struct hsock *s = &d->socks[id];
-	s->kind = HS_FREE;
-	s->fd = -1;
-	/* A slot on the deferred list is reused only after the list has
-	 * passed it; run_deferred skips free slots. */
-	if (!s->deferred)
-		d->free_stack[d->nfree++] = (uint32_t)id;
 }
 
 static void set_recverr(int fd, uint8_t family)
@@ -102,25 +47,6 @@ static void set_recverr(int fd, uint8_t family)
 		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	else
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
-}
-
-/* Registers fd and returns its id, or closes it and returns -errno. */
-static int register_sock(struct driver *d, int fd, uint32_t flow,
-			 enum hsock_kind kind, uint8_t family, uint32_t want)
-{
-	int id = driver_sock_alloc(d, fd, flow, kind, family);
-	if (id < 0) {
-		close(fd);
-		return id;
-	}
-	int rc = poller_add(d->poller, fd, DRV_TAG_GEN(TAG_SOCK, d->socks[id].gen, id), want);
-	if (rc < 0) {
-		close(fd);
-		driver_sock_free(d, id);
-		return rc;
-	}
-	d->socks[id].want = (uint8_t)want;
-	return id;
 }
 
 static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
@@ -133,13 +59,13 @@ static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
 		return -errno;
 	set_recverr(fd, family);
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(family, dst, dport, &ss);
+	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		int err = errno;
 		close(fd);
 		return -err;
 	}
-	return register_sock(d, fd, flow, HS_UDP, family, POLLER_IN);
+	return hostsock_register(d, fd, flow, HS_UDP, family, POLLER_IN);
 }
 
 static int op_icmp_open(void *ctx, uint32_t flow, uint8_t family,
@@ -158,13 +84,13 @@ static int op_icmp_open(void *ctx, uint32_t flow, uint8_t family,
 	}
 	set_recverr(fd, family);
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(family, dst, 0, &ss);
+	socklen_t sl = hostsock_sockaddr(family, dst, 0, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		int err = errno;
 		close(fd);
 		return -err;
 	}
-	return register_sock(d, fd, flow, HS_PING, family, POLLER_IN);
+	return hostsock_register(d, fd, flow, HS_PING, family, POLLER_IN);
 }
 
 static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
@@ -175,18 +101,18 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	int on = 1, zero = 0;
+	int on = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+	tcprx_setup(d, fd);
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(family, dst, dport, &ss);
+	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
 	int err = 0;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 &&
 	    errno != EINPROGRESS)
 		err = errno;
 	/* Edge-triggered: data the core has peeked stays in the socket until
 	 * the app acknowledges it, and would keep a level-triggered fd ready. */
-	int id = register_sock(d, fd, flow, HS_TCP, family,
+	int id = hostsock_register(d, fd, flow, HS_TCP, family,
 			       POLLER_OUT | POLLER_EDGE);
 	if (id >= 0 && err) {
 		d->socks[id].pending_err = err;
@@ -257,71 +183,37 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov,
 		s->stash_len = 0;
 		return (long)n;
 	}
+	if (s->kind == HS_TCP) {
+		long n = tcprx_recv(d, sock, iov, iovcnt);
+		if (full_len && n >= 0)
+			*full_len = (size_t)n;
+		return n;
+	}
 	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
 			     .msg_iovlen = (size_t)iovcnt };
-	int flags = MSG_DONTWAIT | (s->kind == HS_TCP ? 0 : MSG_TRUNC);
-	ssize_t n = recvmsg(s->fd, &mh, flags);
+	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
 	if (full_len)
 		*full_len = (size_t)n;
-	if (s->kind != HS_TCP) {
-		/* MSG_TRUNC returns the real length; report what fit. */
-		size_t room = 0;
-		for (int i = 0; i < iovcnt; i++)
-			room += iov[i].len;
-		if ((size_t)n > room)
-			n = (ssize_t)room;
-	} else if (n > 0) {
-		s->peek_off = s->peek_off > (uint32_t)n ? s->peek_off - (uint32_t)n
-							 : 0;
-	}
+	/* MSG_TRUNC returns the real length; report what fit. */
+	size_t room = 0;
+	for (int i = 0; i < iovcnt; i++)
+		room += iov[i].len;
+	if ((size_t)n > room)
+		n = (ssize_t)room;
 	return n;
 }
 
 static long op_peek(void *ctx, int sock, size_t offset,
 		    const struct core_iov *iov, int iovcnt)
 {
-	struct driver *d = drv(ctx);
-	struct hsock *s = &d->socks[sock];
-	if (offset != s->peek_off) {
-		int off = (int)offset;
-		if (setsockopt(s->fd, SOL_SOCKET, SO_PEEK_OFF, &off,
-			       sizeof(off)) < 0)
-			return -errno;
-		s->peek_off = (uint32_t)offset;
-	}
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = (size_t)iovcnt };
-	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_PEEK);
-	if (n < 0)
-		return -errno;
-	s->peek_off += (uint32_t)n;
-	return n;
+	return tcprx_peek(drv(ctx), sock, offset, iov, iovcnt);
 }
 
 static int op_discard(void *ctx, int sock, size_t n)
 {
-	struct driver *d = drv(ctx);
-	struct hsock *s = &d->socks[sock];
-	while (n > 0) {
-		ssize_t r = recv(s->fd, NULL, n, MSG_DONTWAIT | MSG_TRUNC);
-		if (r < 0)
-			return errno == EINTR ? 0 : -errno;
-		if (r == 0)
-			break;
-		n -= (size_t)r;
-		/* The kernel moves the peek offset back by what it drops. */
-		s->peek_off = s->peek_off > (uint32_t)r ? s->peek_off - (uint32_t)r
-							 : 0;
-	}
-	return 0;
-}
-
-static int op_shutdown_wr(void *ctx, int sock)
-{
-	struct driver *d = drv(ctx);
-	return shutdown(d->socks[sock].fd, SHUT_WR) < 0 ? -errno : 0;
+	return tcprx_discard(drv(ctx), sock, n);
 }
 
 /* Reads one queued extended error (IP_RECVERR) into out. */
@@ -398,36 +290,6 @@ static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
 	return 0;
 }
 
-static void op_want(void *ctx, int sock, bool readable, bool writable)
-{
-	struct driver *d = drv(ctx);
-	struct hsock *s = &d->socks[sock];
-	uint8_t w = (uint8_t)((readable ? POLLER_IN : 0u) |
-			      (writable ? POLLER_OUT : 0u) |
-			      (s->kind == HS_TCP ? POLLER_EDGE : 0u));
-	if (s->kind == HS_RAW || w == s->want)
-		return;
-	if (poller_mod(d->poller, s->fd, DRV_TAG_GEN(TAG_SOCK, s->gen, sock), w) == 0)
-		s->want = w;
-}
-
-static void op_close(void *ctx, int sock, bool reset)
-{
-	struct driver *d = drv(ctx);
-	struct hsock *s = &d->socks[sock];
-	if (s->kind == HS_RAW) {
-		driver_raw_close(d, s);
-	} else if (s->fd >= 0) {
-		if (reset && s->kind == HS_TCP) {
-			struct linger lg = { 1, 0 };
-			setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg,
-				   sizeof(lg));
-		}
-		close(s->fd); /* also leaves the epoll set */
-	}
-	driver_sock_free(d, sock);
-}
-
 const struct core_host_ops driver_host_ops = {
 	.udp_open = op_udp_open,
 	.icmp_open = op_icmp_open,
@@ -436,8 +298,8 @@ const struct core_host_ops driver_host_ops = {
 	.recv = op_recv,
 	.peek = op_peek,
 	.discard = op_discard,
-	.shutdown_wr = op_shutdown_wr,
+	.shutdown_wr = hostsock_shutdown_wr,
 	.sock_error = op_sock_error,
-	.want = op_want,
-	.close = op_close,
+	.want = hostsock_want,
+	.close = hostsock_close,
 };

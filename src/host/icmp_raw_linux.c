@@ -36,7 +36,9 @@ static int raw_socket(struct driver *d, int fi)
 			fi == 0 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 	if (fd < 0) {
 		int err = errno;
-		if (!d->ping_warned) {
+		/* Out of fds is the core's to report (per flow, with what
+		 * to do); only a permission problem disables echo. */
+		if ((err == EPERM || err == EACCES) && !d->ping_warned) {
 			d->ping_warned = true;
 			driver_log(d, TP_LOG_WARN,
 				   "ICMP echo disabled: ping sockets are not "

@@ -38,6 +38,11 @@ struct tunconn_ops {
 	/* The fd the poller watches for readability (-1 if none). */
 	int (*fd)(const struct tunconn *t);
 	void (*close)(struct tunconn *t);
+	/* Optional: the destinations that would reach the backend's own
+	 * socket, as a destination policy list ("198.51.100.2/32:8081 ..."),
+	 * for the engine to refuse (policy.c); malloc'd, the caller frees
+	 * it. NULL: none. */
+	char *(*policy_self)(const struct tunconn *t);
 };
 
 struct tunconn {
@@ -49,7 +54,8 @@ struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu);
 
 /* A callback backend: output gets the outgoing batches; input is queued by
  * tunconn_callback_input() (any thread) up to queue_len packets, and
- * wake_fd is the eventfd the driver polls (owned by the backend). */
+ * its wake-up fd (host/os.h) is what the driver polls (owned by the
+ * backend). */
 struct tunconn *tunconn_callback_create(tp_output_fn output, void *ctx,
 					uint32_t mtu, uint32_t queue_len);
 int tunconn_callback_input(struct tunconn *t, const uint8_t *const *pkts,

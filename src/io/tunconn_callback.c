@@ -3,7 +3,8 @@
  * This is how an iOS NEPacketTunnelProvider feeds the engine: packets read
  * from packetFlow are passed to tp_input() on whatever thread the app has,
  * copied into a bounded queue of MTU-sized slots, and the engine's thread
- * is woken through an eventfd. When the queue is full tp_input() accepts
+ * is woken through a wake-up fd (host/os.h: an eventfd on Linux, a pipe on
+ * Darwin). When the queue is full tp_input() accepts
  * fewer packets than offered: that is the backpressure signal, and nothing
  * grows. Outgoing packets are handed to the app's output callback in one
  * batch per engine pass, pointing into the engine's transmit ring.
@@ -15,8 +16,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "host/os.h"
 
 #define CB_BATCH 64
 
@@ -24,7 +26,7 @@ struct tunconn_cb {
 	struct tunconn base;
 	tp_output_fn output;
 	void *ctx;
-	int wake_fd;
+	struct os_wake wake;
 	pthread_mutex_t lock;
 	uint8_t *slots;
 	size_t *lens;
@@ -36,9 +38,9 @@ struct tunconn_cb {
 static int cb_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 {
 	struct tunconn_cb *c = (struct tunconn_cb *)t;
-	uint64_t v;
-	if (read(c->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return -errno;
+	int rc = os_wake_drain(&c->wake);
+	if (rc < 0)
+		return rc;
 	if (max > CB_BATCH)
 		max = CB_BATCH;
 	pthread_mutex_lock(&c->lock);
@@ -56,10 +58,8 @@ static int cb_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 	c->taken = n;
 	bool more = c->count > n;
 	pthread_mutex_unlock(&c->lock);
-	if (more) {
-		v = 1;
-		(void)!write(c->wake_fd, &v, sizeof(v));
-	}
+	if (more)
+		os_wake_signal(&c->wake);
 	return (int)n;
 }
 
@@ -86,13 +86,13 @@ static int cb_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
 
 static int cb_fd(const struct tunconn *t)
 {
-	return ((const struct tunconn_cb *)t)->wake_fd;
+	return ((const struct tunconn_cb *)t)->wake.rfd;
 }
 
 static void cb_close(struct tunconn *t)
 {
 	struct tunconn_cb *c = (struct tunconn_cb *)t;
-	close(c->wake_fd);
+	os_wake_close(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c->slots);
 	free(c->lens);
@@ -117,12 +117,11 @@ struct tunconn *tunconn_callback_create(tp_output_fn output, void *ctx,
 	c->ctx = ctx;
 	c->cap = queue_len;
 	c->slot_size = mtu;
-	c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int wrc = os_wake_open(&c->wake);
 	c->slots = malloc((size_t)queue_len * mtu);
 	c->lens = calloc(queue_len, sizeof(*c->lens));
-	if (c->wake_fd < 0 || !c->slots || !c->lens) {
-		if (c->wake_fd >= 0)
-			close(c->wake_fd);
+	if (wrc < 0 || !c->slots || !c->lens) {
+		os_wake_close(&c->wake);
 		free(c->slots);
 		free(c->lens);
 		free(c);
@@ -142,7 +141,7 @@ int tunconn_callback_input(struct tunconn *t, const uint8_t *const *pkts,
 			return -EINVAL;
 	pthread_mutex_lock(&c->lock);
 	/* Wake the engine only if it has nothing unread; otherwise its
-	 * last read already re-armed the eventfd. */
+	 * last read already re-armed the wake-up. */
 	bool was_empty = c->count == c->taken;
 	size_t k = 0;
 	while (k < n && c->count < c->cap) {
@@ -153,9 +152,7 @@ int tunconn_callback_input(struct tunconn *t, const uint8_t *const *pkts,
 		k++;
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (k > 0 && was_empty) {
-		uint64_t v = 1;
-		(void)!write(c->wake_fd, &v, sizeof(v));
-	}
+	if (k > 0 && was_empty)
+		os_wake_signal(&c->wake);
 	return (int)k;
 }

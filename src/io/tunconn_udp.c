@@ -32,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -61,6 +62,8 @@ struct tunconn_udp {
 	struct sockaddr_storage client;
 	socklen_t client_len;
 	uint64_t client_seen; /* last datagram from the client */
+
+	struct sockaddr_storage bound; /* our socket's address and port */
 
 	struct sockaddr_storage foreign_logged; /* last foreign sender logged */
 	uint64_t foreign_log_at;
@@ -379,11 +382,86 @@ static void udp_close(struct tunconn *t)
 	free(u);
 }
 
+/* Appends "ADDR/32:PORT" or "[ADDR/128]:PORT" for sa to the list. */
+static void self_add(char **list, size_t *len, size_t *cap,
+		     const struct sockaddr *sa, unsigned port)
+{
+	char host[INET6_ADDRSTRLEN], entry[INET6_ADDRSTRLEN + 16];
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  host, sizeof(host));
+		snprintf(entry, sizeof(entry), "%s/32:%u ", host, port);
+	} else {
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, host,
+			  sizeof(host));
+		snprintf(entry, sizeof(entry), "[%s/128]:%u ", host, port);
+	}
+	size_t n = strlen(entry);
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap + n + 1) * 2;
+		char *p = realloc(*list, ncap);
+		if (!p)
+			return;
+		*list = p;
+		*cap = ncap;
+	}
+	memcpy(*list + *len, entry, n + 1);
+	*len += n;
+}
+
+static bool is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* Our bound address and port, or with a wildcard bind every address the
+ * host's interfaces have now (one added later is not covered: bind a
+ * specific address to be sure). */
+static char *udp_policy_self(const struct tunconn *t)
+{
+	const struct tunconn_udp *u = (const struct tunconn_udp *)t;
+	const struct sockaddr_storage *b = &u->bound;
+	char *list = NULL;
+	size_t len = 0, cap = 0;
+	unsigned port;
+
+	if (b->ss_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)b)->sin_port);
+	else if (b->ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)b)->sin6_port);
+	else
+		return NULL;
+	if (!is_wildcard(b)) {
+		self_add(&list, &len, &cap, (const struct sockaddr *)b, port);
+		return list;
+	}
+	struct ifaddrs *ifs = NULL;
+	if (getifaddrs(&ifs) < 0)
+		return NULL;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		/* "[::]" takes IPv4 too (V6ONLY is off). */
+		if (i->ifa_addr->sa_family == AF_INET ||
+		    (i->ifa_addr->sa_family == AF_INET6 &&
+		     b->ss_family == AF_INET6))
+			self_add(&list, &len, &cap, i->ifa_addr, port);
+	}
+	freeifaddrs(ifs);
+	return list;
+}
+
 static const struct tunconn_ops udp_ops = {
     .read_batch = udp_read_batch,
     .write_batch = udp_write_batch,
     .fd = udp_fd,
     .close = udp_close,
+    .policy_self = udp_policy_self,
 };
 
 static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
@@ -432,6 +510,7 @@ static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
 	if (getsockname(u->fd, (struct sockaddr *)&ss, &len) == 0)
 		ulog(u, TP_LOG_INFO, "dev transport: listening on udp %s",
 		     addr_str(&ss, a, sizeof(a)));
+	u->bound = ss;
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct cli {
 	bool no_tun_config;
 	int verbosity;
 	char listen[300]; /* --listen udp:...: cfg.listen_udp points here */
+	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
 	struct tp_config cfg;
 };
 
@@ -71,6 +72,19 @@ static void usage(FILE *f)
 		"  --dns-timeout SEC   idle lifetime of UDP flows to port 53 (default 30)\n"
 		"  --icmp-timeout SEC  idle ICMP echo flow lifetime (default 30)\n"
 		"  --tcp-idle-timeout SEC  idle established TCP lifetime (default 7200)\n"
+		"\n"
+		"Destination policy (refused by default: this host's loopback, the\n"
+		"unspecified, multicast and broadcast addresses, the --listen socket):\n"
+		"  --allow CIDR[:PORT[-PORT]]  allow flows to these destinations (a\n"
+		"                      comma-separated list, or repeat the option;\n"
+		"                      IPv6 with ports: [2001:db8::/32]:443)\n"
+		"  --deny CIDR[:PORT[-PORT]]   refuse flows to these destinations\n"
+		"  --allow-loopback    allow this host's loopback (127.0.0.0/8, ::1)\n"
+		"                      The most specific rule decides: longer prefix,\n"
+		"                      then ports, then these lists over the defaults,\n"
+		"                      then deny over allow. A refused TCP connect gets\n"
+		"                      a RST, UDP and ping an ICMP 'administratively\n"
+		"                      prohibited' (counter flows_refused_policy).\n"
 		"\n"
 		"Output:\n"
 		"  -v, --verbose       more log output (repeat: -vv debug, -vvv trace)\n"
@@ -124,7 +138,22 @@ static bool parse_uint(const char *s, unsigned long long max,
 enum { OPT_TUN = 256, OPT_TUN_FD, OPT_ADDR4, OPT_ADDR6, OPT_NO_CONFIG,
        OPT_MTU, OPT_MAX_FLOWS, OPT_MAX_HALF, OPT_MAX_CONNS, OPT_MAX_MEM,
        OPT_UDP_T, OPT_DNS_T, OPT_ICMP_T, OPT_TCP_T, OPT_LISTEN,
-       OPT_LISTEN_PUBLIC, OPT_CLIENT_IDLE };
+       OPT_LISTEN_PUBLIC, OPT_CLIENT_IDLE, OPT_ALLOW, OPT_DENY,
+       OPT_ALLOW_LOOPBACK };
+
+/* Appends list to *acc with a comma (the policy lists take both). */
+static int list_append(char **acc, const char *list)
+{
+	size_t have = *acc ? strlen(*acc) : 0, add = strlen(list);
+	char *p = realloc(*acc, have + add + 2);
+	if (!p)
+		return -1;
+	if (have)
+		p[have++] = ',';
+	memcpy(p + have, list, add + 1);
+	*acc = p;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct cli *c)
 {
@@ -146,6 +175,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "listen-public", no_argument, NULL, OPT_LISTEN_PUBLIC },
 		{ "client-idle", required_argument, NULL, OPT_CLIENT_IDLE },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "deny", required_argument, NULL, OPT_DENY },
+		{ "allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -233,6 +265,23 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				c->cfg.dev_client_idle_ms = (uint32_t)(us / 1000);
 			break;
 		}
+		case OPT_ALLOW:
+		case OPT_DENY: {
+			char err[256];
+			if (tp_policy_validate(optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "tunproxy: --%s: %s\n",
+					o == OPT_ALLOW ? "allow" : "deny", err);
+				return -1;
+			}
+			if (list_append(o == OPT_ALLOW ? &c->allow : &c->deny,
+					optarg) < 0)
+				return -1;
+			break;
+		}
+		case OPT_ALLOW_LOOPBACK:
+			if (list_append(&c->allow, "127.0.0.0/8,::1/128") < 0)
+				return -1;
+			break;
 		case 'v':
 			c->verbosity++;
 			break;
@@ -260,6 +309,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			argv[optind]);
 		return -1;
 	}
+	c->cfg.allow = c->allow;
+	c->cfg.deny = c->deny;
 	if (!c->tun_name && c->tun_fd < 0 && !c->cfg.listen_udp &&
 	    tools_listen_from_env(c->listen, sizeof(c->listen)))
 		c->cfg.listen_udp = c->listen;
@@ -302,8 +353,11 @@ int main(int argc, char **argv)
 	struct cli c = { .tun_fd = -1, .addr4 = "10.0.0.8/24",
 			 .addr6 = "fdaa::8/64" };
 	tp_config_init(&c.cfg);
-	if (parse_args(argc, argv, &c) < 0)
+	if (parse_args(argc, argv, &c) < 0) {
+		free(c.allow);
+		free(c.deny);
 		return 2;
+	}
 	c.cfg.log = log_line;
 	c.cfg.log_level = c.verbosity < 0    ? TP_LOG_ERROR
 			  : c.verbosity == 0 ? TP_LOG_WARN
@@ -348,6 +402,10 @@ int main(int argc, char **argv)
 
 	struct tp *tp;
 	int rc = tp_create(&c.cfg, &tp);
+	/* The policy lists were read by tp_create. */
+	free(c.allow);
+	free(c.deny);
+	c.allow = c.deny = NULL;
 	if (rc < 0) {
 		fprintf(stderr, "tunproxy: cannot start: %s\n", tp_strerror(rc));
 		if (c.tun_name)

@@ -468,3 +468,38 @@ tp_wait_counter() {
 	done
 	return 1
 }
+
+# --- another proxy program ----------------------------------------------------
+
+# tp_start_proxy_cmd CMD [ARGS...]: like tp_start_proxy, for any program
+# that creates TUN device $TP_TUN in "proxy" and leaves it unconfigured
+# (e.g. examples/embed --tun tp0 --no-tun-config): start it there under
+# TP_WRAPPER, wait for the device, move it to "app" and configure it. The
+# program's output goes to the proxy log; tp_counter works if it prints
+# counters on SIGUSR1 the way tunproxy does, and teardown checks its exit
+# status and the log as for tunproxy.
+tp_start_proxy_cmd() {
+	TP_PROXY_ARGS=("$@")
+	: >>"$TP_LOG"
+	tp_wait_for 5 sh -c "! ip -n '$NS_APP' link show '$TP_TUN'" ||
+		fail "$TP_TUN still exists in app"
+	# shellcheck disable=SC2086 # TP_WRAPPER is a command line
+	setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$@" >>"$TP_LOG" 2>&1 </dev/null &
+	TP_PID=$!
+	local i
+	for ((i = 0; i < 100 * TP_SLOW; i++)); do
+		ip -n "$NS_PROXY" link show "$TP_TUN" >/dev/null 2>&1 && break
+		tp_running "$TP_PID" || fail "$1 exited at start-up"
+		sleep 0.1
+	done
+	ip -n "$NS_PROXY" link show "$TP_TUN" >/dev/null 2>&1 ||
+		fail "$1 did not create $TP_TUN"
+	ip -n "$NS_PROXY" link set "$TP_TUN" netns "$NS_APP" || fail "move $TP_TUN to app"
+	ip -n "$NS_APP" addr add "$APP_V4/24" dev "$TP_TUN" || fail "app addr"
+	ip -n "$NS_APP" addr add "$APP_V6/64" dev "$TP_TUN" nodad || fail "app addr6"
+	ip -n "$NS_APP" link set "$TP_TUN" mtu 1500 up || fail "app link up"
+	ip -n "$NS_APP" route add default dev "$TP_TUN" || fail "app route"
+	ip -n "$NS_APP" -6 route add default dev "$TP_TUN" || fail "app route6"
+	tp_running "$TP_PID" || fail "$1 died after the TUN was moved"
+	tp_log "proxy pid $TP_PID up: $*"
+}

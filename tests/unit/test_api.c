@@ -3,7 +3,8 @@
  * with tp_input() reaches a local echo socket, and the reply comes back
  * through the output callback as a well-formed IP packet. Also: create and
  * destroy in a loop, two engines at once, stop from another thread, bad
- * configs and bad batches refused with the documented errors. */
+ * configs and bad batches refused with the documented errors, and the
+ * destination policy (loopback refused unless allowed). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -44,15 +46,23 @@ static void on_output(void *ctx, const uint8_t *const *pkts,
 	pthread_mutex_unlock(&c->lock);
 }
 
-static struct tp *make_engine(struct capture *cap)
+static struct tp *make_engine_allow(struct capture *cap, const char *allow)
 {
 	struct tp_config cfg;
 	tp_config_init(&cfg);
 	cfg.output = on_output;
 	cfg.output_ctx = cap;
+	cfg.allow = allow;
 	struct tp *tp = NULL;
 	assert_int_equal(tp_create(&cfg, &tp), 0);
 	return tp;
+}
+
+/* Loopback is the only network a unit test has, and the safe defaults
+ * refuse it: these engines allow it explicitly. */
+static struct tp *make_engine(struct capture *cap)
+{
+	return make_engine_allow(cap, "127.0.0.0/8");
 }
 
 static int echo_socket(uint16_t *port)
@@ -218,6 +228,87 @@ static void test_bad_config_and_batches(void **state)
 	tp_destroy(tp);
 }
 
+static int wait_output(struct capture *cap, int want)
+{
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&cap->lock);
+		int got = cap->n;
+		pthread_mutex_unlock(&cap->lock);
+		if (got >= want)
+			return got;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* By default the engine refuses to carry the app to this host's loopback:
+ * the app gets ICMP "administratively prohibited" and the counter moves;
+ * the datagram never reaches the local socket. */
+static void test_loopback_refused_by_default(void **state)
+{
+	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct tp *tp = make_engine_allow(&cap, NULL);
+	assert_int_equal(tp_start(tp), 0);
+	uint16_t port;
+	int echo = echo_socket(&port);
+	uint8_t pkt[2048];
+	size_t len = build_udp(pkt, port, "let me in");
+	const uint8_t *pp = pkt;
+	assert_int_equal(tp_input(tp, &pp, &len, 1), 1);
+	assert_int_equal(wait_output(&cap, 1), 1);
+	struct wire_packet p;
+	assert_int_equal(wire_packet_parse(cap.pkt[0], cap.len[0], &p),
+			 WIRE_OK);
+	assert_int_equal(p.proto, WIRE_PROTO_ICMP);
+	assert_int_equal(p.u.icmp.type, 3);
+	assert_int_equal(p.u.icmp.code, 13);
+	char buf[64];
+	assert_int_equal(recv(echo, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	uint64_t c[TP_CTR__COUNT];
+	tp_get_counters(tp, c, TP_CTR__COUNT);
+	assert_int_equal(c[TP_CTR_flows_refused_policy], 1);
+	assert_int_equal(c[TP_CTR_flows_created], 0);
+	assert_string_equal(tp_counter_name(TP_CTR_flows_refused_policy),
+			    "flows_refused_policy");
+	close(echo);
+	tp_destroy(tp);
+}
+
+/* A deny list beats the explicit allow of a wider prefix (more
+ * specific), and a typo in a list stops tp_create. */
+static void test_policy_lists(void **state)
+{
+	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct tp_config cfg;
+	tp_config_init(&cfg);
+	cfg.output = on_output;
+	cfg.output_ctx = &cap;
+	struct tp *tp = NULL;
+	cfg.allow = "127.0.0.0/8,nonsense";
+	assert_int_equal(tp_create(&cfg, &tp), -TP_EINVAL);
+	assert_null(tp);
+	cfg.allow = "127.0.0.0/8";
+	cfg.deny = "10.0.0.0/8 127.0.0.1/32:1-65535";
+	char deny[64];
+	snprintf(deny, sizeof(deny), "%s", cfg.deny);
+	cfg.deny = deny;
+	assert_int_equal(tp_create(&cfg, &tp), 0);
+	memset(deny, 'x', sizeof(deny) - 1); /* read only during tp_create */
+	assert_int_equal(tp_start(tp), 0);
+	uint16_t port;
+	int echo = echo_socket(&port);
+	uint8_t pkt[2048];
+	size_t len = build_udp(pkt, port, "denied");
+	const uint8_t *pp = pkt;
+	assert_int_equal(tp_input(tp, &pp, &len, 1), 1);
+	assert_int_equal(wait_output(&cap, 1), 1);
+	uint64_t c[TP_CTR__COUNT];
+	tp_get_counters(tp, c, TP_CTR__COUNT);
+	assert_int_equal(c[TP_CTR_flows_refused_policy], 1);
+	close(echo);
+	tp_destroy(tp);
+}
+
 static void test_backpressure_when_not_running(void **state)
 {
 	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -249,6 +340,8 @@ int main(void)
 		cmocka_unit_test(test_run_stopped_from_other_thread),
 		cmocka_unit_test(test_bad_config_and_batches),
 		cmocka_unit_test(test_backpressure_when_not_running),
+		cmocka_unit_test(test_loopback_refused_by_default),
+		cmocka_unit_test(test_policy_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,6 +320,9 @@ static void test_engine_echo(void **state)
 	tp_config_init(&cfg);
 	assert_int_equal(cfg.dev_client_idle_ms, 5000);
 	cfg.listen_udp = spec;
+	/* Loopback is refused by default; the dev transport's own port
+	 * stays refused even so (checked below). */
+	cfg.allow = "127.0.0.1/32";
 	struct tp *tp = NULL;
 	int rc = tp_create(&cfg, &tp);
 	if (rc == -TP_EBUSY)
@@ -365,8 +368,21 @@ static void test_engine_echo(void **state)
 	assert_int_equal(wp.payload_len, 5);
 	assert_memory_equal(wp.payload, "pong!", 5);
 
+	/* A flow to the transport's own socket would loop packets back
+	 * into the proxy: refused even though 127.0.0.1 is allowed. */
+	len = wire_udp_build(pkt, sizeof(pkt), &ip, 40001, ntohs(pa.sin_port),
+			     5);
+	assert_int_equal(send(c, pkt, len, 0), (ssize_t)len);
+	assert_true(readable(c, 2000));
+	r = recv(c, reply, sizeof(reply), 0);
+	assert_int_equal(wire_packet_parse(reply, (size_t)r, &wp), WIRE_OK);
+	assert_int_equal(wp.proto, WIRE_PROTO_ICMP);
+	assert_int_equal(wp.u.icmp.type, 3);
+	assert_int_equal(wp.u.icmp.code, 13);
+
 	uint64_t v[TP_CTR__COUNT];
 	assert_int_equal(tp_get_counters(tp, v, TP_CTR__COUNT), TP_CTR__COUNT);
+	assert_int_equal(v[TP_CTR_flows_refused_policy], 1);
 	assert_int_equal(v[TP_CTR_dev_client_changes], 1);
 	assert_int_equal(v[TP_CTR_dev_foreign_dropped], 0);
 	assert_int_equal(tp_counter_name(TP_CTR_dev_foreign_dropped)[0], 'd');

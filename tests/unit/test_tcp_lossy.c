@@ -40,6 +40,7 @@ struct sim {
 	uint32_t peer_wnd;
 	bool fin_sent, fin_acked;
 	uint64_t last_progress;
+	uint32_t dup_bytes; /* host bytes the app got more than once */
 	/* One segment held back for reordering, each way. */
 	struct th_pkt held_out;
 	bool have_held_out;
@@ -121,6 +122,7 @@ static void app_receive(struct sim *s, const struct th_pkt *p)
 		assert_memory_equal(p->p.payload, s->host_stream + off,
 				    p->p.payload_len);
 		for (uint32_t k = 0; k < p->p.payload_len; k++) {
+			s->dup_bytes += s->got[off + k];
 			s->got[off + k] = 1;
 			s->rbuf[off + k] = p->p.payload[k];
 		}
@@ -249,12 +251,14 @@ static void run_lossy(unsigned loss, unsigned reorder, uint32_t seed)
 		}
 	}
 	printf("loss %u%% reorder %u%%: %d rounds, %.1f s simulated, "
-	       "%llu retransmits (%llu fast, %llu RTO), %llu ooo queued, "
-	       "peak mem %zu\n",
+	       "%llu retransmits (%llu fast, %llu RTO, %llu TLP; %u bytes "
+	       "twice), %llu ooo queued, peak mem %zu\n",
 	       loss, reorder, rounds, (double)(t->now - 1000000000ull) / 1e6,
 	       (unsigned long long)th_ctr(t, TP_CTR_tcp_retransmits),
 	       (unsigned long long)th_ctr(t, TP_CTR_tcp_fast_retransmits),
 	       (unsigned long long)th_ctr(t, TP_CTR_tcp_rto_expired),
+	       (unsigned long long)th_ctr(t, TP_CTR_tcp_loss_probes),
+	       s->dup_bytes,
 	       (unsigned long long)th_ctr(t, TP_CTR_tcp_ooo_queued),
 	       t->e->mem.peak);
 	assert_int_equal(core_flow_count(t->e), 0);

@@ -62,8 +62,12 @@ static int open_sock(struct fake_host *h, uint8_t kind, uint32_t flow,
 	}
 	for (int i = 0; i < FAKE_MAX_SOCKS; i++) {
 		struct fake_sock *s = &h->socks[i];
-		if (s->used)
+		if (s->used && !(h->reuse_closed && s->closed))
 			continue;
+		free(s->rx);
+		free(s->tx);
+		free_list(s->dq_head);
+		free_list(s->sent_head);
 		memset(s, 0, sizeof(*s));
 		s->used = true;
 		s->kind = kind;

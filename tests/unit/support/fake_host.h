@@ -76,6 +76,8 @@ struct fake_sock {
 struct fake_host {
 	struct fake_sock socks[FAKE_MAX_SOCKS];
 	int fail_next_open; /* negative errno for the next open, 0: none */
+	bool reuse_closed;  /* closed sockets free their slot, as fds do
+			       (default: kept for inspection) */
 	int connects, udp_opens, icmp_opens, closes, shutdowns;
 	int last_sock; /* id of the last socket opened, -1: none */
 };

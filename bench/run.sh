@@ -1,0 +1,614 @@
+#!/usr/bin/env bash
+# bench/run.sh: tunproxy's benchmark, beside the kernel and the peers.
+#
+#   bench/run.sh            full run: 3 repetitions, 10 s iperf3, 5 s probes
+#   bench/run.sh --quick    1 repetition, short durations
+#   bench/run.sh --reps N --time SECS --probe-time SECS
+#
+# Every forwarder gets the same three-namespace topology of
+# shared/TESTING.md, made fresh for each forwarder and repetition:
+#
+#   ns app (the client)  ->  ns proxy (the forwarder)  ->  ns net (servers)
+#                            vp 198.51.100.2/24 <-> vn 198.51.100.1/24
+#                                                       lo 203.0.113.10
+# Forwarders (FORWARDERS, default "kernel tunproxy tunproxy-65520 pasta
+# pasta-65520 slirp4netns slirp4netns-65520"):
+#   kernel        app --veth--> proxy (ip_forward=1, a plain router) --> net
+#   tunproxy      tunproxy --tun tp0 --no-tun-config in proxy; tp0 moved to
+#                 app, 10.0.0.8/24, default route via tp0, MTU 1500
+#                 (tunproxy-65520: --mtu 65520 and the same on tp0, to show
+#                 what larger packets, i.e. TUN offloads, would give)
+#   pasta         pasta -f --config-net in proxy, attached to the app ns
+#                 (MTU 1500; pasta-65520: pasta's default MTU)
+#   slirp4netns   slirp4netns --configure in proxy, tap0 in the app ns
+#                 (MTU 1500; slirp4netns-65520)
+# Scenarios (SCENARIOS, default "up down rr crr urr mem"; the -65520 variants
+# run only "up down" unless SCENARIOS is set):
+#   up, down   iperf3 single stream to/from 203.0.113.10 (-R for down);
+#              Gbit/s, sender retransmits, forwarder CPU seconds per GB
+#   rr         probe rr: 1-byte TCP round trips per second, one connection
+#   crr        probe crr: TCP connections per second (client closes first)
+#   urr        probe urr: 1-byte UDP round trips per second
+#   mem        forwarder VmRSS at start-up, then before and after opening
+#              HOLD_COUNTS (default "1000 10000") idle connections with
+#              probe hold; per connection = delta / N. For tunproxy also
+#              its mem_used counter (SIGUSR1). Run in the first repetition.
+# Results: a table on stdout (medians, and each forwarder's ratio to the
+# kernel path of the same run) and the same as markdown in
+# bench/results/<date>-<host>.md, with the raw per-repetition figures.
+# Benchmarks are not tests: nothing here fails on a number.
+#
+# Environment: FORWARDERS, SCENARIOS, HOLD_COUNTS, REPS, TIME, PROBE_TIME,
+# TW_REUSE (net.ipv4.tcp_tw_reuse in all namespaces, default 1; see below),
+# PIN (1: client on CPU 0, servers on CPU 1; 0: no pinning; see below),
+# PERF=1 (perf profiles of the forwarders during iperf3),
+# TUNPROXY (binary; default: build it in build-bench/), TUNPROXY_ARGS
+# (extra options), KEEP=1 (keep the temp dir with logs). Needs root.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+BENCH="$ROOT/bench"
+
+REPS=${REPS:-3}
+TIME=${TIME:-10}
+PROBE_TIME=${PROBE_TIME:-5}
+QUICK=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick)
+		QUICK=1
+		REPS=1
+		TIME=3
+		PROBE_TIME=2
+		;;
+	--reps) REPS=$2; shift ;;
+	--time) TIME=$2; shift ;;
+	--probe-time) PROBE_TIME=$2; shift ;;
+	-h | --help)
+		sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
+HOLD_COUNTS=${HOLD_COUNTS:-1000 10000}
+SCENARIOS_SET=${SCENARIOS+x}
+SCENARIOS=${SCENARIOS:-up down rr crr urr mem}
+# net.ipv4.tcp_tw_reuse in every namespace. The kernel default (2) reuses a
+# TIME_WAIT port for a new connect() only over loopback, so past ~14k
+# back-to-back connections to one server port even the kernel path falls to
+# a few hundred conn/s. With 1 (what hosts making many short outbound
+# connections set) the app's kernel reuses TIME_WAIT ports safely when the
+# forwarder's segments carry TCP timestamps (RFC 7323): crr then shows
+# whether a forwarder offers them, as shared/reference/peer-findings.md says.
+TW_REUSE=${TW_REUSE:-1}
+# PIN=1 (default): the client runs on CPU 0 and the servers on CPU 1
+# (taskset); the forwarder is left to the scheduler. Unpinned, a 1-byte
+# round trip costs ~3x more when client and server land on different CPUs
+# of this VM than on the same one (cross-CPU wake-ups), and the rr figures
+# of repeated runs spread from 15k to 50k. Pinned, the kernel path measures
+# the cross-CPU case every time (the figure peer-findings.md reports).
+PIN=${PIN:-1}
+# PERF=1: perf record the userspace forwarder during the first repetition's
+# iperf3 runs; flat profiles go to bench/results/<date>-perf-FWD-DIR.txt.
+PERF=${PERF:-0}
+[ "$PERF" = 1 ] && ! command -v perf >/dev/null && { echo "run.sh: PERF=1 needs perf" >&2; PERF=0; }
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	CLIENT_PIN=(taskset -c 0)
+	SERVER_PIN=(taskset -c 1)
+else
+	PIN=0
+	CLIENT_PIN=()
+	SERVER_PIN=()
+fi
+
+[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces, TUN)" >&2; exit 1; }
+for c in ip iperf3 gcc python3 ss setsid; do
+	command -v "$c" >/dev/null || { echo "run.sh: needs $c" >&2; exit 1; }
+done
+
+# Addresses (documentation ranges: they exist only in our namespaces).
+NET_V4=198.51.100.1
+PROXY_V4=198.51.100.2
+SERVER=203.0.113.10
+APP_V4=10.0.0.8
+IPERF_PORT=5201
+PROBE_PORT=7000 # rr, crr, urr
+HOLD_PORT=7100  # idle connections (not the port crr filled with TIME_WAITs)
+
+ID="bp$$"
+TMP=$(mktemp -d "/tmp/tunproxy-bench.$ID.XXXXXX")
+RAW="$TMP/raw.tsv"
+: >"$RAW"
+PIDS=()
+NS_MADE=()
+FWD_PID=""
+FWD_LOG=""
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# --- process bookkeeping: only PIDs we started, each its own group ----------
+
+running() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+stop_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	if running "$pid"; then
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			running "$pid" || break
+			sleep 0.1
+		done
+		running "$pid" && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# spawn NS LOG CMD...: start CMD in NS in its own session; sets SPAWNED.
+spawn() {
+	local ns=$1 lg=$2
+	shift 2
+	setsid ip netns exec "$ns" "$@" >"$lg" 2>&1 </dev/null &
+	SPAWNED=$!
+	PIDS+=("$SPAWNED")
+}
+
+teardown_topology() {
+	local pid ns
+	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+	PIDS=()
+	FWD_PID=""
+	for ns in "${NS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	NS_MADE=()
+}
+
+cleanup() {
+	trap - EXIT INT TERM
+	teardown_topology
+	if [ -n "${KEEP:-}" ]; then
+		log "logs kept in $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- build --------------------------------------------------------------------
+
+PROBE="$TMP/probe"
+gcc -O2 -Wall -Wextra -o "$PROBE" "$BENCH/probe.c" || { echo "run.sh: probe build failed" >&2; exit 1; }
+
+# build_tunproxy SRC BUILD: Release build of the tunproxy binary.
+build_tunproxy() {
+	cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DTP_TESTS=OFF >>"$TMP/cmake.log" 2>&1 &&
+		cmake --build "$2" -j "$(nproc)" --target tunproxy >>"$TMP/cmake.log" 2>&1
+}
+
+TUNPROXY_OK=1
+TUNPROXY_REV="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+if [ -z "${TUNPROXY:-}" ]; then
+	TUNPROXY="$ROOT/build-bench/tunproxy"
+	case " $FORWARDERS " in
+	*" tunproxy"*)
+		log "building tunproxy (Release) in build-bench/"
+		if ! build_tunproxy "$ROOT" "$ROOT/build-bench"; then
+			tail -n 5 "$TMP/cmake.log" >&2
+			# Work in progress elsewhere in the tree must not stop the
+			# bench: fall back to the last commit.
+			log "the working tree does not build; building the last commit (HEAD) instead"
+			mkdir -p "$TMP/src"
+			TUNPROXY="$TMP/build/tunproxy"
+			TUNPROXY_REV="$(git -C "$ROOT" rev-parse --short HEAD) (HEAD; the working tree did not build)"
+			if ! { git -C "$ROOT" archive HEAD | tar -x -C "$TMP/src" &&
+				build_tunproxy "$TMP/src" "$TMP/build"; }; then
+				tail -n 20 "$TMP/cmake.log" >&2
+				log "tunproxy build failed: its rows are skipped"
+				TUNPROXY_OK=0
+			fi
+		fi
+		;;
+	esac
+fi
+[ -x "$TUNPROXY" ] || TUNPROXY_OK=0
+
+# Forwarder file descriptors: 10,000 held connections need 10,000+ sockets.
+ulimit -Hn 1048576 2>/dev/null
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+# --- topology -----------------------------------------------------------------
+
+# setup_common: app, proxy, net namespaces; veth proxy<->net; servers in net.
+setup_common() {
+	local tag=$1 ns
+	NS_APP="$ID-$tag-app"
+	NS_PROXY="$ID-$tag-proxy"
+	NS_NET="$ID-$tag-net"
+	for ns in "$NS_APP" "$NS_PROXY" "$NS_NET"; do
+		ip netns add "$ns" || return 1
+		NS_MADE+=("$ns")
+		ip -n "$ns" link set lo up
+		# See TW_REUSE above: connect() may reuse a TIME_WAIT port only
+		# when the peer's segments carried timestamps.
+		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse="$TW_REUSE"
+	done
+	ip -n "$NS_PROXY" link add vp type veth peer name vn netns "$NS_NET" || return 1
+	ip -n "$NS_PROXY" addr add "$PROXY_V4/24" dev vp
+	ip -n "$NS_PROXY" link set vp mtu 1500 up
+	ip -n "$NS_NET" addr add "$NET_V4/24" dev vn
+	ip -n "$NS_NET" link set vn mtu 1500 up
+	ip -n "$NS_NET" addr add "$SERVER/32" dev lo
+	ip -n "$NS_PROXY" route add default via "$NET_V4" || return 1
+	wait_for 5 ip netns exec "$NS_PROXY" ping -c 1 -W 1 "$SERVER" ||
+		{ log "proxy cannot reach $SERVER"; return 1; }
+
+	spawn "$NS_NET" "$TMP/probe-server.log" "${SERVER_PIN[@]}" "$PROBE" server "$PROBE_PORT"
+	spawn "$NS_NET" "$TMP/probe-hold-server.log" "${SERVER_PIN[@]}" "$PROBE" server "$HOLD_PORT"
+	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$PROBE_PORT' | grep -q ." || return 1
+	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$HOLD_PORT' | grep -q ." || return 1
+}
+
+# setup_FORWARDER: connect the app ns to the proxy ns through it. Sets
+# FWD_PID (the userspace forwarder, empty for the kernel).
+setup_kernel() {
+	ip -n "$NS_APP" link add va type veth peer name vq netns "$NS_PROXY" || return 1
+	ip -n "$NS_APP" addr add "$APP_V4/24" dev va
+	ip -n "$NS_APP" link set va mtu 1500 up
+	ip -n "$NS_PROXY" addr add 10.0.0.1/24 dev vq
+	ip -n "$NS_PROXY" link set vq mtu 1500 up
+	ip -n "$NS_APP" route add default via 10.0.0.1
+	ip netns exec "$NS_PROXY" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$NS_NET" route add 10.0.0.0/24 via "$PROXY_V4"
+}
+
+setup_tunproxy() {
+	local mtu=${1:-1500} i
+	[ "$TUNPROXY_OK" = 1 ] || { log "no tunproxy binary"; return 1; }
+	FWD_LOG="$TMP/tunproxy.log"
+	# shellcheck disable=SC2086 # TUNPROXY_ARGS is a list of options
+	spawn "$NS_PROXY" "$FWD_LOG" "$TUNPROXY" --tun tp0 --no-tun-config -q \
+		--mtu "$mtu" ${TUNPROXY_ARGS:-}
+	FWD_PID=$SPAWNED
+	for ((i = 0; i < 100; i++)); do
+		ip -n "$NS_PROXY" link show tp0 >/dev/null 2>&1 && break
+		running "$FWD_PID" || { log "tunproxy exited: $(tail -n 3 "$FWD_LOG")"; return 1; }
+		sleep 0.1
+	done
+	ip -n "$NS_PROXY" link set tp0 netns "$NS_APP" || return 1
+	ip -n "$NS_APP" addr add "$APP_V4/24" dev tp0
+	ip -n "$NS_APP" link set tp0 mtu "$mtu" up
+	ip -n "$NS_APP" route add default dev tp0
+}
+
+setup_pasta() {
+	local mtu=$1
+	command -v pasta >/dev/null || { log "pasta not installed"; return 1; }
+	FWD_LOG="$TMP/pasta.log"
+	# No port forwarding (-t/-u/-T/-U none): only the outbound path is used.
+	# IPv4 only (-4): this topology has no IPv6 route in the proxy ns.
+	# --runas 0: as root pasta would drop to "nobody" and then may not
+	# join a namespace root made; the data path is the same either way.
+	spawn "$NS_PROXY" "$FWD_LOG" pasta -f -q -4 --runas 0 --config-net -m "$mtu" \
+		-a "$APP_V4" -n 24 -g 10.0.0.1 -t none -u none -T none -U none \
+		--netns "/run/netns/$NS_APP"
+	FWD_PID=$SPAWNED
+	wait_for 10 sh -c "ip -n '$NS_APP' -4 route show default | grep -q ." ||
+		{ log "pasta did not configure the app ns: $(tail -n 3 "$FWD_LOG")"; return 1; }
+}
+
+setup_slirp4netns() {
+	local mtu=$1
+	command -v slirp4netns >/dev/null || { log "slirp4netns not installed"; return 1; }
+	FWD_LOG="$TMP/slirp4netns.log"
+	spawn "$NS_PROXY" "$FWD_LOG" slirp4netns --configure --mtu="$mtu" \
+		--disable-host-loopback --netns-type=path "/run/netns/$NS_APP" tap0
+	FWD_PID=$SPAWNED
+	wait_for 10 sh -c "ip -n '$NS_APP' -4 route show default | grep -q ." ||
+		{ log "slirp4netns did not configure the app ns: $(tail -n 3 "$FWD_LOG")"; return 1; }
+}
+
+setup_forwarder() {
+	case $1 in
+	kernel) setup_kernel ;;
+	tunproxy) setup_tunproxy 1500 ;;
+	tunproxy-65520) setup_tunproxy 65520 ;;
+	pasta) setup_pasta 1500 ;;
+	pasta-65520) setup_pasta 65520 ;;
+	slirp4netns) setup_slirp4netns 1500 ;;
+	slirp4netns-65520) setup_slirp4netns 65520 ;;
+	*) log "unknown forwarder $1"; return 1 ;;
+	esac
+}
+
+# --- measurements -------------------------------------------------------------
+
+in_app() { ip netns exec "$NS_APP" "$@"; }
+
+# record FWD METRIC REP VALUE [NOTE]
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$RAW"; }
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# CPU seconds (user + system) a process has used.
+cpu_s() {
+	local tck
+	tck=$(getconf CLK_TCK)
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk -v t="$tck" '{ printf "%.3f", ($12 + $13) / t }'
+}
+
+# tunproxy's counter NAME, via SIGUSR1 (prints "counter NAME VALUE" ...
+# "counters end" to its log).
+tp_counter() {
+	local name=$1 before i
+	before=$(grep -c '^counters end' "$FWD_LOG")
+	kill -USR1 "$FWD_PID" 2>/dev/null || return 1
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c '^counters end' "$FWD_LOG")" -gt "$before" ] && break
+		sleep 0.1
+	done
+	awk -v n="$name" '$1 == "counter" && $2 == n { v = $3 } END { if (v != "") print v }' "$FWD_LOG"
+}
+
+fwd_alive() { [ -z "$FWD_PID" ] || running "$FWD_PID"; }
+
+# iperf FWD REP up|down
+run_iperf() {
+	local fwd=$1 rep=$2 dir=$3 srv js r c0 c1 out
+	local -a rflag=()
+	[ "$dir" = down ] && rflag=(-R)
+	js="$TMP/iperf-$fwd-$rep-$dir.json"
+	spawn "$NS_NET" "$TMP/iperf-server.log" "${SERVER_PIN[@]}" iperf3 -s -1 -B "$SERVER" -p "$IPERF_PORT"
+	srv=$SPAWNED
+	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$IPERF_PORT' | grep -q ." ||
+		{ log "iperf3 server did not start"; return; }
+	[ -n "$FWD_PID" ] && c0=$(cpu_s "$FWD_PID")
+	local perf_pid="" pdata="$TMP/perf-$fwd-$rep-$dir.data"
+	if [ "$PERF" = 1 ] && [ -n "$FWD_PID" ] && [ "$rep" = 1 ]; then
+		# Sample the forwarder (user and kernel) during the transfer.
+		perf record -q -F 999 -g -p "$FWD_PID" -o "$pdata" -- sleep "$TIME" \
+			>"$TMP/perf.log" 2>&1 &
+		perf_pid=$!
+		# And count its system calls by kind (those the tracepoints have).
+		local ev="" sc
+		for sc in read write readv writev recvfrom recvmsg recvmmsg sendto sendmsg \
+			sendmmsg splice epoll_wait epoll_pwait epoll_ctl; do
+			perf list 2>/dev/null | grep -q "syscalls:sys_enter_$sc " &&
+				ev="$ev${ev:+,}syscalls:sys_enter_$sc"
+		done
+		perf stat -x, -e "$ev" -p "$FWD_PID" -o "$pdata.stat" -- sleep "$TIME" \
+			>>"$TMP/perf.log" 2>&1 &
+		perf_pid="$perf_pid $!"
+	fi
+	timeout $((TIME + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" iperf3 -c "$SERVER" -p "$IPERF_PORT" \
+		-t "$TIME" --connect-timeout 3000 -J "${rflag[@]}" >"$js" 2>"$js.err"
+	[ -n "$FWD_PID" ] && c1=$(cpu_s "$FWD_PID")
+	stop_pid "$srv"
+	if [ -n "$perf_pid" ]; then
+		# shellcheck disable=SC2086 # two PIDs
+		wait $perf_pid
+		mkdir -p "$BENCH/results"
+		{
+			echo "# $fwd $dir: iperf3 -t $TIME, forwarder PID $FWD_PID"
+			echo "# system calls of the forwarder during the run (count, event):"
+			awk -F, '$1 ~ /^[0-9]+$/ { printf "#   %12d  %s\n", $1, $3 }' "$pdata.stat"
+			echo "# time by shared object:"
+			perf report -i "$pdata" --stdio --no-children --sort dso -g none 2>/dev/null |
+				grep -E '^ +[0-9]' | sed 's/^/#/'
+			echo "# time including callees, kernel entry points:"
+			perf report -i "$pdata" --stdio --children --sort symbol -g none 2>/dev/null |
+				grep -E '\] (__sys_|ksys_|tun_get_user|tun_do_read|handle_softirqs|tcp_v4_rcv|do_epoll_wait)' |
+				head -n 20 | sed 's/^/#/'
+			echo "# flat profile:"
+			perf report -i "$pdata" --stdio --no-children --sort dso,symbol \
+				--percent-limit 0.5 -g none 2>/dev/null | grep -E '^ +[0-9]'
+		} >"$BENCH/results/$STAMP-perf-$fwd-$dir.txt"
+		log "$fwd $dir: perf profile in bench/results/$STAMP-perf-$fwd-$dir.txt"
+	fi
+	out=$(python3 - "$js" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    if "error" in d:
+        print("ERR", d["error"].replace("\t", " ")); sys.exit()
+    e = d["end"]
+    print(e["sum_received"]["bits_per_second"] / 1e9, e["sum_received"]["bytes"],
+          e["sum_sent"].get("retransmits", ""))
+except Exception as ex:
+    print("ERR", "no result (%s)" % type(ex).__name__)
+EOF
+)
+	if [ "${out%% *}" = ERR ]; then
+		log "$fwd $dir: iperf3 failed: ${out#ERR }"
+		record "$fwd" "${dir}_gbps" "$rep" fail "${out#ERR }"
+		return
+	fi
+	read -r gbps bytes retr <<<"$out"
+	record "$fwd" "${dir}_gbps" "$rep" "$gbps"
+	record "$fwd" "${dir}_retr" "$rep" "$retr"
+	if [ -n "$FWD_PID" ] && [ -n "$c0" ] && [ -n "$c1" ]; then
+		r=$(awk -v a="$c0" -v b="$c1" -v n="$bytes" 'BEGIN { if (n > 0) printf "%.3f", (b - a) / (n / 1e9) }')
+		record "$fwd" "${dir}_cpu_per_gb" "$rep" "$r"
+	fi
+	log "$fwd rep $rep $dir: $(printf '%.2f' "$gbps") Gbit/s, $retr retransmits"
+}
+
+# run_probe FWD REP rr|crr|urr
+run_probe() {
+	local fwd=$1 rep=$2 kind=$3 line val
+	line=$(timeout $((PROBE_TIME + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" "$PROBE" "$kind" "$SERVER" \
+		"$PROBE_PORT" "$PROBE_TIME" 2>"$TMP/probe-$kind.err")
+	val=$(awk '{ print $2 }' <<<"$line")
+	if [ -z "$line" ] || grep -q FAILED <<<"$line"; then
+		log "$fwd $kind: failed: $line $(tail -n 2 "$TMP/probe-$kind.err")"
+		record "$fwd" "$kind" "$rep" fail "$line"
+		return
+	fi
+	record "$fwd" "$kind" "$rep" "$val"
+	if [ "$kind" = crr ]; then
+		# "slowest second N, last second N": TIME_WAIT trouble shows here.
+		record "$fwd" crr_slowest "$rep" "$(sed -n 's/.*slowest second \([0-9]*\).*/\1/p' <<<"$line")" \
+			"$(grep '^crr per second' "$TMP/probe-$kind.err")"
+	fi
+	log "$fwd rep $rep $kind: $line"
+}
+
+# run_mem FWD REP: RSS before/after HOLD_COUNTS idle connections.
+run_mem() {
+	local fwd=$1 rep=$2 n before after mu0 mu1 hold i line lg
+	[ -n "$FWD_PID" ] || return 0
+	for n in $HOLD_COUNTS; do
+		before=$(rss_kb "$FWD_PID")
+		[ "$fwd" != "${fwd#tunproxy}" ] && mu0=$(tp_counter mem_used)
+		lg="$TMP/hold-$fwd-$n.log"
+		mkfifo "$TMP/hold.fifo"
+		# The fifo's writer end stays open until we close it: EOF stops
+		# the probe (SIGTERM does too).
+		setsid ip netns exec "$NS_APP" "$PROBE" hold "$SERVER" "$HOLD_PORT" "$n" \
+			<"$TMP/hold.fifo" >"$lg" 2>&1 &
+		hold=$!
+		PIDS+=("$hold")
+		exec 9>"$TMP/hold.fifo"
+		rm -f "$TMP/hold.fifo"
+		for ((i = 0; i < 1500; i++)); do
+			grep -q '^ready' "$lg" && break
+			running "$hold" || break
+			sleep 0.1
+		done
+		line=$(grep '^ready' "$lg")
+		sleep 1 # let the forwarder settle
+		after=$(rss_kb "$FWD_PID")
+		[ "$fwd" != "${fwd#tunproxy}" ] && mu1=$(tp_counter mem_used)
+		log "$fwd $n idle connections: ${line:-no ready line: $(tail -n 2 "$lg")}; RSS $before -> $after kB"
+		if [ -n "$line" ] && [ -n "$after" ]; then
+			local up
+			up=$(awk '{ print $2 }' <<<"$line")
+			record "$fwd" "rss_before_$n" "$rep" "$before"
+			record "$fwd" "rss_after_$n" "$rep" "$after"
+			record "$fwd" "held_$n" "$rep" "$up" "$line"
+			if [ "${up:-0}" -gt 0 ]; then
+				record "$fwd" "rss_per_conn_$n" "$rep" \
+					"$(awk -v a="$before" -v b="$after" -v n="$up" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
+				if [ -n "${mu0:-}" ] && [ -n "${mu1:-}" ]; then
+					record "$fwd" "mem_used_per_conn_$n" "$rep" \
+						"$(awk -v a="$mu0" -v b="$mu1" -v n="$up" 'BEGIN { printf "%.0f", (b - a) / n }')"
+					record "$fwd" "mem_used_$n" "$rep" "$mu1"
+				fi
+			fi
+		else
+			record "$fwd" "held_$n" "$rep" fail "$(tail -n 1 "$lg")"
+		fi
+		exec 9>&-
+		stop_pid "$hold"
+		# Wait until the forwarder has let the connections go.
+		sleep 2
+		fwd_alive || { log "$fwd died while holding $n connections"; return; }
+		record "$fwd" "rss_released_$n" "$rep" "$(rss_kb "$FWD_PID")"
+		if [ "$fwd" != "${fwd#tunproxy}" ]; then
+			# Closed connections may linger briefly (TIME-WAIT): give
+			# them up to 10 s more to leave the table.
+			local fo
+			for ((i = 0; i < 10; i++)); do
+				fo=$(tp_counter tcp_conns_open)
+				[ "${fo:-1}" = 0 ] && break
+				sleep 1
+			done
+			record "$fwd" "tcp_conns_open_released_$n" "$rep" "$fo" "after $((i + 2)) s"
+			record "$fwd" "mem_used_released_$n" "$rep" "$(tp_counter mem_used)"
+		fi
+	done
+}
+
+scenarios_for() {
+	case $1 in
+	*-65520) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down" ;;
+	*) echo "$SCENARIOS" ;;
+	esac
+}
+
+run_forwarder() {
+	local fwd=$1 rep=$2 s
+	log "== $fwd (repetition $rep of $REPS)"
+	FWD_PID=""
+	FWD_LOG=""
+	if ! setup_common "r$rep" || ! setup_forwarder "$fwd"; then
+		log "$fwd: setup failed, skipped"
+		record "$fwd" setup "$rep" fail
+		teardown_topology
+		return
+	fi
+	sleep 0.5
+	if [ -n "$FWD_PID" ]; then
+		record "$fwd" base_rss_kb "$rep" "$(rss_kb "$FWD_PID")"
+		[ "$fwd" != "${fwd#tunproxy}" ] && record "$fwd" base_mem_used "$rep" "$(tp_counter mem_used)"
+	fi
+	for s in $(scenarios_for "$fwd"); do
+		if ! fwd_alive; then
+			log "$fwd: the forwarder is gone ($(tail -n 3 "$FWD_LOG" 2>/dev/null)); skipping the rest"
+			record "$fwd" died "$rep" "$s"
+			break
+		fi
+		case $s in
+		up | down) run_iperf "$fwd" "$rep" "$s" ;;
+		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
+		mem) [ "$rep" = 1 ] && run_mem "$fwd" "$rep" ;;
+		*) log "unknown scenario $s" ;;
+		esac
+	done
+	if [ "$fwd" != "${fwd#tunproxy}" ] && fwd_alive; then
+		# What tunproxy saw over the whole run (one SIGUSR1, then read).
+		local c
+		tp_counter mem_peak >/dev/null
+		for c in tcp_retransmits tcp_fast_retransmits tcp_rto_expired tx_dropped \
+			tcp_ooo_dropped tcp_window_closed_memory mem_refused mem_peak \
+			flows_refused_limit flows_refused_memory flows_refused_socket; do
+			record "$fwd" "end_$c" "$rep" "$(awk -v n="$c" '$1 == "counter" && $2 == n { v = $3 } END { print v }' "$FWD_LOG")"
+		done
+	fi
+	if [ -n "$FWD_LOG" ] && [ -s "$FWD_LOG" ]; then
+		cp "$FWD_LOG" "$TMP/$fwd-rep$rep.log"
+	fi
+	teardown_topology
+}
+
+# --- main -----------------------------------------------------------------------
+
+log "forwarders: $FORWARDERS; scenarios: $SCENARIOS; $REPS repetition(s), iperf3 ${TIME}s, probes ${PROBE_TIME}s"
+for ((rep = 1; rep <= REPS; rep++)); do
+	for fwd in $FORWARDERS; do
+		run_forwarder "$fwd" "$rep"
+	done
+done
+
+mkdir -p "$BENCH/results"
+OUT="$BENCH/results/$STAMP-$(hostname -s).md"
+{
+	echo "machine	$(uname -srm); $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)); $(free -g | awk '/^Mem:/ { print $2 }') GB RAM"
+	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "tunproxy	$TUNPROXY_REV, Release, $TUNPROXY${TUNPROXY_ARGS:+ $TUNPROXY_ARGS}"
+	echo "iperf3	$(iperf3 --version 2>/dev/null | head -n 1)"
+	command -v pasta >/dev/null && echo "pasta	$(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+	command -v slirp4netns >/dev/null && echo "slirp4netns	$(slirp4netns --version | head -n 1 | awk '{ print $3 }') (libslirp $(slirp4netns --version | sed -n 's/^libslirp: //p'))"
+	echo "settings	$REPS repetition(s), iperf3 -t $TIME, probes $PROBE_TIME s, idle connections: $HOLD_COUNTS, net.ipv4.tcp_tw_reuse=$TW_REUSE, $([ "$PIN" = 1 ] && echo 'client pinned to CPU 0, servers to CPU 1' || echo 'no CPU pinning')$([ "$QUICK" = 1 ] && echo ' (--quick)')"
+} >"$TMP/meta.tsv"
+python3 "$BENCH/report.py" "$RAW" "$TMP/meta.tsv" "$OUT"
+log "markdown results: $OUT"

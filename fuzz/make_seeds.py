@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpus of the fuzz targets: fuzz/corpus/<target>/.
+
+    python3 fuzz/make_seeds.py [OUTDIR]      (default: fuzz/corpus)
+
+Packets are built here byte by byte (struct, checksums per RFC 1071), so the
+script needs nothing but Python; when scapy is importable, every packet is
+also parsed back with it and its checksums compared, as an independent check
+of the builder. The seeds follow the input formats documented at the top of
+fuzz/harness_wire.c and fuzz/harness_router.c; the output is deterministic,
+so regenerating gives the same files.
+"""
+import os
+import struct
+import sys
+
+try:
+    from scapy.layers.inet import IP  # type: ignore
+    from scapy.layers.inet6 import IPv6  # type: ignore
+    HAVE_SCAPY = True
+except Exception:  # scapy is optional
+    HAVE_SCAPY = False
+
+APP4, DST4 = bytes([10, 0, 0, 2]), bytes([198, 51, 100, 1])
+APP6 = bytes.fromhex("fd000000000000000000000000000002")
+DST6 = bytes.fromhex("20010db8000000000000000000000001")
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def pseudo(src, dst, proto, length):
+    if len(src) == 4:
+        return src + dst + struct.pack("!BBH", 0, proto, length)
+    return src + dst + struct.pack("!IxxxB", length, proto)
+
+
+def ip4(proto, payload, src=APP4, dst=DST4, ident=0, flags_off=0x4000,
+        options=b""):
+    ihl = 5 + len(options) // 4
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(payload),
+                    ident, flags_off, 64, proto, 0, src, dst) + options
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+
+def ip6(nh, payload, src=APP6, dst=DST6):
+    return struct.pack("!IHBB16s16s", 0x60000000, len(payload), nh, 64, src,
+                       dst) + payload
+
+
+def l4_csum(src, dst, proto, seg, at):
+    c = csum(pseudo(src, dst, proto, len(seg)) + seg)
+    if proto == 17 and c == 0:
+        c = 0xFFFF
+    return seg[:at] + struct.pack("!H", c) + seg[at + 2:]
+
+
+def udp(src, dst, sport, dport, data):
+    seg = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    return l4_csum(src, dst, 17, seg, 6)
+
+
+def tcp_opts(mss=None, wscale=None, sackperm=False, ts=None, sack=()):
+    o = b""
+    if mss is not None:
+        o += struct.pack("!BBH", 2, 4, mss)
+    if sackperm:
+        o += b"\x01\x01\x04\x02"
+    if ts is not None:
+        o += b"\x01\x01" + struct.pack("!BBII", 8, 10, ts[0], ts[1])
+    if wscale is not None:
+        o += struct.pack("!BBBB", 1, 3, 3, wscale)
+    if sack:
+        o += b"\x01\x01" + struct.pack("!BB", 5, 2 + 8 * len(sack))
+        for a, b in sack:
+            o += struct.pack("!II", a, b)
+    return o
+
+
+def tcp(src, dst, sport, dport, seq, ack, flags, opts=b"", data=b"",
+        win=65535):
+    doff = (20 + len(opts)) // 4
+    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags,
+                      win, 0, 0) + opts + data
+    return l4_csum(src, dst, 6, seg, 16)
+
+
+def icmp4(typ, ident, seq, data):
+    m = struct.pack("!BBHHH", typ, 0, 0, ident, seq) + data
+    return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+
+
+def icmp6(src, dst, typ, ident, seq, data):
+    m = struct.pack("!BBHHH", typ, 0, 0, ident, seq) + data
+    return l4_csum(src, dst, 58, m, 2)
+
+
+def frag6_hdr(nh, off, more, ident):
+    return struct.pack("!BBHI", nh, 0, off | (1 if more else 0), ident)
+
+
+def scapy_check(pkt):
+    """Cross-checks the checksums of a whole packet with scapy: with every
+    checksum field deleted, scapy recomputes them; the bytes must not
+    change."""
+    if not HAVE_SCAPY:
+        return
+    p = IP(pkt) if pkt[0] >> 4 == 4 else IPv6(pkt)
+    for layer in p.layers():
+        inst = p.getlayer(layer)
+        for f in ("chksum", "cksum"):
+            if f in inst.fields:
+                del inst.fields[f]
+    if bytes(p) != pkt:
+        raise SystemExit("make_seeds: scapy computes other checksums")
+
+
+# --- the packets -----------------------------------------------------------
+
+def packets():
+    data = bytes(range(48))
+    syn_opts = tcp_opts(mss=1460, sackperm=True, ts=(1000, 0), wscale=7)
+    pk = {}
+    pk["v4_udp"] = ip4(17, udp(APP4, DST4, 40000, 53, b"\x12\x34" + data))
+    pk["v4_udp_zero_csum"] = ip4(
+        17, struct.pack("!HHHH", 40000, 9, 8 + 4, 0) + b"abcd")
+    pk["v4_tcp_syn"] = ip4(6, tcp(APP4, DST4, 40000, 80, 1000, 0, 0x02,
+                                  syn_opts))
+    pk["v4_tcp_data_sack"] = ip4(6, tcp(
+        APP4, DST4, 40000, 80, 1001, 5001, 0x18,
+        tcp_opts(ts=(1001, 77), sack=((6000, 7000), (8000, 9000))), data))
+    pk["v4_tcp_fin"] = ip4(6, tcp(APP4, DST4, 40000, 80, 1049, 9001, 0x11))
+    pk["v4_tcp_rst"] = ip4(6, tcp(APP4, DST4, 40000, 80, 1050, 0, 0x04))
+    pk["v4_icmp_echo"] = ip4(1, icmp4(8, 0x77, 1, data))
+    pk["v4_options_udp"] = ip4(17, udp(APP4, DST4, 1, 2, data),
+                               options=b"\x94\x04\x00\x00")
+    pk["v6_udp"] = ip6(17, udp(APP6, DST6, 40000, 53, data))
+    pk["v6_tcp_syn"] = ip6(6, tcp(APP6, DST6, 40000, 443, 7, 0, 0x02,
+                                  syn_opts))
+    pk["v6_tcp_ack"] = ip6(6, tcp(APP6, DST6, 40000, 443, 8, 99, 0x10,
+                                  tcp_opts(ts=(5, 6))))
+    pk["v6_icmp_echo"] = ip6(58, icmp6(APP6, DST6, 128, 0x99, 2, data))
+    # Hop-by-Hop (PadN) then Destination Options (PadN) then UDP.
+    ext = bytes([60, 0, 1, 4, 0, 0, 0, 0]) + bytes([17, 0, 1, 4, 0, 0, 0, 0])
+    pk["v6_ext_udp"] = ip6(0, ext + udp(APP6, DST6, 5, 6, data))
+    # Fragments: a UDP datagram split at offset 32 (both families).
+    u4 = udp(APP4, DST4, 40000, 9, bytes(range(64)))
+    pk["v4_frag_first"] = ip4(17, u4[:32], ident=0x1234, flags_off=0x2000)
+    pk["v4_frag_last"] = ip4(17, u4[32:], ident=0x1234, flags_off=32 // 8)
+    u6 = udp(APP6, DST6, 40000, 9, bytes(range(64)))
+    pk["v6_frag_first"] = ip6(44, frag6_hdr(17, 0, True, 0xABCD) + u6[:32])
+    pk["v6_frag_last"] = ip6(44, frag6_hdr(17, 32, False, 0xABCD) + u6[32:])
+    pk["v6_atomic_frag"] = ip6(44, frag6_hdr(17, 0, False, 1) + u6)
+    for name, p in pk.items():
+        if "frag" not in name and "zero_csum" not in name:
+            scapy_check(p)
+    return pk
+
+
+# --- the router programs ---------------------------------------------------
+
+OP = dict(tcp=0, udp=5, icmp=7, frag=8, raw=9, mutate=10, host_data=11,
+          eof=12, error=13, connected=14, dgram=15, tx_space=16, rx_error=17,
+          events=18, clock=19, drain=21, fail_open=22, toggle_drain=23)
+F_SYN, F_ACK, F_ACKPSH, F_FIN, F_FINPSH, F_RST, F_RSTACK = 1, 2, 3, 4, 5, 6, 7
+F_SYNACK, F_ACKDATA, F_RAW, F_SACK = 8, 9, 10, 11
+
+
+def config(mtu=0, budget=0, no_drain=False, finish=0, flows=11, reasm=3,
+           slots=30, half=3, est=7):
+    b0 = mtu | budget << 2 | (16 if no_drain else 0) | finish << 5
+    return bytes([b0, flows | reasm << 4, slots, half | est << 2])
+
+
+def op_tcp(tuple_, fsel, modes=0, extra=b"", opts_bits=0x08, opt_vals=b"",
+           length=0):
+    return (bytes([OP["tcp"], tuple_, fsel, modes]) + extra +
+            bytes([opts_bits]) + opt_vals + bytes([length]))
+
+
+def syn(t):
+    # MSS 1460, wscale 7, SACK-permitted, timestamps.
+    return op_tcp(t, F_SYN, opts_bits=0x0F,
+                  opt_vals=struct.pack("!HB", 1460, 7))
+
+
+def op(name, *args):
+    return bytes([OP[name]]) + bytes(args)
+
+
+def handshake(t):
+    return syn(t) + op("connected", 0) + op_tcp(t, F_ACK)
+
+
+def programs():
+    pr = {}
+    t = 0  # v4 tuple to port 80
+    pr["tcp_v4_full"] = config() + handshake(t) + (
+        op_tcp(t, F_ACKPSH, length=100) +           # 400 bytes to the host
+        op("host_data", 0, 0x0B, 0xB8, 0) +          # 3000 bytes from it
+        op_tcp(t, F_ACK) +
+        op("clock", 0, 50) +                         # delayed ACK
+        op_tcp(t, F_FIN) + op("eof", 0, 0) + op_tcp(t, F_ACK) +
+        op("clock", 2))
+    # SACK: host data, the app SACKs a block past a hole, then ACKs.
+    pr["tcp_v4_sack"] = config() + handshake(t) + (
+        op("host_data", 0, 0x40, 0x00, 0) +
+        op_tcp(t, F_SACK, modes=0x04, extra=struct.pack("!H", 0x2000),
+               opts_bits=0x08 | 0x10, opt_vals=struct.pack("!HH", 0x100, 1400)) +
+        op_tcp(t, F_SACK, modes=0x04, extra=struct.pack("!H", 0x2000),
+               opts_bits=0x08 | 0x20,
+               opt_vals=struct.pack("!HHHH", 0x100, 1400, 0x300, 1400)) +
+        op("clock", 3, 2) + op_tcp(t, F_ACK) + op("clock", 2))
+    # Out of order data from the app, then the hole filled.
+    pr["tcp_v6_ooo"] = config() + handshake(2) + (
+        op_tcp(2, F_ACKPSH, modes=0x02, extra=struct.pack("!H", 400),
+               length=100) +
+        op_tcp(2, F_ACKPSH, length=100) +
+        op("tx_space", 0, 0, 0, 0) + op_tcp(2, F_ACKPSH, length=200) +
+        op("tx_space", 0, 2, 0, 0) + op_tcp(2, F_RST))
+    pr["tcp_refused"] = config() + syn(0) + op(
+        "error", 0, 0, 0, 0, 0, 0, 0, 0)
+    pr["tcp_unreachable_v6"] = config() + syn(2) + op(
+        "error", 0, 2, 2, 1, 3, 0, 0, 0)
+    pr["tcp_connect_timeout"] = config(finish=1) + syn(1) + op("clock", 3, 80)
+    pr["tcp_ring_full"] = config(slots=2, no_drain=True) + handshake(t) + (
+        op("host_data", 0, 0xFF, 0xFF, 0) + op("drain", 1) +
+        op("toggle_drain") + op_tcp(t, F_ACK) + op("clock", 2))
+    pr["tcp_limits"] = config(flows=1, half=0, est=0) + syn(0) + syn(4) + (
+        syn(8) + op("connected", 0) + op("connected", 1))
+    pr["udp_v4"] = config() + (
+        op("udp", 1, 0, 0, 100) + op("dgram", 0, 0, 200, 0, 1) +
+        op("error", 0, 0, 0, 0, 0, 0, 0, 0) +
+        op("udp", 1, 0, 0, 10) + op("clock", 3, 10))
+    pr["udp_v6_big_reply"] = config(mtu=1) + (
+        op("udp", 3, 0, 0, 8) + op("dgram", 0, 0x20, 0x00, 1, 0))
+    pr["icmp_echo"] = config() + (
+        op("icmp", 0, 0, 0, 1, 8) + op("dgram", 0, 0, 64, 0, 0) +
+        op("icmp", 2, 0, 0, 1, 8) + op("dgram", 0, 0, 64, 0, 0) +
+        op("error", 0, 2, 1, 3, 1, 0, 0, 0) + op("clock", 3, 10))
+    pr["frag_udp"] = config() + (
+        op("frag", 0x01, 0x0F, 0xA0, 10, 0x12, 0x34, 0, 0) +
+        op("frag", 0x03, 0x0F, 0xA0, 0, 0x12, 0x35, 4, 0) +
+        op("frag", 0x30, 0x05, 0xDC, 20, 0, 1, 0, 0))
+    pr["mutate_fail_open"] = config(finish=2) + (
+        op("fail_open", 1) + op("udp", 0, 0, 0, 10) +
+        op("mutate", 0x10, 20, 0, 0, 9, 0xFF, 1) +
+        op("mutate", 0x00, 0, 0, 10, 2, 0, 33, 0x40, 1))
+    raw = packets()["v4_tcp_syn"]
+    pr["raw_syn"] = config() + op("raw", 0) + struct.pack("!H", len(raw)) + raw
+    return pr
+
+
+# --- the other targets ----------------------------------------------------
+
+def opts_seeds():
+    s = {}
+    s["syn_linux"] = b"\0" + tcp_opts(mss=1460, sackperm=True,
+                                      ts=(123, 0), wscale=7)
+    s["sack3"] = b"\0" + tcp_opts(ts=(1, 2), sack=((1, 2), (3, 4), (5, 6)))
+    s["sack4_nots"] = b"\0" + tcp_opts(sack=((1, 2), (3, 4), (5, 6), (7, 8)))
+    s["unknown_eol"] = b"\0" + bytes([30, 4, 0, 0, 1, 0, 2, 4])
+    s["bad_len"] = b"\0" + bytes([2, 3, 5, 180])
+    s["builder_all"] = b"\x01" + bytes([0x27]) + struct.pack(
+        "!HBII", 1460, 9, 5, 6) + bytes(range(32))
+    return s
+
+
+def reasm_seeds():
+    def frag(key, off, length, seed, more):
+        return bytes([key << 2 | (16 if more else 0)]) + struct.pack(
+            "!HHB", off // 8, length, seed)
+
+    s = {}
+    s["v4_in_order"] = bytes([0x07]) + frag(0, 0, 32, 1, True) + frag(
+        0, 32, 32, 1, True) + frag(0, 64, 5, 1, False)
+    s["v6_ext_reverse"] = bytes([0x07]) + frag(3, 1024, 100, 2, False) + frag(
+        3, 0, 1024, 2, True)
+    s["overlap_dup"] = bytes([0x07]) + frag(1, 0, 64, 3, True) + frag(
+        1, 0, 64, 3, True) + frag(1, 32, 64, 4, True) + frag(
+        1, 0, 64, 3, True) + frag(1, 64, 8, 3, False)
+    s["evict_timeout"] = bytes([0x11]) + frag(0, 0, 2048, 1, True) + frag(
+        2, 0, 3000, 1, True) + bytes([2, 0x80, 0]) + bytes([3]) + frag(
+        2, 3000 // 8 * 8 + 8, 10, 1, False)
+    return s
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "corpus")
+    sets = {
+        "fuzz_packet_parse": {n: b"\x00" + p for n, p in packets().items()},
+        "fuzz_tcp_opts": opts_seeds(),
+        "fuzz_reasm": reasm_seeds(),
+        "fuzz_router": programs(),
+    }
+    # Round trips through the fragmenter: the same packets at small MTUs.
+    for n in ("v4_tcp_data_sack", "v4_options_udp", "v6_ext_udp"):
+        sets["fuzz_packet_parse"][n + "_frag"] = b"\x02" + packets()[n]
+    for target, seeds in sets.items():
+        d = os.path.join(out, target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in sorted(seeds.items()):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+    print("make_seeds: wrote %d seeds in %s%s" % (
+        sum(len(s) for s in sets.values()), out,
+        " (checked with scapy)" if HAVE_SCAPY else ""))
+
+
+if __name__ == "__main__":
+    main()

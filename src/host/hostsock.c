@@ -1,0 +1,122 @@
+/* hostsock.c - the parts of the host ops every OS shares: the socket table
+ * (small ids the core sees, reused through a free stack, a generation per
+ * reuse), sockaddr conversion, poller registration, want() and close().
+ * The OS files (hostsock_linux.c, hostsock_darwin.c) create the sockets
+ * and move the data; the TCP receive side is tcprx.h's.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "host/driver.h"
+#include "host/tcprx.h"
+
+socklen_t hostsock_sockaddr(uint8_t family, const struct wire_addr *a,
+			    uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, wire_addr_v4(a), 4);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	memcpy(&sin6->sin6_addr, a->b, 16);
+	return sizeof(*sin6);
+}
+
+int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
+		      enum hsock_kind kind, uint8_t family)
+{
+	uint32_t id;
+	if (d->nfree)
+		id = d->free_stack[--d->nfree];
+	else if (d->high < d->nsocks)
+		id = d->high++;
+	else
+		return -EMFILE;
+	struct hsock *s = &d->socks[id];
+	uint32_t gen = s->gen + 1;
+	memset(s, 0, sizeof(*s));
+	s->gen = gen;
+	s->fd = fd;
+	s->flow = flow;
+	s->kind = (uint8_t)kind;
+	s->family = family;
+	return (int)id;
+}
+
+void driver_sock_free(struct driver *d, int id)
+{
+	struct hsock *s = &d->socks[id];
+	s->kind = HS_FREE;
+	s->fd = -1;
+	/* A slot on the deferred list is reused only after the list has
+	 * passed it; run_deferred skips free slots. */
+	if (!s->deferred)
+		d->free_stack[d->nfree++] = (uint32_t)id;
+}
+
+int hostsock_register(struct driver *d, int fd, uint32_t flow,
+		      enum hsock_kind kind, uint8_t family, uint32_t want)
+{
+	int id = driver_sock_alloc(d, fd, flow, kind, family);
+	if (id < 0) {
+		close(fd);
+		return id;
+	}
+	int rc = poller_add(d->poller, fd,
+			    DRV_TAG_GEN(TAG_SOCK, d->socks[id].gen, id), want);
+	if (rc < 0) {
+		close(fd);
+		driver_sock_free(d, id);
+		return rc;
+	}
+	d->socks[id].want = (uint8_t)want;
+	return id;
+}
+
+void hostsock_want(void *ctx, int sock, bool readable, bool writable)
+{
+	struct driver *d = ctx;
+	struct hsock *s = &d->socks[sock];
+	uint8_t w = (uint8_t)((readable ? POLLER_IN : 0u) |
+			      (writable ? POLLER_OUT : 0u) |
+			      (s->kind == HS_TCP ? POLLER_EDGE : 0u));
+	if (s->kind == HS_RAW || w == s->want)
+		return;
+	if (poller_mod(d->poller, s->fd, DRV_TAG_GEN(TAG_SOCK, s->gen, sock),
+		       w) == 0)
+		s->want = w;
+}
+
+void hostsock_close(void *ctx, int sock, bool reset)
+{
+	struct driver *d = ctx;
+	struct hsock *s = &d->socks[sock];
+	if (s->kind == HS_RAW) {
+		driver_raw_close(d, s);
+	} else if (s->fd >= 0) {
+		if (s->kind == HS_TCP)
+			tcprx_release(d, sock);
+		if (reset && s->kind == HS_TCP) {
+			struct linger lg = { 1, 0 };
+			setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+		}
+		close(s->fd); /* also leaves the poller */
+	}
+	driver_sock_free(d, sock);
+}
+
+int hostsock_shutdown_wr(void *ctx, int sock)
+{
+	struct driver *d = ctx;
+	return shutdown(d->socks[sock].fd, SHUT_WR) < 0 ? -errno : 0;
+}

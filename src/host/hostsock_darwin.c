@@ -1,0 +1,305 @@
+/* hostsock_darwin.c - the core's host ops on macOS and iOS sockets.
+ *
+ * The same model as hostsock_linux.c, with what Darwin lacks replaced:
+ * - No SOCK_NONBLOCK/SOCK_CLOEXEC flags on socket(): fcntl afterwards.
+ *   No MSG_NOSIGNAL: SO_NOSIGPIPE on every socket (a host that resets
+ *   must not kill the app with SIGPIPE).
+ * - No SO_PEEK_OFF: host -> app TCP data is kept in userspace rings
+ *   charged to the memory budget (tcprx_copy.c, tested on Linux with
+ *   -DTP_TCPRX_COPY=ON).
+ * - No MSG_MORE: app -> host TCP sends are not corked within a batch
+ *   (TCP_NODELAY stays on; the host stack still coalesces what queues up
+ *   while the socket is busy). driver_push_corked() has nothing to do.
+ * - No IP_RECVERR: a connected UDP socket reports an ICMP error as the
+ *   errno of its next receive (ECONNREFUSED for port unreachable,
+ *   EHOSTUNREACH, ENETUNREACH). That errno is kept for sock_error(), which
+ *   gives the core the ICMP type and code it stands for, so the app still
+ *   gets its "port unreachable".
+ * - Ping sockets (SOCK_DGRAM + IPPROTO_ICMP) are open to every process on
+ *   Darwin, so there is no raw-socket fallback (a Network Extension may
+ *   not open raw sockets anyway): the driver_raw_* functions refuse. An
+ *   IPv4 ping socket receives the IP header in front of the ICMP message
+ *   (it is stripped here), and the kernel keeps the app's identifier
+ *   rather than choosing its own: replies that carry another identifier
+ *   (another flow to the same host) are skipped.
+ *
+ * Written for Apple platforms and only syntax-checked on Linux (see
+ * docs/embedding.md, "What is verified where").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "host/driver.h"
+#include "host/tcprx.h"
+
+/* ICMP types and codes a UDP errno stands for (RFC 792, RFC 4443). */
+#define ICMP4_UNREACH 3
+#define ICMP6_UNREACH 1
+#define PING_SKIP_MAX 16 /* replies of other flows skipped per recv */
+
+static struct driver *drv(void *ctx)
+{
+	return ctx;
+}
+
+/* A socket of type for family, non-blocking, close-on-exec, no SIGPIPE.
+ * Returns the fd or -errno. */
+static int new_socket(uint8_t family, int type, int proto)
+{
+	int fd = socket(family == 4 ? AF_INET : AF_INET6, type, proto);
+	if (fd < 0)
+		return -errno;
+	int on = 1, fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on)) < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static int connect_to(int fd, uint8_t family, const struct wire_addr *dst,
+		      uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = hostsock_sockaddr(family, dst, port, &ss);
+	return connect(fd, (struct sockaddr *)&ss, sl) < 0 ? errno : 0;
+}
+
+static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
+		       const struct wire_addr *dst, uint16_t dport)
+{
+	struct driver *d = drv(ctx);
+	int fd = new_socket(family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fd;
+	int err = connect_to(fd, family, dst, dport);
+	if (err) {
+		close(fd);
+		return -err;
+	}
+	return hostsock_register(d, fd, flow, HS_UDP, family, POLLER_IN);
+}
+
+static int op_icmp_open(void *ctx, uint32_t flow, uint8_t family,
+			const struct wire_addr *dst)
+{
+	struct driver *d = drv(ctx);
+	int fd = new_socket(family, SOCK_DGRAM,
+			    family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (fd < 0)
+		return driver_raw_open(d, flow, family, dst->b);
+	int err = connect_to(fd, family, dst, 0);
+	if (err) {
+		close(fd);
+		return -err;
+	}
+	return hostsock_register(d, fd, flow, HS_PING, family, POLLER_IN);
+}
+
+static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
+			  const struct wire_addr *dst, uint16_t dport)
+{
+	struct driver *d = drv(ctx);
+	int fd = new_socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return fd;
+	int on = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	tcprx_setup(d, fd);
+	int err = connect_to(fd, family, dst, dport);
+	if (err == EINPROGRESS)
+		err = 0;
+	int id = hostsock_register(d, fd, flow, HS_TCP, family,
+				   POLLER_OUT | POLLER_EDGE);
+	if (id >= 0 && err) {
+		d->socks[id].pending_err = err;
+		driver_defer_event(d, id);
+	}
+	return id;
+}
+
+static long op_send(void *ctx, int sock, const struct core_iov *iov,
+		    int iovcnt)
+{
+	struct driver *d = drv(ctx);
+	struct hsock *s = &d->socks[sock];
+	if (s->kind == HS_PING && iovcnt >= 1 && iov[0].len >= 6) {
+		const uint8_t *m = iov[0].base;
+		s->raw_id = (uint16_t)(m[4] << 8 | m[5]);
+	}
+	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
+			     .msg_iovlen = iovcnt };
+	ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT);
+	return n < 0 ? -errno : n;
+}
+
+void driver_push_corked(struct driver *d)
+{
+	d->ncork = 0;
+}
+
+/* An IPv4 ping socket's datagram with its IP header removed, or NULL if
+ * it is not an echo reply for this flow's identifier. */
+static uint8_t *ping_reply(struct hsock *s, uint8_t *p, size_t *len)
+{
+	if (s->family == 4 && *len >= 20 && p[0] >> 4 == 4) {
+		size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+		if (ihl < 20 || *len < ihl + 8)
+			return NULL;
+		p += ihl;
+		*len -= ihl;
+	}
+	if (*len < 8)
+		return NULL;
+	uint16_t id = (uint16_t)(p[4] << 8 | p[5]);
+	return id == s->raw_id ? p : NULL;
+}
+
+static long op_recv(void *ctx, int sock, const struct core_iov *iov,
+		    int iovcnt, size_t *full_len)
+{
+	struct driver *d = drv(ctx);
+	struct hsock *s = &d->socks[sock];
+	if (s->kind == HS_TCP) {
+		long n = tcprx_recv(d, sock, iov, iovcnt);
+		if (full_len && n >= 0)
+			*full_len = (size_t)n;
+		return n;
+	}
+	for (int skip = 0; skip < PING_SKIP_MAX; skip++) {
+		struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
+				     .msg_iovlen = iovcnt };
+		ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+		if (n < 0) {
+			int err = errno;
+			/* An ICMP error about our datagrams: kept for
+			 * sock_error(), which the core asks next. */
+			if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR)
+				s->pending_err = err;
+			return -err;
+		}
+		size_t len = (size_t)n;
+		if (s->kind == HS_PING) {
+			/* The reply lands in the first buffer (the core's
+			 * slot is at least an MTU); move it to the start. */
+			uint8_t *base = iov[0].base;
+			size_t first = len < iov[0].len ? len : iov[0].len;
+			uint8_t *p = ping_reply(s, base, &first);
+			if (!p)
+				continue;
+			memmove(base, p, first);
+			len = first;
+		}
+		if (full_len)
+			*full_len = len;
+		return (long)len;
+	}
+	return -EAGAIN;
+}
+
+static long op_peek(void *ctx, int sock, size_t offset,
+		    const struct core_iov *iov, int iovcnt)
+{
+	return tcprx_peek(drv(ctx), sock, offset, iov, iovcnt);
+}
+
+static int op_discard(void *ctx, int sock, size_t n)
+{
+	return tcprx_discard(drv(ctx), sock, n);
+}
+
+/* The ICMP error a UDP or ping socket's errno stands for. */
+static void icmp_for_errno(uint8_t family, int err,
+			   struct core_sock_error *out)
+{
+	int code4 = -1, code6 = -1;
+	switch (err) {
+	case ECONNREFUSED:
+		code4 = 3; /* port unreachable */
+		code6 = 4;
+		break;
+	case EHOSTUNREACH:
+		code4 = 1; /* host unreachable */
+		code6 = 3; /* address unreachable */
+		break;
+	case ENETUNREACH:
+		code4 = 0; /* net unreachable */
+		code6 = 0; /* no route */
+		break;
+	}
+	if (code4 < 0)
+		return;
+	out->origin = family == 4 ? CORE_ERR_ICMP4 : CORE_ERR_ICMP6;
+	out->type = family == 4 ? ICMP4_UNREACH : ICMP6_UNREACH;
+	out->code = (uint8_t)(family == 4 ? code4 : code6);
+}
+
+static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
+{
+	struct driver *d = drv(ctx);
+	struct hsock *s = &d->socks[sock];
+	memset(out, 0, sizeof(*out));
+	int err = s->pending_err;
+	s->pending_err = 0;
+	if (!err) {
+		socklen_t sl = sizeof(err);
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+			return -errno;
+	}
+	if (!err)
+		return 0;
+	out->err = err;
+	if (s->kind == HS_UDP || s->kind == HS_PING)
+		icmp_for_errno(s->family, err, out);
+	return 1;
+}
+
+/* No raw ICMP on Darwin (see the top of this file). */
+int driver_raw_open(struct driver *d, uint32_t flow, uint8_t family,
+		    const uint8_t dst[16])
+{
+	if (!d->ping_warned) {
+		d->ping_warned = true;
+		driver_log(d, TP_LOG_WARN,
+			   "ICMP echo disabled: this system refused an ICMP "
+			   "datagram socket");
+	}
+	return -EPERM;
+}
+
+long driver_raw_send(struct driver *d, struct hsock *s, const uint8_t *msg,
+		     size_t len)
+{
+	return -EPERM;
+}
+
+void driver_raw_readable(struct driver *d, int which)
+{
+}
+
+void driver_raw_close(struct driver *d, struct hsock *s)
+{
+}
+
+const struct core_host_ops driver_host_ops = {
+	.udp_open = op_udp_open,
+	.icmp_open = op_icmp_open,
+	.tcp_connect = op_tcp_connect,
+	.send = op_send,
+	.recv = op_recv,
+	.peek = op_peek,
+	.discard = op_discard,
+	.shutdown_wr = hostsock_shutdown_wr,
+	.sock_error = op_sock_error,
+	.want = hostsock_want,
+	.close = hostsock_close,
+};
