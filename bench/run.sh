@@ -567,12 +567,24 @@ run_forwarder() {
 			record "$fwd" died "$rep" "$s"
 			break
 		fi
+		local r0="" t0=""
+		if [ "$fwd" != "${fwd#tunproxy}" ]; then
+			r0=$(tp_counter tcp_retransmits)
+			t0=$(awk '$1 == "counter" && $2 == "tcp_rto_expired" { v = $3 } END { print v }' "$FWD_LOG")
+		fi
 		case $s in
 		up | down) run_iperf "$fwd" "$rep" "$s" ;;
 		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
 		mem) [ "$rep" = 1 ] && run_mem "$fwd" "$rep" ;;
 		*) log "unknown scenario $s" ;;
 		esac
+		if [ -n "$r0" ] && fwd_alive; then
+			# Segments tunproxy resent to the app during this scenario.
+			local r1 t1
+			r1=$(tp_counter tcp_retransmits)
+			t1=$(awk '$1 == "counter" && $2 == "tcp_rto_expired" { v = $3 } END { print v }' "$FWD_LOG")
+			record "$fwd" "${s}_tp_retransmits" "$rep" "$((r1 - r0))" "tcp_rto_expired +$((t1 - t0))"
+		fi
 	done
 	if [ "$fwd" != "${fwd#tunproxy}" ] && fwd_alive; then
 		# What tunproxy saw over the whole run (one SIGUSR1, then read).

@@ -273,8 +273,9 @@ void tp_destroy(struct tp *tp);
  * returns. Non-blocking, and safe from any thread, also from several at
  * once (each call's accepted packets stay in order).
  * Returns k, 0 <= k <= n: packets pkts[0..k) were taken. k < n is
- * backpressure: the engine's input queue (up to 256 packets) is full
- * because the engine is slower than the input, or not running yet. Offer
+ * backpressure: the engine's input queue (256 packets; 64 at MTU 65535)
+ * is full because the engine is slower than the input, or not running
+ * yet. Offer
  * pkts[k..n) again shortly (after ~1 ms, or after the next output batch),
  * or drop them: the app's TCP retransmits, as after a full NIC queue.
  * Nothing grows without bound. The content of each packet is checked by
@@ -375,7 +376,9 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	  "TCP windows closed: the memory budget refused a receive buffer")   \
 	X(tcp_loss_probes, "TCP tail loss probes sent (RFC 8985 TLP)")        \
 	X(tcp_recoveries_undone,                                              \
-	  "TCP window reductions undone: the app D-SACKed every resend")
+	  "TCP window reductions undone: the app D-SACKed every resend")     \
+	X(icmp_errors_limited,                                                \
+	  "ICMP errors about refused flows not sent: rate limit")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

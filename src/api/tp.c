@@ -71,7 +71,17 @@ int tp_policy_validate(const char *list, char *err, size_t errcap)
 	return n < 0 ? -TP_EINVAL : n;
 }
 
-#define CALLBACK_QUEUE_LEN 256
+/* The callback-mode input queue: 256 packets, fewer at large MTUs so its
+ * slots (one MTU each, allocated at creation, outside max_memory) stay
+ * within 4 MiB: 375 KiB at MTU 1500, 64 slots at 65535. */
+#define CALLBACK_QUEUE_LEN 256u
+#define CALLBACK_QUEUE_BYTES (4u << 20)
+
+static uint32_t callback_queue_len(uint32_t mtu)
+{
+	uint32_t n = CALLBACK_QUEUE_BYTES / mtu;
+	return n > CALLBACK_QUEUE_LEN ? CALLBACK_QUEUE_LEN : n < 64 ? 64 : n;
+}
 
 int tp_create(const struct tp_config *c, struct tp **out)
 {
@@ -123,7 +133,7 @@ int tp_create(const struct tp_config *c, struct tp **out)
 	} else {
 		tun = tunconn_callback_create(tp->cfg.output,
 					      tp->cfg.output_ctx, tp->cfg.mtu,
-					      CALLBACK_QUEUE_LEN);
+					      callback_queue_len(tp->cfg.mtu));
 		err = -TP_ENOMEM;
 	}
 	if (!tun) {

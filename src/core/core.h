@@ -51,6 +51,8 @@ struct core_engine {
 	uint32_t nrules;
 	uint64_t refusal_log_at[CORE_REFUSE__COUNT];  /* next line allowed */
 	uint32_t refusal_skipped[CORE_REFUSE__COUNT]; /* since the last line */
+	uint64_t refuse_icmp_at;     /* token bucket of refusal ICMP errors */
+	uint32_t refuse_icmp_tokens; /* (core_refuse_packet) */
 };
 
 /* Counters are written by the engine's thread only and may be read from
@@ -95,7 +97,10 @@ const char *core_errno_advice(int err);
 /* Answers the app's packet p that opened a flow we refuse: RST for TCP,
  * ICMP/ICMPv6 destination unreachable "administratively prohibited" for
  * UDP and echo requests, nothing when either address is multicast,
- * broadcast or unspecified. */
+ * broadcast or unspecified. The ICMP errors are rate-limited (a flood of
+ * refused flows must not double itself on the way back; RFC 4443
+ * 2.4(f)): past 50 in a burst, 1000 a second, counted in
+ * icmp_errors_limited. */
 void core_refuse_packet(struct core_engine *e, const struct wire_packet *p);
 
 /* Formats a flow's tuple as "udp 10.0.0.8:5353 -> 198.51.100.1:53". */

@@ -27,6 +27,10 @@
 
 #define US_PER_MS 1000ull
 
+/* The rate limit of ICMP errors about refused flows (core_refuse_packet). */
+#define REFUSE_ICMP_BURST  50u
+#define REFUSE_ICMP_US_PER 1000u /* one more token a millisecond */
+
 static uint32_t or_default(uint32_t v, uint32_t def)
 {
 	return v ? v : def;
@@ -108,6 +112,7 @@ struct core_engine *core_create(const struct core_config *cfg,
 	}
 	e->ops = ops;
 	e->ops_ctx = ops_ctx;
+	e->refuse_icmp_tokens = REFUSE_ICMP_BURST;
 	e->flows = flow_table_create(e, cfg->max_flows);
 	e->tx = tx_ring_create(&e->mem, cfg->tx_slots, cfg->mtu,
 			       cfg->tx_headroom);
@@ -338,6 +343,28 @@ void core_send_icmp_error(struct core_engine *e, uint8_t family,
 	CTR_INC(e, icmp_errors_sent);
 }
 
+/* Takes a token for one refusal ICMP error; false when there is none. */
+static bool refuse_icmp_token(struct core_engine *e)
+{
+	uint64_t dt = e->now - e->refuse_icmp_at;
+	if (dt >= (uint64_t)REFUSE_ICMP_BURST * REFUSE_ICMP_US_PER) {
+		e->refuse_icmp_tokens = REFUSE_ICMP_BURST;
+		e->refuse_icmp_at = e->now;
+	} else if (dt >= REFUSE_ICMP_US_PER) {
+		uint32_t add = (uint32_t)(dt / REFUSE_ICMP_US_PER);
+		e->refuse_icmp_tokens += add;
+		if (e->refuse_icmp_tokens > REFUSE_ICMP_BURST)
+			e->refuse_icmp_tokens = REFUSE_ICMP_BURST;
+		e->refuse_icmp_at += (uint64_t)add * REFUSE_ICMP_US_PER;
+	}
+	if (!e->refuse_icmp_tokens) {
+		CTR_INC(e, icmp_errors_limited);
+		return false;
+	}
+	e->refuse_icmp_tokens--;
+	return true;
+}
+
 void core_refuse_packet(struct core_engine *e, const struct wire_packet *p)
 {
 	/* RFC 1122 3.2.2, RFC 4443 2.4(e): no error about a datagram to a
@@ -350,6 +377,8 @@ void core_refuse_packet(struct core_engine *e, const struct wire_packet *p)
 		tcp_reply_rst(e, p);
 		return;
 	}
+	if (!refuse_icmp_token(e))
+		return;
 	core_send_icmp_error(e, p->family, &p->dst, &p->src,
 			     p->family == 4 ? WIRE_ICMP4_UNREACH
 					    : WIRE_ICMP6_UNREACH,

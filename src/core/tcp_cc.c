@@ -237,8 +237,9 @@ void tcp_cc_recovery_done(struct core_engine *e, struct tcp_conn *t)
  * @e:	engine
  * @t:	connection
  *
- * Restores the window from before it (never lowers it) and ends a fast
- * recovery still under way: its resends were all D-SACKed.
+ * Restores the window from before it (never lowers it), ends a fast or RTO
+ * recovery still under way and forgets which segments were taken as lost:
+ * the resends were all D-SACKed.
  */
 void tcp_cc_undo(struct core_engine *e, struct tcp_conn *t)
 {
@@ -252,4 +253,8 @@ void tcp_cc_undo(struct core_engine *e, struct tcp_conn *t)
 	t->in_recovery = 0;
 	t->dupacks = 0;
 	t->recover = t->snd_una;
+	/* What was taken as lost was not: RACK marks it again if some of it
+	 * really is (as Linux does). */
+	if (t->sb)
+		tcp_sb_unmark(t);
 }

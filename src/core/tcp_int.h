@@ -162,6 +162,7 @@ void tcp_sb_resent(const struct core_engine *e, struct tcp_conn *t,
 		   uint32_t i);
 bool tcp_sb_next_lost(struct tcp_conn *t, uint32_t *i);
 void tcp_sb_rto(struct tcp_conn *t, bool forget_sacks);
+void tcp_sb_unmark(struct tcp_conn *t);
 void tcp_sack_update(struct core_engine *e, struct tcp_conn *t,
 		     const struct wire_tcp_opts *o, uint32_t una0);
 

@@ -652,8 +652,9 @@ void tcp_output(struct core_engine *e, struct tcp_conn *t)
  * @e:	engine
  * @t:	connection with data in flight and a scoreboard
  *
- * One new segment if the app's window and the host socket allow, else the
- * highest segment not SACKed again. Sets tlp_retrans to say which.
+ * One new segment if the app's window and the host socket allow, else (and
+ * always in fast recovery) the highest segment not SACKed again. Sets
+ * tlp_retrans to say which.
  * Return: true if a probe went out.
  */
 bool tcp_send_probe(struct core_engine *e, struct tcp_conn *t)
@@ -663,7 +664,10 @@ bool tcp_send_probe(struct core_engine *e, struct tcp_conn *t)
 	uint32_t nxt = t->snd_nxt;
 
 	out_init(e, t, &c);
-	if (can_send_data(t) && !t->host_eof && !t->fin_sent) {
+	/* In recovery the last segment not SACKed, which the app answers
+	 * at once (it is out of order or a duplicate); else new data. */
+	if (!t->in_recovery && can_send_data(t) && !t->host_eof &&
+	    !t->fin_sent) {
 		if (!out_new_data(e, t, &c, true))
 			return false;
 		if (c.need_rd && !t->want_rd)

@@ -142,8 +142,8 @@ void tcp_rack_dsack(struct core_engine *e, struct tcp_conn *t, uint32_t s,
 	if (!segs)
 		segs = 1;
 	t->undo_rtx = (uint16_t)(t->undo_rtx > segs ? t->undo_rtx - segs : 0);
-	/* Every resend D-SACKed, none still to go: nothing was lost. */
-	if (!t->undo_rtx && (!b || b->lost == b->rtx))
+	/* Every resend D-SACKed: nothing was lost. */
+	if (!t->undo_rtx)
 		tcp_cc_undo(e, t);
 }
 
@@ -260,10 +260,16 @@ void tcp_rack_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t una0,
 	tcp_rack_detect(e, t);
 }
 
-/* RFC 8985 7.2: may a probe be scheduled? */
+/* RFC 8985 7.2: may a probe be scheduled? Not after an RTO (the RTO
+ * recovery, in_recovery clear, runs its course), nor twice per episode.
+ * Unlike RFC 8985 also in fast recovery: there RACK needs ACKs to see
+ * losses, and a Linux app sends few of them - after three duplicate ACKs
+ * it compresses SACKs into one every millisecond or so - so one lost ACK
+ * stops the recovery until the RTO. A probe makes the app answer. */
 static bool pto_allowed(const struct tcp_conn *t)
 {
-	return t->sb && !t->tlp_on && !in_recovery(t) &&
+	return t->sb && !t->tlp_on &&
+	       (t->in_recovery || SEQ_GEQ(t->snd_una, t->recover)) &&
 	       (t->state == TCP_ESTABLISHED || t->state == TCP_CLOSE_WAIT ||
 		t->state == TCP_FIN_WAIT_1 || t->state == TCP_LAST_ACK ||
 		t->state == TCP_CLOSING);

@@ -465,3 +465,17 @@ void tcp_sb_rto(struct tcp_conn *t, bool forget_sacks)
 		start = r->end;
 	}
 }
+
+/**
+ * tcp_sb_unmark() - nothing is taken as lost any more (undo)
+ * @t:	connection with a scoreboard
+ */
+void tcp_sb_unmark(struct tcp_conn *t)
+{
+	struct tcp_sb *b = t->sb;
+
+	for (uint32_t i = 0; i < b->n; i++)
+		tcp_sb_at(b, i)->fl &= (uint8_t) ~(TCP_SEG_LOST | TCP_SEG_RTX);
+	b->lost = b->rtx = 0;
+	b->hint = b->n;
+}

@@ -14,7 +14,8 @@
  *            reordering timer (a segment that becomes lost unless
  *            delivered by then); only while data is in flight with SACK;
  *   idle     last_active + tcp_idle_timeout_us (established and closing
- *            states): the connection is reset both ways.
+ *            states, and TIME-WAIT while the host socket has not taken
+ *            the app's last bytes): the connection is reset both ways.
  * The heap is only touched when the wanted deadline is earlier than the one
  * armed: an early wake-up re-arms and costs one pop, while re-arming on
  * every segment (the idle deadline moves with each one) would cost a heap
@@ -102,8 +103,12 @@ void tcp_delack(struct core_engine *e, struct tcp_conn *t)
 
 static bool idle_applies(const struct tcp_conn *t)
 {
-	return t->state != TCP_SYN_PENDING && t->state != TCP_TIME_WAIT &&
-	       t->state != TCP_CLOSED;
+	/* TIME-WAIT normally holds no socket. One still open waits for the
+	 * host to take the app's last bytes: a host that never does must
+	 * not keep the flow, its socket and its buffer forever. */
+	if (t->state == TCP_TIME_WAIT)
+		return !t->sock_closed;
+	return t->state != TCP_SYN_PENDING && t->state != TCP_CLOSED;
 }
 
 /**

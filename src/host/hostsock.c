@@ -106,7 +106,7 @@ void hostsock_close(void *ctx, int sock, bool reset)
 		if (s->kind == HS_TCP)
 			tcprx_release(d, sock);
 		if (reset && s->kind == HS_TCP) {
-			struct linger lg = { 1, 0 };
+			struct linger lg = {1, 0};
 			setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg,
 				   sizeof(lg));
 		}

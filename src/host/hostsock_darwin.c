@@ -127,8 +127,7 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	return id;
 }
 
-static long op_send(void *ctx, int sock, const struct core_iov *iov,
-		    int iovcnt)
+static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -136,8 +135,8 @@ static long op_send(void *ctx, int sock, const struct core_iov *iov,
 		const uint8_t *m = iov[0].base;
 		s->raw_id = (uint16_t)(m[4] << 8 | m[5]);
 	}
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = iovcnt };
+	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+			    .msg_iovlen = iovcnt};
 	ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
 }
@@ -164,8 +163,8 @@ static uint8_t *ping_reply(struct hsock *s, uint8_t *p, size_t *len)
 	return id == s->raw_id ? p : NULL;
 }
 
-static long op_recv(void *ctx, int sock, const struct core_iov *iov,
-		    int iovcnt, size_t *full_len)
+static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
+		    size_t *full_len)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -176,8 +175,8 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov,
 		return n;
 	}
 	for (int skip = 0; skip < PING_SKIP_MAX; skip++) {
-		struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-				     .msg_iovlen = iovcnt };
+		struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+				    .msg_iovlen = iovcnt};
 		ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 		if (n < 0) {
 			int err = errno;
@@ -218,8 +217,7 @@ static int op_discard(void *ctx, int sock, size_t n)
 }
 
 /* The ICMP error a UDP or ping socket's errno stands for. */
-static void icmp_for_errno(uint8_t family, int err,
-			   struct core_sock_error *out)
+static void icmp_for_errno(uint8_t family, int err, struct core_sock_error *out)
 {
 	int code4 = -1, code6 = -1;
 	switch (err) {
@@ -291,15 +289,15 @@ void driver_raw_close(struct driver *d, struct hsock *s)
 }
 
 const struct core_host_ops driver_host_ops = {
-	.udp_open = op_udp_open,
-	.icmp_open = op_icmp_open,
-	.tcp_connect = op_tcp_connect,
-	.send = op_send,
-	.recv = op_recv,
-	.peek = op_peek,
-	.discard = op_discard,
-	.shutdown_wr = hostsock_shutdown_wr,
-	.sock_error = op_sock_error,
-	.want = hostsock_want,
-	.close = hostsock_close,
+    .udp_open = op_udp_open,
+    .icmp_open = op_icmp_open,
+    .tcp_connect = op_tcp_connect,
+    .send = op_send,
+    .recv = op_recv,
+    .peek = op_peek,
+    .discard = op_discard,
+    .shutdown_wr = hostsock_shutdown_wr,
+    .sock_error = op_sock_error,
+    .want = hostsock_want,
+    .close = hostsock_close,
 };

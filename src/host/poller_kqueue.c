@@ -69,8 +69,8 @@ static int apply(struct poller *p, int fd, uint64_t tag, uint32_t events,
 	int n = 0;
 	unsigned short clear = events & POLLER_EDGE ? EV_CLEAR : 0;
 	void *udata = (void *)(uintptr_t)tag;
-	static const short filters[2] = { EVFILT_READ, EVFILT_WRITE };
-	static const uint32_t bits[2] = { POLLER_IN, POLLER_OUT };
+	static const short filters[2] = {EVFILT_READ, EVFILT_WRITE};
+	static const uint32_t bits[2] = {POLLER_IN, POLLER_OUT};
 	for (int i = 0; i < 2; i++) {
 		if (events & bits[i])
 			EV_SET(&ch[n++], fd, filters[i],
@@ -88,8 +88,8 @@ static int apply(struct poller *p, int fd, uint64_t tag, uint32_t events,
 	for (int i = 0; i < r; i++) {
 		if (!(res[i].flags & EV_ERROR) || res[i].data == 0)
 			continue;
-		uint32_t bit = res[i].filter == EVFILT_READ ? POLLER_IN
-							     : POLLER_OUT;
+		uint32_t bit =
+		    res[i].filter == EVFILT_READ ? POLLER_IN : POLLER_OUT;
 		if (res[i].data == ENOENT && !(events & bit))
 			continue;
 		return -(int)res[i].data;

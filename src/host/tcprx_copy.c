@@ -46,14 +46,14 @@
 #include "core/mem.h"
 #include "host/tcprx.h"
 
-#define RX_RING (256u * 1024u)
+#define RX_RING	   (256u * 1024u)
 #define RX_SCRATCH (64u * 1024u)
 
 struct tcprx_ring {
 	uint32_t head, len;
-	uint8_t eof;	 /* the host's FIN was read after the ring's bytes */
-	uint8_t full;	 /* a peek found the ring full: wake on room */
-	int err;	 /* errno of a failed read, after the ring's bytes */
+	uint8_t eof;  /* the host's FIN was read after the ring's bytes */
+	uint8_t full; /* a peek found the ring full: wake on room */
+	int err;      /* errno of a failed read, after the ring's bytes */
 	uint8_t buf[RX_RING];
 };
 
@@ -101,10 +101,10 @@ static void ring_fill(struct hsock *s, struct tcprx_ring *r, size_t need)
 		uint32_t tail = (r->head + r->len) % RX_RING;
 		uint32_t room = RX_RING - r->len;
 		uint32_t first = RX_RING - tail < room ? RX_RING - tail : room;
-		struct iovec v[2] = { { r->buf + tail, first },
-				      { r->buf, room - first } };
-		struct msghdr mh = { .msg_iov = v,
-				     .msg_iovlen = room > first ? 2 : 1 };
+		struct iovec v[2] = {{r->buf + tail, first},
+				     {r->buf, room - first}};
+		struct msghdr mh = {.msg_iov = v,
+				    .msg_iovlen = room > first ? 2 : 1};
 		ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 		if (n > 0)
 			r->len += (uint32_t)n;
@@ -128,9 +128,9 @@ static size_t copy_out(const struct core_iov *iov, int iovcnt,
 		uint8_t *dst = iov[i].base;
 		size_t got = 0;
 		while (got < want) {
-			uint32_t p = wrap ? (uint32_t)((pos + done + got) %
-						       RX_RING)
-					  : (uint32_t)(pos + done + got);
+			uint32_t p =
+			    wrap ? (uint32_t)((pos + done + got) % RX_RING)
+				 : (uint32_t)(pos + done + got);
 			size_t c = want - got;
 			if (wrap && c > RX_RING - p)
 				c = RX_RING - p;
@@ -169,13 +169,10 @@ static long peek_scratch(struct driver *d, struct hsock *s, size_t off,
 		return -errno;
 	if (n == 0)
 		return 0;
-	if ((size_t)n <= off) {
-		if ((size_t)n == need)
-			s->rx_full = 1;
-		return -EAGAIN;
-	}
-	return (long)copy_out(iov, iovcnt, sc, (uint32_t)off,
-			      (size_t)n - off, false);
+	if ((size_t)n <= off)
+		return -EAGAIN; /* nothing at off yet; a new edge will come */
+	return (long)copy_out(iov, iovcnt, sc, (uint32_t)off, (size_t)n - off,
+			      false);
 }
 
 void tcprx_setup(struct driver *d, int fd)
@@ -223,8 +220,8 @@ long tcprx_recv(struct driver *d, int id, const struct core_iov *iov,
 		return -r->err;
 	if (r && r->eof)
 		return 0;
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = iovcnt };
+	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+			    .msg_iovlen = iovcnt};
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
 }

@@ -35,8 +35,8 @@ long tcprx_peek(struct driver *d, int id, size_t offset,
 			return -errno;
 		s->peek_off = (uint32_t)offset;
 	}
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = (size_t)iovcnt };
+	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+			    .msg_iovlen = (size_t)iovcnt};
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_PEEK);
 	if (n < 0)
 		return -errno;
@@ -48,14 +48,13 @@ long tcprx_recv(struct driver *d, int id, const struct core_iov *iov,
 		int iovcnt)
 {
 	struct hsock *s = &d->socks[id];
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = (size_t)iovcnt };
+	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+			    .msg_iovlen = (size_t)iovcnt};
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return -errno;
 	/* The kernel moves the peek offset back by what it consumed. */
-	s->peek_off = s->peek_off > (uint32_t)n ? s->peek_off - (uint32_t)n
-						 : 0;
+	s->peek_off = s->peek_off > (uint32_t)n ? s->peek_off - (uint32_t)n : 0;
 	return n;
 }
 
@@ -69,9 +68,8 @@ int tcprx_discard(struct driver *d, int id, size_t n)
 		if (r == 0)
 			break;
 		n -= (size_t)r;
-		s->peek_off = s->peek_off > (uint32_t)r
-				      ? s->peek_off - (uint32_t)r
-				      : 0;
+		s->peek_off =
+		    s->peek_off > (uint32_t)r ? s->peek_off - (uint32_t)r : 0;
 	}
 	return 0;
 }

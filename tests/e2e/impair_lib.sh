@@ -40,9 +40,14 @@
 # tcp_rto_expired / tcp_ooo_queued, the app kernel's TcpRetransSegs. The
 # timeout of a transfer is generous (TP_IMPAIR_TIMEOUT, default 200 s);
 # durations are never pass/fail criteria.
-# Environment: TP_IMPAIR_MIB (size, default 20; e.g. 4 in a sanitizer tree),
+# Environment: TP_IMPAIR_MIB (size, default 20; 8 for a sanitizer build),
 # TP_IMPAIR_SEED (the impairment seed; printed, so a failure replays).
 
+# A sanitizer build is several times slower: 8 MiB there unless told.
+if [ -z "${TP_IMPAIR_MIB:-}" ] && { ldd "$TUNPROXY" 2>/dev/null | grep -qE 'lib(asan|tsan|msan|ubsan)' ||
+	nm "$TUNPROXY" 2>/dev/null | grep -q '__asan_init'; }; then
+	TP_IMPAIR_MIB=8
+fi
 IM_MIB=${TP_IMPAIR_MIB:-20}
 IM_SIZE=$((IM_MIB * 1024 * 1024))
 IM_TIMEOUT=${TP_IMPAIR_TIMEOUT:-200}

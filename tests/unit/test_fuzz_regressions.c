@@ -17,7 +17,10 @@
 
 #include <cmocka.h>
 
+#include "core/flow.h"
+#include "core/tcp_int.h"
 #include "harness.h"
+#include "support/tcp_harness.h"
 
 /* fuzz_router: a UDP flow stopped on a full transmit ring (so its slot is
  * on the tx-resume list), timed out and was swept while the ring was still
@@ -31,6 +34,59 @@ static void test_router_pending_slot(void **state)
 {
 	(void)state;
 	fz_router_run(router_pending_slot, sizeof(router_pending_slot));
+}
+
+/* fuzz_router: the host closed first and the app acknowledged our FIN
+ * (FIN-WAIT-2); then the app's last bytes and its FIN came while the host
+ * socket took nothing. The flow entered TIME-WAIT still holding the bytes
+ * and the socket, with no timer at all (the idle timeout did not apply in
+ * TIME-WAIT), so a host that never reads again kept the flow, its socket
+ * and its buffer forever ("after every timer: 1 flows left"). */
+static const uint8_t router_time_wait_stuck[] = {
+    0x00, 0x3b, 0x2e, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x0c, 0x0c, 0x0c, 0x0c, 0x0b, 0xe8,
+    0x00, 0x18, 0xff, 0x04, 0x01, 0x00, 0x05, 0x00, 0x86, 0x86, 0x0c};
+
+static void test_router_time_wait_stuck(void **state)
+{
+	(void)state;
+	fz_router_run(router_time_wait_stuck, sizeof(router_time_wait_stuck));
+}
+
+static void idle_20s(struct core_config *cfg)
+{
+	cfg->tcp_idle_timeout_us = 20000000;
+}
+
+/* The same, spelt out with the TCP test harness: the idle timeout ends a
+ * TIME-WAIT that still waits for the host to take the app's last bytes,
+ * and resets the host socket. */
+static void test_tcp_time_wait_held_data_expires(void **state)
+{
+	(void)state;
+	struct th t;
+	th_init(&t, 4, idle_20s);
+	th_establish(&t, NULL);
+	fake_host_rx_eof(&t.host, t.sock);
+	th_event(&t, CORE_EV_READ);
+	assert_int_equal(th_out(&t), 1);
+	assert_true(t.out[0].p.u.tcp.flags & WIRE_TCP_FIN);
+	uint32_t fin = t.out[0].p.u.tcp.seq;
+
+	fake_host_set_tx_space(&t.host, t.sock, 0);
+	th_send(&t, WIRE_TCP_ACK | WIRE_TCP_FIN, t.app_nxt, fin + 1, "last", 4);
+	t.app_nxt += 5;
+	th_out(&t);
+	struct fake_sock *s = fake_host_sock(&t.host, t.sock);
+	assert_int_equal(s->tx_len, 0);
+	assert_int_equal(core_flow_count(t.e), 1);
+
+	th_advance(&t, 21000000);
+	assert_int_equal(core_flow_count(t.e), 0);
+	assert_true(s->closed);
+	assert_true(s->reset);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 0);
+	th_fini(&t);
 }
 
 /* Runs every file of fuzz/corpus/<target> through run; returns how many. */
@@ -74,6 +130,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_router_pending_slot),
+	    cmocka_unit_test(test_router_time_wait_stuck),
+	    cmocka_unit_test(test_tcp_time_wait_held_data_expires),
 	    cmocka_unit_test(test_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -713,6 +713,43 @@ static void test_refusal_log_rate_limited(void **state)
 	eng_fini(&g);
 }
 
+/* ICMP errors about refused flows are rate-limited (RFC 4443 2.4(f)): a
+ * burst of 50, then one a millisecond; every refusal is still counted. */
+static void test_refusal_icmp_rate_limited(void **state)
+{
+	struct eng g;
+	uint8_t pkt[2048];
+	eng_init(&g, NULL, NULL, NULL);
+	size_t answered = 0;
+	for (int i = 0; i < 200; i++) {
+		size_t len = udp_to(pkt, "127.0.0.1", (uint16_t)(1000 + i));
+		answered += eng_feed(&g, pkt, len);
+	}
+	assert_int_equal(answered, 50);
+	assert_int_equal(ctr(&g, TP_CTR_icmp_errors_limited), 150);
+	assert_int_equal(ctr(&g, TP_CTR_flows_refused_policy), 200);
+	g.now += 10000; /* 10 ms: 10 more */
+	answered = 0;
+	for (int i = 0; i < 20; i++) {
+		size_t len = udp_to(pkt, "::1", (uint16_t)(3000 + i));
+		answered += eng_feed(&g, pkt, len);
+	}
+	assert_int_equal(answered, 10);
+	/* TCP refusals are RSTs, not limited here. */
+	for (int i = 0; i < 20; i++) {
+		size_t len = tcp_to(pkt, "127.0.0.1", 22, WIRE_TCP_SYN);
+		assert_int_equal(eng_feed(&g, pkt, len), 1);
+	}
+	g.now += 1000000; /* a quiet second refills the burst */
+	answered = 0;
+	for (int i = 0; i < 60; i++) {
+		size_t len = echo_to(pkt, "127.0.0.1");
+		answered += eng_feed(&g, pkt, len);
+	}
+	assert_int_equal(answered, 50);
+	eng_fini(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +764,7 @@ int main(void)
 	    cmocka_unit_test(test_allow_and_self_through_engine),
 	    cmocka_unit_test(test_bad_list_fails_create),
 	    cmocka_unit_test(test_refusal_log_rate_limited),
+	    cmocka_unit_test(test_refusal_icmp_rate_limited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
