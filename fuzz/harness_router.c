@@ -68,6 +68,7 @@ struct rt {
 	uint64_t now;
 	bool auto_drain;
 	uint8_t finish_mode;
+	size_t budget_extra;
 	size_t base_mem;
 	struct rt_tuple tu[RT_TUPLES];
 	uint8_t *pkt; /* RT_PKT_CAP bytes to build packets in */
@@ -959,13 +960,25 @@ static void rt_step(struct rt *r)
 
 /* --- setup and the end --- */
 
+/* Memory the budget leaves above what core_create takes (0: 32 MiB in
+ * all), so refusals and closed windows happen after a few flows. */
+static const size_t rt_budget_extra[4] = {0, 8u << 10, 48u << 10,
+					  300u << 10};
+
+/* Destination policies (policy.c): none, a denied host, an allow list that
+ * leaves out some tuples, denied ports of both families. */
+static const char *const rt_policy[4][2] = {
+    {NULL, NULL},
+    {NULL, "198.51.100.7"},
+    {"198.51.100.0/24:80, [2001:db8::/32]:443", NULL},
+    {NULL, "[2001:db8::35]:53, 198.51.100.1:80-80"},
+};
+
 /* [mtu, budget, drain, finish] [max_flows, reasm bytes] [tx slots]
- * [half-open, established limits] */
+ * [half-open, established limits, policy] */
 static void rt_config(struct rt *r)
 {
 	static const uint32_t mtus[4] = {1500, 1280, 4096, 9000};
-	static const uint64_t budgets[4] = {32u << 20, 768u << 10, 1536u << 10,
-					    4u << 20};
 	static const uint32_t reasm[4] = {4096, 16384, 65536, 262144};
 	struct fz_in *in = &r->in;
 	uint8_t b0 = fz_u8(in), b1 = fz_u8(in), b2 = fz_u8(in), b3 = fz_u8(in);
@@ -973,7 +986,8 @@ static void rt_config(struct rt *r)
 
 	memset(c, 0, sizeof(*c));
 	c->mtu = mtus[b0 & 3];
-	c->max_memory = budgets[b0 >> 2 & 3];
+	c->max_memory = 32u << 20;
+	r->budget_extra = rt_budget_extra[b0 >> 2 & 3];
 	r->auto_drain = !(b0 & 16);
 	r->finish_mode = (uint8_t)((b0 >> 5) % 3);
 	c->max_flows = 1 + b1 % 12;
@@ -982,6 +996,8 @@ static void rt_config(struct rt *r)
 	c->tx_headroom = 16;
 	c->max_tcp_half_open = 1 + b3 % 4;
 	c->max_tcp_established = 1 + (b3 >> 2) % 8;
+	c->policy_allow = rt_policy[b3 >> 5 & 3][0];
+	c->policy_deny = rt_policy[b3 >> 5 & 3][1];
 	c->udp_timeout_us = 5000000;
 	c->udp_dns_timeout_us = 3000000;
 	c->icmp_timeout_us = 4000000;
@@ -1064,6 +1080,12 @@ void fz_router_run(const uint8_t *data, size_t size)
 	if (r->e) {
 		r->pkt = malloc(RT_PKT_CAP);
 		r->base_mem = r->e->mem.used;
+		if (r->budget_extra) {
+			/* As if max_memory had been set this low. */
+			size_t b = r->base_mem + r->budget_extra;
+			r->e->mem.budget = b;
+			r->e->cfg.max_memory = r->cfg.max_memory = b;
+		}
 		for (int step = 0; r->in.n && step < RT_MAX_STEPS; step++)
 			rt_step(r);
 		rt_finish(r);

@@ -174,9 +174,12 @@ F_SYNACK, F_ACKDATA, F_RAW, F_SACK = 8, 9, 10, 11
 
 
 def config(mtu=0, budget=0, no_drain=False, finish=0, flows=11, reasm=3,
-           slots=30, half=3, est=7):
+           slots=30, half=3, est=7, policy=0):
+    """The router's 4 config bytes (rt_config): budget 0 is 32 MiB, 1-3
+    leave 8 KiB, 48 KiB, 300 KiB above what core_create takes; policy 0-3
+    picks one of rt_policy[]."""
     b0 = mtu | budget << 2 | (16 if no_drain else 0) | finish << 5
-    return bytes([b0, flows | reasm << 4, slots, half | est << 2])
+    return bytes([b0, flows | reasm << 4, slots, half | est << 2 | policy << 5])
 
 
 def op_tcp(tuple_, fsel, modes=0, extra=b"", opts_bits=0x08, opt_vals=b"",
@@ -253,6 +256,19 @@ def programs():
         op("fail_open", 1) + op("udp", 0, 0, 0, 10) +
         op("mutate", 0x10, 20, 0, 0, 9, 0xFF, 1) +
         op("mutate", 0x00, 0, 0, 10, 2, 0, 33, 0x40, 1))
+    # Destinations the policy refuses: a UDP flow and a SYN to denied
+    # ports, then an allowed one.
+    pr["policy_deny"] = config(policy=3) + (
+        op("udp", 3, 0, 0, 10) + syn(0) + syn(2) + op("connected", 0))
+    pr["policy_allow_list"] = config(policy=2) + (
+        op("udp", 1, 0, 0, 10) + op("icmp", 2, 0, 0, 1, 8) + syn(0))
+    # A budget a few KiB above the base: data held for a full host socket
+    # runs into it and the window closes.
+    pr["budget_tight"] = config(budget=1) + handshake(t) + (
+        op("tx_space", 0, 0, 0, 0) +
+        op_tcp(t, F_ACKPSH, modes=0x40, length=200) +
+        op_tcp(t, F_ACKPSH, modes=0x40, length=200) +
+        op("tx_space", 0, 2, 0, 0) + op_tcp(t, F_ACK))
     raw = packets()["v4_tcp_syn"]
     pr["raw_syn"] = config() + op("raw", 0) + struct.pack("!H", len(raw)) + raw
     return pr

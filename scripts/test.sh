@@ -19,7 +19,8 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 # Build tools, cmocka, and the real peers the e2e tests talk to.
 PKGS="build-essential cmake pkg-config libcmocka-dev iproute2 procps util-linux
   python3 python3-scapy dnsmasq-base bind9-dnsutils socat iputils-ping
-  netcat-openbsd nginx-light curl iperf3 nftables"
+  netcat-openbsd nginx-light curl iperf3 nftables tshark valgrind clang
+  libclang-rt-14-dev llvm"
 
 install_deps() {
 	local missing="" p
@@ -136,13 +137,13 @@ if [ "${TP_SKIP_TSAN:-0}" != 1 ]; then
 	if cmake -S "$ROOT" -B "$ROOT/build-tsan" -DTP_WERROR=ON -DTP_TSAN=ON \
 		-DTP_TCPRX_COPY=ON -DCMAKE_BUILD_TYPE=Debug >"$ROOT/build-tsan.configure.log" 2>&1 &&
 		cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_api test_api_threads \
-			test_api_input test_api_lifecycle embed >"$ROOT/build-tsan.build.log" 2>&1; then
+			test_api_input test_api_lifecycle embed >"$ROOT/build-tsan/build.log" 2>&1; then
 		rm -f "$ROOT/build-tsan.configure.log"
 		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 			CTEST_ARGS="${CTEST_ARGS:-} --timeout 300 -R ^(unit\.test_api|e2e\.test_embed$)" \
 			run_tests build-tsan || fail=1
 	else
-		tail -n 40 "$ROOT/build-tsan.configure.log" "$ROOT/build-tsan.build.log" 2>/dev/null
+		tail -n 40 "$ROOT/build-tsan.configure.log" "$ROOT/build-tsan/build.log" 2>/dev/null
 		echo "test.sh: build failed for build-tsan" >&2
 		TOTAL_FAIL=$((TOTAL_FAIL + 1))
 		fail=1

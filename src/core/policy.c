@@ -366,11 +366,12 @@ int policy_parse(const char *list, enum policy_action action,
 		struct policy_rule r;
 		if (parse_entry(p, (size_t)(q - p), &r) < 0) {
 			if (err && errcap)
-				snprintf(err, errcap,
-					 "bad entry '%.*s' (want CIDR[:PORT], "
-					 "[IPV6CIDR]:PORT or PORT range "
-					 "LO-HI, e.g. 10.1.0.0/16:443)",
-					 (int)(q - p > 64 ? 64 : q - p), p);
+				snprintf(
+				    err, errcap,
+				    "bad entry '%.*s' (want CIDR[:PORT[-PORT]] "
+				    "or [IPV6CIDR]:PORT, e.g. "
+				    "10.1.0.0/16:443)",
+				    (int)(q - p > 64 ? 64 : q - p), p);
 			return -1;
 		}
 		r.action = (uint8_t)action;

@@ -487,8 +487,10 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 	/* Window update (RFC 9293 3.10.7.4): only from newer segments. */
 	if (SEQ_LT(t->snd_wl1, th->seq) ||
 	    (t->snd_wl1 == th->seq && SEQ_LEQ(t->snd_wl2, ack))) {
-		if (!t->snd_wnd && wnd && t->snd_una == t->snd_nxt) {
-			t->backoff = 0; /* persist ends */
+		/* Persist ends; in TIME-WAIT rtx_at is the end of it. */
+		if (!t->snd_wnd && wnd && t->snd_una == t->snd_nxt &&
+		    t->state != TCP_TIME_WAIT) {
+			t->backoff = 0;
 			t->rtx_at = 0;
 		}
 		t->snd_wnd = wnd;

@@ -118,6 +118,11 @@ void tcp_rack_dsack(struct core_engine *e, struct tcp_conn *t, uint32_t s,
 {
 	struct tcp_sb *b = t->sb;
 
+	/* The copy of a loss probe: it says nothing about reordering, and
+	 * its episode is not the reduction's (tlp_on_ack() sees to it). */
+	if (t->tlp_on && t->tlp_retrans && SEQ_LT(s, t->tlp_end) &&
+	    SEQ_GEQ(end, t->tlp_end - 1))
+		return;
 	if (b && b->dsack_on && SEQ_GEQ(t->snd_una, b->dsack_round))
 		b->dsack_on = 0;
 	if (!b || !b->dsack_on) {
@@ -134,9 +139,6 @@ void tcp_rack_dsack(struct core_engine *e, struct tcp_conn *t, uint32_t s,
 
 	if (!t->undo_on || !t->undo_rtx || SEQ_LT(s, t->undo_marker))
 		return;
-	if (t->tlp_on && t->tlp_retrans && SEQ_LT(s, t->tlp_end) &&
-	    SEQ_GEQ(end, t->tlp_end - 1))
-		return; /* the probe's copy, not the episode's */
 	uint32_t mss = tcp_eff_mss(t);
 	uint32_t segs = (end - s + mss / 2) / mss;
 	if (!segs)
@@ -159,14 +161,18 @@ static uint32_t reo_wnd(const struct tcp_conn *t)
 	return (uint32_t)w;
 }
 
-/* The first loss outside a recovery starts one (RFC 6675 / 8985 9.2). */
+/* The first loss outside a recovery starts one (RFC 6675 / 8985 9.2).
+ * Its reduction also answers for a loss an outstanding probe may have
+ * repaired: that episode ends, and the PTO starts afresh. */
 static void enter_recovery(struct core_engine *e, struct tcp_conn *t)
 {
 	CTR_INC(e, tcp_fast_retransmits);
 	tcp_cc_on_loss(e, t);
 	t->in_recovery = 1;
 	t->recover = t->snd_nxt;
-	t->lr_at = 0; /* no probes in recovery */
+	t->tlp_on = 0;
+	if (t->lr_pto)
+		t->lr_at = 0;
 }
 
 /**

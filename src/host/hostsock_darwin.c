@@ -146,21 +146,48 @@ void driver_push_corked(struct driver *d)
 	d->ncork = 0;
 }
 
-/* An IPv4 ping socket's datagram with its IP header removed, or NULL if
- * it is not an echo reply for this flow's identifier. */
-static uint8_t *ping_reply(struct hsock *s, uint8_t *p, size_t *len)
+/* The length of the IPv4 header in front of a ping socket's datagram of
+ * len bytes at p (0 for IPv6, or if there is none), or -1 if the datagram
+ * is not an echo reply with this flow's identifier. */
+static long ping_reply_hdr(const struct hsock *s, const uint8_t *p, size_t len)
 {
-	if (s->family == 4 && *len >= 20 && p[0] >> 4 == 4) {
-		size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-		if (ihl < 20 || *len < ihl + 8)
-			return NULL;
-		p += ihl;
-		*len -= ihl;
+	size_t ihl = 0;
+	if (s->family == 4 && len >= 20 && p[0] >> 4 == 4) {
+		ihl = (size_t)(p[0] & 0x0f) * 4;
+		if (ihl < 20)
+			return -1;
 	}
-	if (*len < 8)
-		return NULL;
-	uint16_t id = (uint16_t)(p[4] << 8 | p[5]);
-	return id == s->raw_id ? p : NULL;
+	if (len < ihl + 8)
+		return -1;
+	uint16_t id = (uint16_t)(p[ihl + 4] << 8 | p[ihl + 5]);
+	return id == s->raw_id ? (long)ihl : -1;
+}
+
+/* Removes the first k bytes of the len bytes stored across iov (the
+ * datagram may run from the core's slot into its scratch buffer). */
+static void iov_drop_front(const struct core_iov *iov, int iovcnt, size_t len,
+			   size_t k)
+{
+	for (size_t dst = 0; dst + k < len;) {
+		/* Locate byte dst and byte dst + k, then move the longest run
+		 * that stays inside one buffer on both sides. */
+		size_t a = dst, b = dst + k;
+		int ia = 0, ib = 0;
+		while (ia < iovcnt && a >= iov[ia].len)
+			a -= iov[ia++].len;
+		while (ib < iovcnt && b >= iov[ib].len)
+			b -= iov[ib++].len;
+		if (ia >= iovcnt || ib >= iovcnt)
+			return;
+		size_t run = len - k - dst;
+		if (iov[ia].len - a < run)
+			run = iov[ia].len - a;
+		if (iov[ib].len - b < run)
+			run = iov[ib].len - b;
+		memmove((uint8_t *)iov[ia].base + a,
+			(const uint8_t *)iov[ib].base + b, run);
+		dst += run;
+	}
 }
 
 static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
@@ -188,15 +215,15 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
 		}
 		size_t len = (size_t)n;
 		if (s->kind == HS_PING) {
-			/* The reply lands in the first buffer (the core's
-			 * slot is at least an MTU); move it to the start. */
-			uint8_t *base = iov[0].base;
-			size_t first = len < iov[0].len ? len : iov[0].len;
-			uint8_t *p = ping_reply(s, base, &first);
-			if (!p)
+			/* The headers are in the first buffer (the core's
+			 * slot, at least an MTU long). */
+			long ihl =
+			    ping_reply_hdr(s, iov[0].base,
+					   len < iov[0].len ? len : iov[0].len);
+			if (ihl < 0)
 				continue;
-			memmove(base, p, first);
-			len = first;
+			iov_drop_front(iov, iovcnt, len, (size_t)ihl);
+			len -= (size_t)ihl;
 		}
 		if (full_len)
 			*full_len = len;

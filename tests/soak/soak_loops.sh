@@ -9,13 +9,14 @@
 #       checked; upload it to the SHA-256 sink at SINK4/SINK6:PORT with nc;
 #       a pause of 5 s between rounds
 #   soak_loops.sh dns DEADLINE SERVER4 SERVER6 NAME WANT4 WANT6
-#       dig A and AAAA of NAME from both servers, 5 a second
+#       dig A and AAAA of NAME from both servers, 5 a second (dig's own
+#       retries of a lost query are allowed, counted: "dns retried N")
 #   soak_loops.sh udp DEADLINE HOST4 HOST6 PORT PY E2EDIR
 #       udp_echo.py bursts of 50 datagrams (2 sockets), one a second
 set -u
 kind=$1 deadline=$2
 shift 2
-ok=0 failed=0 nerr=0
+ok=0 failed=0 nerr=0 retried=0
 err() {
 	failed=$((failed + 1))
 	if [ "$nerr" -lt 5 ]; then
@@ -57,7 +58,14 @@ dns)
 		if [ $((i / 2 % 2)) = 0 ]; then t=A want=$want4; else t=AAAA want=$want6; fi
 		i=$((i + 1))
 		out=$(dig +time=2 +tries=3 +short @"$s" "$name" "$t" 2>&1)
-		if [ "$out" = "$want" ]; then ok=$((ok + 1)); else err "dig @$s $name $t: '$out'"; fi
+		# A query or answer lost on the way is retried by dig (it prints
+		# "timed out" for the lost try, then the answer): counted apart.
+		if [ "$(printf '%s\n' "$out" | tail -n 1)" = "$want" ]; then
+			ok=$((ok + 1))
+			retried=$((retried + $(printf '%s\n' "$out" | grep -c 'timed out')))
+		else
+			err "dig @$s $name $t: '$out'"
+		fi
 		sleep 0.2
 	done
 	;;
@@ -68,6 +76,8 @@ udp)
 		i=$((i + 1))
 		if out=$("$py" "$dir/udp_echo.py" "$h" "$port" --count 50 --sockets 2 --timeout 1 --retries 3 2>&1); then
 			ok=$((ok + 1))
+			n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) resent,.*/\1/p')
+			retried=$((retried + ${n:-0}))
 		else
 			err "udp echo $h: $out"
 		fi
@@ -80,3 +90,4 @@ udp)
 	;;
 esac
 echo "$kind ok $ok failed $failed"
+case $kind in dns | udp) echo "$kind retried $retried" ;; esac

@@ -238,6 +238,8 @@ static void test_two_engines_with_traffic(void **state)
 	pthread_join(fb.thread, NULL);
 	struct sink_at_least wb2 = {&sb, before + 1};
 	assert_true(wait_for(sink_reached, &wb2, 10000));
+	struct engine_done db2 = {b, 600};
+	assert_true(wait_for(all_sent_to_host, &db2, 10000));
 	assert_int_equal(counter(b, TP_CTR_rx_packets), 600);
 	tp_destroy(b);
 	echo_stop(&e);

@@ -345,8 +345,7 @@ static void test_budget_flows_and_buffers(void **state)
 	th_out(&t);
 	assert_int_equal(fake_host_sock(&t.host, a.sock)->tx_len, 1400);
 	assert_memory_equal(fake_host_sock(&t.host, a.sock)->tx, pattern, 1400);
-	assert_true(t.e->mem.used + (with_buf - before) <=
-		    t.e->mem.budget);
+	assert_true(t.e->mem.used + (with_buf - before) <= t.e->mem.budget);
 	assert_int_equal(send_udp(&t, 6002), 0);
 	t.sport = 40003;
 	t.app_isn = 0x30000000u;

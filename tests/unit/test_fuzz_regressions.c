@@ -89,6 +89,49 @@ static void test_tcp_time_wait_held_data_expires(void **state)
 	th_fini(&t);
 }
 
+/* fuzz_router: the app closed its window with the FIN that put the flow in
+ * TIME-WAIT, then sent its FIN again with the window open. The window
+ * update took it for the end of a zero-window probe and cleared rtx_at,
+ * which in TIME-WAIT is the end of TIME-WAIT: the flow kept its slot
+ * forever with no timer ("after every timer: 1 flows left"), so an app
+ * could fill the flow table with such connections. */
+static const uint8_t router_time_wait_window[] = {
+    0x00, 0x3b, 0x1e, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x08, 0x36, 0xfc, 0x7f, 0x00, 0x00,
+    0x00, 0x40, 0xb8, 0x00, 0x00, 0x00, 0x04, 0x55, 0x00, 0x00, 0x04};
+
+static void test_router_time_wait_window(void **state)
+{
+	(void)state;
+	fz_router_run(router_time_wait_window, sizeof(router_time_wait_window));
+}
+
+/* The same with the TCP test harness: an ACK opening the window in
+ * TIME-WAIT leaves the end of TIME-WAIT alone. */
+static void test_tcp_time_wait_window_update(void **state)
+{
+	(void)state;
+	struct th t;
+	th_init(&t, 4, NULL);
+	th_establish(&t, NULL);
+	fake_host_rx_eof(&t.host, t.sock);
+	th_event(&t, CORE_EV_READ);
+	assert_int_equal(th_out(&t), 1);
+	uint32_t fin = t.out[0].p.u.tcp.seq;
+
+	th_send_full(&t, WIRE_TCP_ACK | WIRE_TCP_FIN, t.app_nxt, fin + 1, 0,
+		     NULL, NULL, 0);
+	t.app_nxt++;
+	th_out(&t);
+	assert_int_equal(core_flow_count(t.e), 1); /* TIME-WAIT */
+	th_send_full(&t, WIRE_TCP_ACK, t.app_nxt, fin + 1, 65535, NULL, NULL,
+		     0);
+	th_out(&t);
+	th_advance(&t, TCP_TIME_WAIT_US + 1);
+	assert_int_equal(core_flow_count(t.e), 0);
+	th_fini(&t);
+}
+
 /* Runs every file of fuzz/corpus/<target> through run; returns how many. */
 static int replay_corpus(const char *target,
 			 void (*run)(const uint8_t *, size_t))
@@ -132,6 +175,8 @@ int main(void)
 	    cmocka_unit_test(test_router_pending_slot),
 	    cmocka_unit_test(test_router_time_wait_stuck),
 	    cmocka_unit_test(test_tcp_time_wait_held_data_expires),
+	    cmocka_unit_test(test_router_time_wait_window),
+	    cmocka_unit_test(test_tcp_time_wait_window_update),
 	    cmocka_unit_test(test_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

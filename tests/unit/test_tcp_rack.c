@@ -2,8 +2,9 @@
  * and the scoreboard behind it: a tail loss probe before the RTO, a lost
  * retransmission found by RACK without an RTO, RACK's reordering timer,
  * the reordering window widening after a spurious retransmission (and the
- * D-SACK undoing its window reduction), and the scoreboard's memory (only
- * while data is in flight). The app's ACKs come one RTT (10 ms) after what
+ * D-SACK undoing its window reduction), a probe when the ACKs stop in fast
+ * recovery, a spurious RTO undone, and the scoreboard's memory (only while
+ * data is in flight, from the budget). The app's ACKs come one RTT (10 ms) after what
  * they acknowledge. */
 #include <errno.h>
 #include <setjmp.h>
@@ -273,6 +274,71 @@ static void test_rack_reordering_adapts(void **state)
 	th_fini(&t);
 }
 
+/* Fast recovery, and then the app's ACKs stop (a Linux app compresses
+ * SACKs after three duplicate ACKs; the one it sends is lost): the pipe
+ * says the window is full, RACK hears nothing. The probe (allowed in fast
+ * recovery here, unlike RFC 8985) resends the last segment; the app's
+ * answer SACKs everything and the recovery ends without an RTO. */
+static void test_tlp_in_recovery(void **state)
+{
+	struct th t;
+	establish(&t);
+	assert_int_equal(host_data(&t, 0, 10), 10);
+
+	th_advance(&t, RTT);
+	sack(&t, 0, 1, 4);
+	th_out(&t);
+	assert_int_equal(t.nout, 1); /* segment 0 again; then cwnd is full */
+	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
+	assert_true(conn(&t)->in_recovery);
+
+	/* Nothing more from the app. */
+	uint64_t waited = wait_for_output(&t);
+	assert_int_equal(waited, 2 * RTT + TCP_TLP_MIN_US);
+	assert_int_equal(t.nout, 1);
+	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 9));
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_loss_probes), 1);
+
+	/* Its answer: 1..9 all there; the resent 0 was lost too. */
+	th_advance(&t, RTT);
+	sack(&t, 0, 1, 10);
+	th_out(&t);
+	assert_int_equal(t.nout, 1);
+	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
+	th_advance(&t, RTT);
+	sack(&t, 10, 0, 0);
+	assert_false(conn(&t)->in_recovery);
+	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 0);
+	th_fini(&t);
+}
+
+/* A spurious RTO: the app got everything but its ACKs were lost, and so
+ * was the probe. The RTO's resend comes back D-SACKed with an ACK of all:
+ * the window reduction is undone. */
+static void test_spurious_rto_undone(void **state)
+{
+	struct th t;
+	establish(&t);
+	assert_int_equal(host_data(&t, 0, 10), 10);
+	uint32_t cwnd0 = conn(&t)->cwnd;
+
+	wait_for_output(&t); /* the probe: segment 9 again */
+	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 9));
+	wait_for_output(&t); /* the RTO: segment 0 again */
+	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 1);
+	assert_int_equal(conn(&t)->cwnd, MSS);
+
+	uint32_t d[2] = {seg(&t, 0), seg(&t, 1)};
+	th_send_sack(&t, seg(&t, 10), 1, d);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_recoveries_undone), 1);
+	assert_true(conn(&t)->cwnd >= cwnd0);
+	assert_int_equal(th_out(&t), 0);
+	assert_int_equal(hs(&t)->rx_len, 0);
+	th_fini(&t);
+}
+
 /* The scoreboard exists only while data is in flight, and only with
  * SACK; it grows with the flight. */
 static void test_scoreboard_memory(void **state)
@@ -349,6 +415,8 @@ int main(void)
 	    cmocka_unit_test(test_rack_lost_retransmission),
 	    cmocka_unit_test(test_rack_reorder_timer),
 	    cmocka_unit_test(test_rack_reordering_adapts),
+	    cmocka_unit_test(test_tlp_in_recovery),
+	    cmocka_unit_test(test_spurious_rto_undone),
 	    cmocka_unit_test(test_scoreboard_memory),
 	    cmocka_unit_test(test_scoreboard_no_memory),
 	};
