@@ -378,7 +378,8 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	X(tcp_recoveries_undone,                                              \
 	  "TCP window reductions undone: the app D-SACKed every resend")     \
 	X(icmp_errors_limited,                                                \
-	  "ICMP errors about refused flows not sent: rate limit")
+	  "ICMP errors about refused flows not sent: rate limit") \
+	X(flows_evicted, "flows ended to make room (oldest first)")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

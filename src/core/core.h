@@ -43,6 +43,7 @@ struct core_engine {
 	uint32_t frag_id;	/* next id for fragments we originate */
 	uint8_t *scratch;	/* one maximal datagram (CORE_SCRATCH_SIZE) */
 	uint64_t now;		/* time of the input being handled */
+	uint64_t rng;		/* xorshift state for eviction sampling */
 	uint64_t log_window;	/* start of the current rate-limit second */
 	uint32_t log_in_window;	/* lines logged in it */
 	uint64_t ctr[TP_CTR__COUNT];
@@ -148,6 +149,10 @@ size_t core_synth_quote(const struct flow_key *k, const uint8_t *l4,
  * host stack handles itself). */
 bool core_icmp_for_error(uint8_t family, const struct core_sock_error *err,
 			 uint8_t *type, uint8_t *code);
+
+/* Ends flow f at once to make room (its protocol's way: TCP resets both
+ * sides, UDP/ICMP just forget the flow). Used by flow_evict_oldest. */
+void core_flow_evict(struct core_engine *e, union flow *f);
 
 /* Lets f's protocol release what it holds before the sweep frees f. */
 void core_flow_release(struct core_engine *e, union flow *f);

@@ -112,6 +112,9 @@ struct core_engine *core_create(const struct core_config *cfg,
 	}
 	e->ops = ops;
 	e->ops_ctx = ops_ctx;
+	e->rng = cfg->hash_seed ^ 0x9e3779b97f4a7c15ull;
+	if (!e->rng)
+		e->rng = 1;
 	e->refuse_icmp_tokens = REFUSE_ICMP_BURST;
 	e->flows = flow_table_create(e, cfg->max_flows);
 	e->tx = tx_ring_create(&e->mem, cfg->tx_slots, cfg->mtu,
@@ -648,6 +651,14 @@ uint64_t core_next_deadline(const struct core_engine *e)
 	uint64_t a = flow_timer_next(e->flows);
 	uint64_t b = reasm_next_deadline(e->reasm);
 	return a < b ? a : b;
+}
+
+void core_flow_evict(struct core_engine *e, union flow *f)
+{
+	if (f->c.type == FLOW_TCP)
+		tcp_evict(e, f);
+	else
+		flow_close(e, f, false);
 }
 
 void core_flow_release(struct core_engine *e, union flow *f)

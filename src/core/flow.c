@@ -22,9 +22,9 @@
 struct flow_table {
 	struct core_engine *e;
 	union flow *slots;
-	uint32_t *buckets;	/* index + 1 of the first flow, 0: empty */
-	uint32_t *heap;		/* slot indices ordered by deadline */
-	uint32_t *free_stack;	/* freed slot indices below high_water */
+	uint32_t *buckets;    /* index + 1 of the first flow, 0: empty */
+	uint32_t *heap;	      /* slot indices ordered by deadline */
+	uint32_t *free_stack; /* freed slot indices below high_water */
 	uint32_t max, nbuckets, count, high_water, nfree, heap_len;
 	uint64_t seed;
 };
@@ -124,10 +124,56 @@ static void hash_remove(struct flow_table *t, union flow *f)
 	}
 }
 
+#define EVICT_SAMPLES 64
+
+static uint32_t rng_next(struct core_engine *e)
+{
+	/* xorshift64*: fast, and seeded from the driver's randomness. */
+	uint64_t x = e->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	e->rng = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+bool flow_is_datagram(const union flow *f)
+{
+	return f->c.type == FLOW_UDP || f->c.type == FLOW_ICMP;
+}
+
+bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
+{
+	struct flow_table *t = e->flows;
+	if (t->high_water == 0)
+		return false;
+	union flow *victim = NULL;
+	for (int i = 0; i < EVICT_SAMPLES; i++) {
+		union flow *f = &t->slots[rng_next(e) % t->high_water];
+		if (f->c.type == FLOW_FREE || f->c.closing || !pred(f))
+			continue;
+		if (!victim || f->c.last_active < victim->c.last_active)
+			victim = f;
+	}
+	if (!victim)
+		return false;
+	CTR_INC(e, flows_evicted);
+	core_flow_evict(e, victim);
+	flow_sweep(e);
+	return true;
+}
+
 union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 		       const struct flow_key *key)
 {
 	struct flow_table *t = e->flows;
+	/* A full table first makes an old datagram flow give way: a flood
+	 * of UDP or ping flows must not lock out the next DNS query or
+	 * connection. TCP connections are never evicted for another flow.
+	 * The memory budget is different: at the budget, new flows are
+	 * refused (and TCP windows shrink), as the budget promises. */
+	if (t->count >= t->max)
+		flow_evict_oldest(e, flow_is_datagram);
 	if (t->count >= t->max) {
 		CTR_INC(e, flows_refused_limit);
 		core_log_refusal(e, CORE_REFUSE_LIMIT, key,

@@ -61,6 +61,19 @@ union flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
 union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 		       const struct flow_key *key);
 
+/* Under pressure (table full, memory budget, half-open limit): samples a
+ * few flows at random and ends the least recently active one that pred
+ * accepts, freeing its slot at once. O(1); an approximation of LRU that a
+ * flood cannot defeat by aiming at one bucket. Returns true if a flow was
+ * evicted (counted in flows_evicted). Only for new-flow paths: it runs the
+ * deferred sweep. */
+bool flow_evict_oldest(struct core_engine *e,
+		       bool (*pred)(const union flow *f));
+
+/* True for UDP and ICMP echo flows: they can be dropped under pressure
+ * and simply re-created by the app's next datagram. */
+bool flow_is_datagram(const union flow *f);
+
 /* The flow a handle names, or NULL if it is stale or closing. */
 union flow *flow_from_handle(struct flow_table *t, uint32_t handle);
 uint32_t flow_handle(const struct flow_table *t, const union flow *f);

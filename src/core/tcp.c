@@ -290,7 +290,10 @@ static void connect_failed(struct core_engine *e, struct tcp_conn *t, int err,
 /* The host connect succeeded: answer the app's SYN. */
 static void connect_done(struct core_engine *e, struct tcp_conn *t)
 {
-	set_half(e, t, false);
+	/* Still half-open until the app's ACK: a SYN flood from spoofed
+	 * sources must not hold more host connections than
+	 * max_tcp_half_open, whether they are connecting or waiting in
+	 * SYN_RCVD for an ACK that never comes. */
 	set_open(e, t, true);
 	CTR_INC(e, tcp_conns_created);
 	tcp_cc_init(e, t);
@@ -306,6 +309,18 @@ static void connect_done(struct core_engine *e, struct tcp_conn *t)
 	t->rtt_seq = t->iss;
 	t->rtt_start = (uint32_t)e->now;
 	t->rtx_at = e->now + tcp_rto_backed_off(t);
+}
+
+/* True for a connection whose handshake is not complete: its host connect
+ * is pending, or the SYN-ACK waits for the app's ACK. */
+bool tcp_is_half_open(const union flow *f)
+{
+	return f->c.type == FLOW_TCP && f->tcp.cnt_half;
+}
+
+void tcp_evict(struct core_engine *e, union flow *f)
+{
+	tcp_abort(e, tcp_of(f), true);
 }
 
 /**
@@ -325,7 +340,8 @@ void tcp_input_new(struct core_engine *e, const struct flow_key *key,
 		tcp_reply_rst(e, pkt);
 		return;
 	}
-	if (e->ctr[TP_CTR_tcp_half_open] >= e->cfg.max_tcp_half_open) {
+	if (e->ctr[TP_CTR_tcp_half_open] >= e->cfg.max_tcp_half_open &&
+	    !flow_evict_oldest(e, tcp_is_half_open)) {
 		CTR_INC(e, tcp_refused_half_open);
 		core_log_hostile(e, "tcp: SYN refused: %u connects pending",
 				 e->cfg.max_tcp_half_open);
@@ -614,6 +630,7 @@ static bool syn_rcvd_input(struct core_engine *e, struct tcp_conn *t,
 		return false;
 	}
 	t->state = TCP_ESTABLISHED;
+	set_half(e, t, false);
 	t->snd_una = th->ack;
 	t->snd_wnd = (uint32_t)th->window << t->snd_ws;
 	t->snd_wl1 = th->seq;

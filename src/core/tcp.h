@@ -40,4 +40,11 @@ void tcp_tx_resume(struct core_engine *e, union flow *f);
  * counters of open flows). The host socket is closed by the sweep. */
 void tcp_release(struct core_engine *e, union flow *f);
 
+/* True for a connection still in its handshake (counted in tcp_half_open):
+ * the candidates flow_evict_oldest() may drop under a SYN flood. */
+bool tcp_is_half_open(const union flow *f);
+
+/* Ends f at once to make room: RST to the app, RST to the host. */
+void tcp_evict(struct core_engine *e, union flow *f);
+
 #endif

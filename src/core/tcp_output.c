@@ -421,8 +421,8 @@ static int resend_record(struct core_engine *e, struct tcp_conn *t,
 	if (len) {
 		size_t hoff = tcp_ip_hdr_len(t) + wire_tcp_hdr_len(&o);
 		struct core_iov iov = {buf + hoff, len};
-		long r = e->ops->peek(e->ops_ctx, t->c.sock,
-				      start - t->snd_una, &iov, 1);
+		long r = e->ops->peek(e->ops_ctx, t->c.sock, start - t->snd_una,
+				      &iov, 1);
 		if (peek_failed(e, t, r))
 			return -1;
 		if (r <= 0)

@@ -94,8 +94,8 @@ void tcp_rack_delivered(const struct core_engine *e, struct tcp_conn *t,
 	} else if (!t->min_rtt || rtt < t->min_rtt) {
 		t->min_rtt = rtt ? rtt : 1;
 	}
-	if (!b->rack_ok || sent_after(s->xmit, s->end, b->rack_xmit,
-				      b->rack_end)) {
+	if (!b->rack_ok ||
+	    sent_after(s->xmit, s->end, b->rack_xmit, b->rack_end)) {
 		b->rack_xmit = s->xmit;
 		b->rack_end = s->end;
 		b->rack_rtt = rtt;
@@ -229,8 +229,8 @@ void tcp_rack_detect(struct core_engine *e, struct tcp_conn *t)
 }
 
 /* RFC 8985 7.4: what the ACK says about an outstanding loss probe. */
-static void tlp_on_ack(struct core_engine *e, struct tcp_conn *t,
-		       uint32_t una0, bool sacked, bool dsack_tlp)
+static void tlp_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t una0,
+		       bool sacked, bool dsack_tlp)
 {
 	if (!t->tlp_on || SEQ_LT(t->snd_una, t->tlp_end))
 		return;
@@ -260,8 +260,7 @@ void tcp_rack_on_ack(struct core_engine *e, struct tcp_conn *t, uint32_t una0,
 		     bool sacked, bool dsack_tlp)
 {
 	tlp_on_ack(e, t, una0, sacked, dsack_tlp);
-	if (t->sb && t->sb->dsack_on &&
-	    SEQ_GEQ(t->snd_una, t->sb->dsack_round))
+	if (t->sb && t->sb->dsack_on && SEQ_GEQ(t->snd_una, t->sb->dsack_round))
 		t->sb->dsack_on = 0;
 	tcp_rack_detect(e, t);
 }

@@ -56,15 +56,15 @@
 #define RBUF_IOV       16
 
 struct tcp_rbuf {
-	uint8_t nr;	  /* out-of-order ranges */
-	uint8_t nrecent;  /* valid entries of recent[] */
-	uint8_t fin;	  /* an out-of-order FIN at fin_seq */
+	uint8_t nr;	 /* out-of-order ranges */
+	uint8_t nrecent; /* valid entries of recent[] */
+	uint8_t fin;	 /* an out-of-order FIN at fin_seq */
 	uint32_t fin_seq;
 	uint32_t recent[RBUF_RECENT]; /* a byte of each range that got a
 					 segment lately, latest first */
 	struct {
 		uint32_t s, e;
-	} r[TCP_OOO_RANGES]; /* sorted, disjoint, above rcv_nxt */
+	} r[TCP_OOO_RANGES];	     /* sorted, disjoint, above rcv_nxt */
 	uint8_t *chunk[RBUF_NCHUNK]; /* the ring; NULL: nothing there */
 };
 
@@ -142,8 +142,8 @@ static uint32_t rbuf_store(struct core_engine *e, struct tcp_rbuf *b,
 }
 
 /* Whether [a, z) holds a byte kept: pending or out of order. */
-static bool held(const struct tcp_conn *t, const struct tcp_rbuf *b,
-		 uint32_t a, uint32_t z)
+static bool held(const struct tcp_conn *t, const struct tcp_rbuf *b, uint32_t a,
+		 uint32_t z)
 {
 	if (SEQ_LT(a, data_end(t)) && SEQ_LT(t->host_nxt, z))
 		return true;
@@ -247,8 +247,8 @@ int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o, int max)
 	if (max > WIRE_TCP_MAX_SACK)
 		max = WIRE_TCP_MAX_SACK;
 	for (int k = 0; k < b->nrecent + b->nr && n < max; k++) {
-		int i = k < b->nrecent ? range_of(b, b->recent[k])
-				       : k - b->nrecent;
+		int i =
+		    k < b->nrecent ? range_of(b, b->recent[k]) : k - b->nrecent;
 		bool dup = i < 0;
 		for (int j = 0; j < n && !dup; j++)
 			dup = idx[j] == i;
@@ -486,9 +486,8 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 		if (took < len) {
 			b = rbuf_get(e, t);
 			if (b)
-				t->rcv_nxt += rbuf_store(e, b, seq + took,
-							 data + took,
-							 len - took);
+				t->rcv_nxt += rbuf_store(
+				    e, b, seq + took, data + took, len - took);
 			if (t->rcv_nxt != seq + len) {
 				window_closed(e, t);
 				fin = false;

@@ -274,8 +274,8 @@ static void sb_sacked(const struct core_engine *e, struct tcp_conn *t,
 }
 
 /* Marks the records in [s, end) SACKed; returns true if any was new. */
-static bool sb_sack_range(struct core_engine *e, struct tcp_conn *t,
-			  uint32_t s, uint32_t end)
+static bool sb_sack_range(struct core_engine *e, struct tcp_conn *t, uint32_t s,
+			  uint32_t end)
 {
 	bool any = false;
 	uint32_t lo = 0, hi = t->sb->n;
@@ -458,8 +458,8 @@ void tcp_sb_rto(struct tcp_conn *t, bool forget_sacks)
 		if (r->fl & TCP_SEG_SACKED) {
 			b->nsacked++;
 		} else {
-			r->fl = (uint8_t)((r->fl & TCP_SEG_EVER) |
-					  TCP_SEG_LOST);
+			r->fl =
+			    (uint8_t)((r->fl & TCP_SEG_EVER) | TCP_SEG_LOST);
 		}
 		acct(b, r->fl, r->end - start, 1);
 		start = r->end;

@@ -88,14 +88,48 @@ static void test_lookup_and_handles(void **state)
 
 static void test_limit_counted(void **state)
 {
+	/* A table full of TCP connections refuses new flows... */
 	struct core_engine *e = new_engine(8, 0);
 	for (uint32_t i = 0; i < 8; i++) {
 		struct flow_key k = key_n(i);
-		assert_non_null(flow_alloc(e, FLOW_UDP, &k));
+		assert_non_null(flow_alloc(e, FLOW_TCP, &k));
 	}
 	struct flow_key k = key_n(99);
 	assert_null(flow_alloc(e, FLOW_UDP, &k));
 	assert_int_equal(core_counters(e)[TP_CTR_flows_refused_limit], 1);
+	assert_int_equal(core_counters(e)[TP_CTR_flows_evicted], 0);
+	core_destroy(e);
+}
+
+static void test_full_table_evicts_oldest_datagram_flow(void **state)
+{
+	/* ...but one holding datagram flows lets the least recently active
+	 * one go (a UDP flood must not lock out the next DNS query). */
+	struct core_engine *e = new_engine(8, 0);
+	for (uint32_t i = 0; i < 8; i++) {
+		struct flow_key k = key_n(i);
+		e->now = 1000 + i;
+		assert_non_null(flow_alloc(e, i == 7 ? FLOW_TCP : FLOW_UDP, &k));
+	}
+	struct flow_key k0 = key_n(0);
+	union flow *f0 = flow_lookup(e->flows, &k0);
+	f0->c.last_active = 5000; /* recently active: keep it */
+	struct flow_key k = key_n(99);
+	e->now = 6000;
+	assert_non_null(flow_alloc(e, FLOW_UDP, &k));
+	assert_int_equal(core_flow_count(e), 8);
+	assert_int_equal(core_counters(e)[TP_CTR_flows_evicted], 1);
+	assert_int_equal(core_counters(e)[TP_CTR_flows_refused_limit], 0);
+	assert_non_null(flow_lookup(e->flows, &k0));
+	struct flow_key k7 = key_n(7);
+	assert_non_null(flow_lookup(e->flows, &k7)); /* TCP stays */
+	/* Sampling approximates LRU: the victim is one of the old ones. */
+	int gone = 0;
+	for (uint32_t i = 1; i < 7; i++) {
+		struct flow_key ki = key_n(i);
+		gone += flow_lookup(e->flows, &ki) == NULL;
+	}
+	assert_int_equal(gone, 1);
 	core_destroy(e);
 }
 
@@ -166,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup_and_handles),
 		cmocka_unit_test(test_limit_counted),
+		cmocka_unit_test(test_full_table_evicts_oldest_datagram_flow),
 		cmocka_unit_test(test_budget_counted),
 		cmocka_unit_test(test_timer_heap_order),
 		cmocka_unit_test(test_destroy_closes_sockets),

@@ -49,11 +49,13 @@ static void handshake_with(const struct wire_tcp_opts *opts, uint8_t family)
 	assert_true(wire_addr_eq(&sa->p.dst, &t.app));
 	assert_int_equal(sa->p.sport, t.dport);
 	assert_int_equal(sa->p.dport, t.sport);
-	assert_int_equal(th_ctr(&t, TP_CTR_tcp_half_open), 0);
+	/* Half-open until the app's ACK completes the handshake. */
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_half_open), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_created), 1);
 
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 1, NULL, 0);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_half_open), 0);
 	assert_int_equal(th_out(&t), 0); /* no data yet, nothing to say */
 	/* Established: the host socket is watched for data. */
 	struct fake_sock *s = fake_host_sock(&t.host, t.sock);
@@ -272,36 +274,61 @@ static void test_syn_flood_limits(void **state)
 {
 	struct th t;
 	th_init(&t, 4, small_limits);
+	/* A flood past max_tcp_half_open: each new SYN makes the oldest
+	 * unfinished handshake give way (RST to its sender, RST to its host
+	 * socket), so a genuine client is never locked out and no more than
+	 * 4 handshakes hold host connections at any time. */
 	for (int i = 0; i < 10; i++) {
 		t.sport = (uint16_t)(1000 + i);
 		th_syn(&t, NULL);
+		th_advance(&t, 1000);
+		assert_true(th_ctr(&t, TP_CTR_tcp_half_open) <= 4);
 	}
-	assert_int_equal(t.host.connects, 4);
-	assert_int_equal(th_ctr(&t, TP_CTR_tcp_refused_half_open), 6);
+	assert_int_equal(t.host.connects, 10);
+	assert_int_equal(th_ctr(&t, TP_CTR_flows_evicted), 6);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_refused_half_open), 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_half_open), 4);
+	assert_int_equal(core_flow_count(t.e), 4);
 	assert_int_equal(th_out(&t), 6);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
 		assert_int_equal(t.out[i].p.u.tcp.flags,
 				 WIRE_TCP_RST | WIRE_TCP_ACK);
-	assert_int_equal(core_flow_count(t.e), 4);
-
-	/* Complete the 4 pending, then 2 more fit, then established is
-	 * the limit. */
-	for (int i = 0; i < 4; i++) {
-		struct fake_sock *s = &t.host.socks[i];
-		core_sock_event(t.e, s->flow, CORE_EV_WRITE, t.now);
+		/* Oldest first. */
+		assert_int_equal(t.out[i].p.dport, 1000 + i);
+		assert_true(t.host.socks[i].closed);
 	}
-	assert_int_equal(th_out(&t), 4);
-	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 4);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 6; i < 10; i++)
+		assert_false(t.host.socks[i].closed);
+
+	/* A handshake answered with SYN-ACK but never ACKed (a spoofed
+	 * source) still counts as half-open and gives way in turn. */
+	core_sock_event(t.e, t.host.socks[6].flow, CORE_EV_WRITE, t.now);
+	assert_int_equal(th_out(&t), 1); /* SYN-ACK */
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_half_open), 4);
+	th_fini(&t);
+}
+
+static void est_limits(struct core_config *c)
+{
+	c->max_tcp_half_open = 100;
+	c->max_tcp_established = 6;
+}
+
+static void test_established_limit(void **state)
+{
+	struct th t;
+	th_init(&t, 4, est_limits);
+	for (int i = 0; i < 8; i++) {
 		t.sport = (uint16_t)(2000 + i);
 		th_syn(&t, NULL);
-		if (t.host.connects > 4 + i)
-			core_sock_event(t.e, t.host.socks[4 + i].flow,
+		if (t.host.connects > i)
+			core_sock_event(t.e, t.host.socks[i].flow,
 					CORE_EV_WRITE, t.now);
 	}
+	assert_int_equal(t.host.connects, 6);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 6);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_refused_established), 2);
+	assert_int_equal(th_ctr(&t, TP_CTR_flows_evicted), 0);
 	th_fini(&t);
 }
 
@@ -423,6 +450,7 @@ int main(void)
 	    cmocka_unit_test(test_connect_unreachable),
 	    cmocka_unit_test(test_connect_silent),
 	    cmocka_unit_test(test_syn_flood_limits),
+		cmocka_unit_test(test_established_limit),
 	    cmocka_unit_test(test_unknown_flow),
 	    cmocka_unit_test(test_synack_retransmit),
 	    cmocka_unit_test(test_synack_give_up),

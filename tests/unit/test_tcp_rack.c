@@ -129,7 +129,8 @@ static void test_tlp_tail(void **state)
 	th_out(&t);
 	assert_int_equal(t.nout, 3);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(t.out[i].p.u.tcp.seq, seg(&t, 6 + (uint32_t)i));
+		assert_int_equal(t.out[i].p.u.tcp.seq,
+				 seg(&t, 6 + (uint32_t)i));
 		check_payload(&t, &t.out[i].p);
 	}
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_fast_retransmits), 1);
