@@ -10,7 +10,8 @@ machine description from META.tsv and every raw figure.
 import statistics
 import sys
 
-# (metric, label, ratio to kernel?, decimals)
+# (metric, label, ratio to kernel?, decimals); counters of trouble (names in
+# WORST) show the largest value of the repetitions instead of the median.
 METRICS = [
     ("up_gbps", "TCP upload, Gbit/s (iperf3, 1 stream)", True, 2),
     ("down_gbps", "TCP download, Gbit/s (iperf3 -R)", True, 2),
@@ -33,19 +34,23 @@ METRICS = [
     ("mem_used_per_conn_10000", "tunproxy mem_used per idle connection (10,000), bytes", False, 0),
     ("mem_used_released_10000", "tunproxy mem_used 2 s after the 10,000 closed, bytes", False, 0),
     ("tcp_conns_open_released_10000", "tunproxy tcp_conns_open 2-12 s after the 10,000 closed", False, 0),
-    ("up_tp_retransmits", "tunproxy tcp_retransmits during upload", False, 0),
-    ("down_tp_retransmits", "tunproxy tcp_retransmits during download", False, 0),
-    ("rr_tp_retransmits", "tunproxy tcp_retransmits during rr", False, 0),
-    ("crr_tp_retransmits", "tunproxy tcp_retransmits during crr", False, 0),
-    ("mem_tp_retransmits", "tunproxy tcp_retransmits during mem", False, 0),
-    ("end_tcp_retransmits", "tunproxy at the end: tcp_retransmits (to the app)", False, 0),
-    ("end_tcp_rto_expired", "tunproxy at the end: tcp_rto_expired", False, 0),
-    ("end_tx_dropped", "tunproxy at the end: tx_dropped (TUN writes failed)", False, 0),
+    ("up_tp_retransmits", "tunproxy tcp_retransmits during upload (max)", False, 0),
+    ("down_tp_retransmits", "tunproxy tcp_retransmits during download (max)", False, 0),
+    ("rr_tp_retransmits", "tunproxy tcp_retransmits during rr (max)", False, 0),
+    ("crr_tp_retransmits", "tunproxy tcp_retransmits during crr (max)", False, 0),
+    ("mem_tp_retransmits", "tunproxy tcp_retransmits during mem (max)", False, 0),
+    ("end_tcp_retransmits", "tunproxy at the end: tcp_retransmits to the app (max)", False, 0),
+    ("end_tcp_rto_expired", "tunproxy at the end: tcp_rto_expired (max)", False, 0),
+    ("end_tx_dropped", "tunproxy at the end: tx_dropped, TUN writes failed (max)", False, 0),
     ("end_mem_peak", "tunproxy at the end: mem_peak, bytes", False, 0),
-    ("end_mem_refused", "tunproxy at the end: mem_refused", False, 0),
+    ("end_mem_refused", "tunproxy at the end: mem_refused (max)", False, 0),
     ("held_1000", "idle connections established (of 1,000)", False, 0),
     ("held_10000", "idle connections established (of 10,000)", False, 0),
 ]
+
+
+WORST = ("_tp_retransmits", "end_tcp_retransmits", "end_tcp_rto_expired",
+         "end_tx_dropped", "end_mem_refused")
 
 
 def load(path):
@@ -86,7 +91,11 @@ def main():
 
     def median(fwd, metric):
         good, bad = vals.get((fwd, metric), ([], [0]))
-        return (statistics.median(good) if good else None), len(good), bad[0]
+        if not good:
+            return None, 0, bad[0]
+        if metric.endswith(WORST):
+            return max(good), len(good), bad[0]
+        return statistics.median(good), len(good), bad[0]
 
     def cell(fwd, metric, ratio, dec):
         m, n, bad = median(fwd, metric)
@@ -116,7 +125,8 @@ def main():
     print("  ".join("-" * w for w in widths))
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print("\n(ratio) = median / kernel veth median of this run; higher is better for rates")
+    print("\n(ratio) = median / kernel veth median of this run; higher is better for rates;"
+          " (max) rows show the worst repetition")
     for r in failures:
         print(f"FAILED: {r[0]} {r[1]} rep {r[2]}: {r[4]}")
 
@@ -127,7 +137,8 @@ def main():
             k, _, v = line.rstrip("\n").partition("\t")
             md.append(f"- **{k}**: {v}")
     md += ["", "Command: `bench/run.sh` (see docs/performance.md). Medians of the repetitions;",
-           "(ratio) = the forwarder's median / the kernel veth path's median in this same run.", ""]
+           "(ratio) = the forwarder's median / the kernel veth path's median in this same run;",
+           "rows marked (max) show the worst repetition instead of the median.", ""]
     md.append("| " + " | ".join(header) + " |")
     md.append("|" + " --- |" * len(header))
     for r in table:

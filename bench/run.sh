@@ -39,8 +39,8 @@
 # Benchmarks are not tests: nothing here fails on a number.
 #
 # Environment: FORWARDERS, SCENARIOS, HOLD_COUNTS, REPS, TIME, PROBE_TIME,
-# TW_REUSE (net.ipv4.tcp_tw_reuse in all namespaces, default 1; see below),
-# PIN (1: client on CPU 0, servers on CPU 1; 0: no pinning; see below),
+# TW_REUSE (net.ipv4.tcp_tw_reuse in all namespaces, default 1; see docs/performance.md),
+# PIN (1: client on CPU 0, servers on CPU 1; 0: no pinning; see docs/performance.md),
 # PERF=1 (perf profiles of the forwarders during iperf3),
 # TUNPROXY (binary; default: build it in build-bench/), TUNPROXY_ARGS
 # (extra options), KEEP=1 (keep the temp dir with logs). Needs root.
@@ -567,6 +567,7 @@ run_forwarder() {
 			record "$fwd" died "$rep" "$s"
 			break
 		fi
+		[ "$s" = mem ] && [ "$rep" != 1 ] && continue
 		local r0="" t0=""
 		if [ "$fwd" != "${fwd#tunproxy}" ]; then
 			r0=$(tp_counter tcp_retransmits)
@@ -575,7 +576,7 @@ run_forwarder() {
 		case $s in
 		up | down) run_iperf "$fwd" "$rep" "$s" ;;
 		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
-		mem) [ "$rep" = 1 ] && run_mem "$fwd" "$rep" ;;
+		mem) run_mem "$fwd" "$rep" ;;
 		*) log "unknown scenario $s" ;;
 		esac
 		if [ -n "$r0" ] && fwd_alive; then

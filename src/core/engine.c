@@ -46,8 +46,12 @@ void core_config_from_public(struct core_config *cfg,
 	cfg->max_tcp_established = or_default(pub->max_tcp_established, 65536);
 	cfg->max_memory = pub->max_memory ? pub->max_memory : 32ull << 20;
 	cfg->reasm_max_bytes = or_default(pub->reasm_max_bytes, 256u << 10);
-	cfg->tx_slots = 256;
+	/* The ring holds about 512 KiB of packets: 256 slots at MTU 1500, and
+	 * fewer (never under 32) for jumbo MTUs, so a large MTU does not eat
+	 * the memory budget at start-up. */
 	cfg->tx_headroom = 16;
+	uint32_t slots = (512u << 10) / (cfg->mtu + cfg->tx_headroom);
+	cfg->tx_slots = slots < 32 ? 32 : slots > 256 ? 256 : slots;
 	cfg->udp_timeout_us = or_default(pub->udp_timeout_ms, 60000) * US_PER_MS;
 	cfg->udp_dns_timeout_us =
 		or_default(pub->udp_dns_timeout_ms, 30000) * US_PER_MS;

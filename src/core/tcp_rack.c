@@ -23,16 +23,22 @@
  *
  * Tail loss probe (RFC 8985 7): when the last segments of a flight are
  * lost, nothing is delivered after them, so RACK cannot see the loss and
- * only the RTO (200 ms at least) would. Instead, while not in recovery, a
- * probe timeout (PTO) of 2 SRTT + 2 ms (+ 200 ms of the app's delayed ACK
- * when one segment is in flight; never later than the RTO) is restarted
- * whenever new data is sent or acknowledged. When it fires, one new
- * segment is sent if the window and the host socket allow, otherwise the
- * last segment again; its ACK (and SACK) lets RACK find what was lost, and
- * fast recovery repairs it. After the probe the RTO is re-armed and stays
- * the backstop (RFC 6298 is unchanged). If the probe was a retransmission
- * and the app's ACK moves beyond it without a D-SACK, a loss was repaired
- * and the window is reduced as for fast recovery.
+ * only the RTO (200 ms at least) would. Instead a probe timeout (PTO) of
+ * 2 SRTT + 2 ms (+ 200 ms of the app's delayed ACK when one segment is in
+ * flight; never later than the RTO) is restarted whenever data is sent or
+ * newly acknowledged. When it fires, one segment goes out beyond cwnd: new
+ * data if the window and the host socket allow, otherwise the last segment
+ * not SACKed again; its ACK (and SACK) lets RACK find what was lost, and
+ * fast recovery repairs it. One probe per episode; after it the RTO is
+ * re-armed and stays the backstop (RFC 6298 is unchanged). If the probe
+ * was a retransmission and the app's ACK moves beyond it without a D-SACK,
+ * a loss was repaired and the window is reduced as for fast recovery.
+ * Departing from RFC 8985, probes are also sent in fast recovery (never in
+ * an RTO recovery), and there always the last segment again: RACK needs
+ * ACKs, and a Linux app, after three duplicate ACKs, compresses its SACKs
+ * into one per millisecond or so; when that one is lost, the recovery
+ * would otherwise wait for the RTO. The duplicate makes the app answer at
+ * once.
  *
  * Timers: the flow's one heap entry (tcp_timer.c) also holds lr_at, which
  * is RACK's reordering timer or the PTO (lr_pto), whichever is pending; the

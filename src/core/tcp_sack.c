@@ -407,6 +407,7 @@ void tcp_sb_resent(const struct core_engine *e, struct tcp_conn *t, uint32_t i)
 		now = b->rack_xmit + 1;
 	r->xmit = now;
 	r->fl |= TCP_SEG_EVER;
+	t->pto_restart = 1; /* the ACK clock runs */
 	if ((r->fl & (TCP_SEG_LOST | TCP_SEG_RTX)) == TCP_SEG_LOST) {
 		r->fl |= TCP_SEG_RTX;
 		b->rtx += r->end - tcp_sb_start(t, i);
