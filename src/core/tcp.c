@@ -760,6 +760,8 @@ void tcp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
 			return;
 		}
 	}
+	if (events & (CORE_EV_READ | CORE_EV_HUP | CORE_EV_ERROR))
+		t->host_dry = 0; /* new host data (or its end) may be there */
 	if (t->state == TCP_SYN_RCVD)
 		return; /* data waits for the handshake */
 	if (events & (CORE_EV_READ | CORE_EV_HUP))

@@ -108,6 +108,8 @@ struct tcp_conn {
 	uint8_t tlp_on : 1;	 /* a loss probe is unacknowledged */
 	uint8_t tlp_retrans : 1; /* ... and it was a retransmission */
 	uint8_t undo_on : 1;	 /* a window reduction may still be undone */
+	uint8_t host_dry : 1;	 /* the last peek found no new host data: do
+				    not peek again before CORE_EV_READ */
 };
 
 #endif

@@ -494,6 +494,13 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 			nseg = free;
 		if (nseg > TCP_BURST)
 			nseg = TCP_BURST;
+		if (t->host_dry) {
+			/* Peeked dry already and no readable event since:
+			 * another peek would only cost a system call (the
+			 * upload direction calls tcp_output per segment). */
+			c->need_rd = true;
+			return true;
+		}
 		struct core_iov iov[TCP_BURST];
 		size_t want = 0;
 		for (uint32_t k = 0; k < nseg; k++) {
@@ -509,6 +516,7 @@ static bool out_new_data(struct core_engine *e, struct tcp_conn *t,
 		if (peek_failed(e, t, r))
 			return false;
 		if (r == -EAGAIN) {
+			t->host_dry = 1;
 			c->need_rd = true;
 			return true;
 		}
