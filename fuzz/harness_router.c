@@ -965,8 +965,7 @@ static void rt_step(struct rt *r)
 
 /* Memory the budget leaves above what core_create takes (0: 32 MiB in
  * all), so refusals and closed windows happen after a few flows. */
-static const size_t rt_budget_extra[4] = {0, 8u << 10, 48u << 10,
-					  300u << 10};
+static const size_t rt_budget_extra[4] = {0, 8u << 10, 48u << 10, 300u << 10};
 
 /* Destination policies (policy.c): none, a denied host, an allow list that
  * leaves out some tuples, denied ports of both families. */

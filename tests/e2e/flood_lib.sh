@@ -51,6 +51,13 @@ fl_after_proxy() {
 	tp_log "proxy idle: RSS $FL_RSS0 kB, $FL_FDS0 fds; bound $((FL_RSS0 + FL_MAX_MEMORY_MIB * 1024)) kB (idle + --max-memory $FL_MAX_MEMORY)"
 }
 
+# fl_counter0 NAME: a proxy counter, 0 if this proxy has no such counter
+# (flows_evicted is newer than the tests).
+fl_counter0() {
+	tp_dump
+	tp_last counter "$1" 2>/dev/null || echo 0
+}
+
 # fl_status FIELD: a /proc/PID/status value of the proxy (kB).
 fl_status() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$TP_PID/status"; }
 fl_fds() { find "/proc/$TP_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }

@@ -6,7 +6,8 @@
 # --max-flows 2048 --max-memory 16M --icmp-timeout 10. Checked:
 #   - a ping through the proxy, started while the flood runs, gets replies
 #     (at least one of 5);
-#   - flows_refused_limit or flows_refused_memory moved;
+#   - the flow limit held and was counted: flows_refused_limit,
+#     flows_refused_memory or flows_evicted moved;
 #   - the proxy's peak RSS (VmHWM) stays under its idle RSS + --max-memory,
 #     its engine mem_peak under --max-memory;
 #   - every request reached the proxy, it is alive, and once the flood's
@@ -30,6 +31,7 @@ received() { echo "$1" | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
 rx0=$(tp_counter rx_packets)
 lim0=$(tp_counter flows_refused_limit)
 mem0=$(tp_counter flows_refused_memory)
+ev0=$(fl_counter0 flows_evicted)
 fl_start icmp "$HOST_V4" 0
 sleep 1
 fl_running || tp_log "warning: the flood ended before the ping started (slow machine?)"
@@ -45,13 +47,14 @@ fl_wait
 rx1=$(tp_counter rx_packets)
 lim1=$(tp_counter flows_refused_limit)
 mem1=$(tp_counter flows_refused_memory)
+ev1=$(fl_counter0 flows_evicted)
 tp_log "proxy read $((rx1 - rx0)) packets; flows_open $(tp_counter flows_open)," \
-	"flows_refused_limit +$((lim1 - lim0)), flows_refused_memory +$((mem1 - mem0))," \
+	"flows_refused_limit +$((lim1 - lim0)), flows_refused_memory +$((mem1 - mem0)), flows_evicted +$((ev1 - ev0))," \
 	"icmp_echo_requests $(tp_counter icmp_echo_requests), fds $(fl_fds); tp0 TX drops $(fl_tun_drops)"
 [ $((rx1 - rx0)) -ge "$FL_COUNT" ] ||
 	FAILS+=("the proxy read only $((rx1 - rx0)) of the $FL_COUNT requests")
-[ $((lim1 - lim0 + mem1 - mem0)) -gt 0 ] ||
-	FAILS+=("neither flows_refused_limit nor flows_refused_memory moved during the flood")
+[ $((lim1 - lim0 + mem1 - mem0 + ev1 - ev0)) -gt 0 ] ||
+	FAILS+=("none of flows_refused_limit, flows_refused_memory, flows_evicted moved during the flood")
 fl_check_rss "ICMP echo flood"
 tp_proxy_alive || fail "the proxy died during the flood"
 

@@ -6,8 +6,9 @@
 # --max-memory 16M --udp-timeout 10. Checked:
 #   - a dig through the proxy, started while the flood runs, gets its
 #     answer (dig retries: 3 tries of 2 s);
-#   - flows_refused_limit or flows_refused_memory moved (the limits held
-#     and were counted);
+#   - the flow limit held and was counted: flows_refused_limit,
+#     flows_refused_memory or flows_evicted (old datagram flows ended to
+#     make room) moved;
 #   - the proxy's peak RSS (VmHWM) stays under its idle RSS + --max-memory,
 #     its engine mem_peak under --max-memory;
 #   - every datagram reached the proxy, it is alive, and once the flood's
@@ -33,6 +34,7 @@ lookup() { in_app dig +time=2 +tries=3 +short @"$HOST_V4" "$DNS_NAME" A 2>&1; }
 rx0=$(tp_counter rx_packets)
 lim0=$(tp_counter flows_refused_limit)
 mem0=$(tp_counter flows_refused_memory)
+ev0=$(fl_counter0 flows_evicted)
 fl_start udp "$HOST_V4" "$PORT"
 sleep 1
 fl_running || tp_log "warning: the flood ended before the dig started (slow machine?)"
@@ -47,13 +49,14 @@ fl_wait
 rx1=$(tp_counter rx_packets)
 lim1=$(tp_counter flows_refused_limit)
 mem1=$(tp_counter flows_refused_memory)
+ev1=$(fl_counter0 flows_evicted)
 tp_log "proxy read $((rx1 - rx0)) packets; flows_open $(tp_counter flows_open)," \
-	"flows_refused_limit +$((lim1 - lim0)), flows_refused_memory +$((mem1 - mem0))," \
+	"flows_refused_limit +$((lim1 - lim0)), flows_refused_memory +$((mem1 - mem0)), flows_evicted +$((ev1 - ev0))," \
 	"flows_refused_socket $(tp_counter flows_refused_socket), fds $(fl_fds); tp0 TX drops $(fl_tun_drops)"
 [ $((rx1 - rx0)) -ge "$FL_COUNT" ] ||
 	FAILS+=("the proxy read only $((rx1 - rx0)) of the $FL_COUNT datagrams")
-[ $((lim1 - lim0 + mem1 - mem0)) -gt 0 ] ||
-	FAILS+=("neither flows_refused_limit nor flows_refused_memory moved during the flood")
+[ $((lim1 - lim0 + mem1 - mem0 + ev1 - ev0)) -gt 0 ] ||
+	FAILS+=("none of flows_refused_limit, flows_refused_memory, flows_evicted moved during the flood")
 fl_check_rss "UDP flood"
 tp_proxy_alive || fail "the proxy died during the flood"
 
