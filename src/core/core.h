@@ -137,6 +137,15 @@ long core_dgram_recv(struct core_engine *e, int sock, size_t hdr_room,
 void core_dgram_emit(struct core_engine *e, uint8_t *pkt, size_t len,
 		     uint8_t family);
 
+/* Tells the app that its datagram on flow f (UDP or ICMP echo) could not
+ * be delivered, with the ICMP error a real network would send for err,
+ * quoting the app's tuple. Nothing if err has no network meaning. */
+void core_dgram_report(struct core_engine *e, union flow *f,
+		       const struct core_sock_error *err);
+
+/* Reports every error queued on f's host socket (a bounded number). */
+void core_dgram_drain_errors(struct core_engine *e, union flow *f);
+
 /* Writes into buf a copy of the IP header and the first l4_len bytes of
  * transport header (l4) that the app would have sent on flow k, for the
  * quote of an ICMP error about it. Returns its length or 0. */

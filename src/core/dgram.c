@@ -47,6 +47,46 @@ void core_dgram_emit(struct core_engine *e, uint8_t *pkt, size_t len,
 				 len);
 }
 
+void core_dgram_report(struct core_engine *e, union flow *f,
+		       const struct core_sock_error *err)
+{
+	uint8_t type, code;
+	const struct flow_key *k = &f->c.key;
+	if (!core_icmp_for_error(k->family, err, &type, &code))
+		return;
+	/* The first 8 bytes of what the app sent: the UDP header, or the
+	 * echo request's header with the app's identifier. */
+	uint8_t hdr[8] = { 0 };
+	if (k->proto == WIRE_PROTO_UDP) {
+		hdr[0] = (uint8_t)(k->sport >> 8);
+		hdr[1] = (uint8_t)k->sport;
+		hdr[2] = (uint8_t)(k->dport >> 8);
+		hdr[3] = (uint8_t)k->dport;
+		hdr[5] = WIRE_UDP_HDR_LEN;
+	} else {
+		hdr[0] = k->family == 4 ? WIRE_ICMP4_ECHO_REQUEST
+					: WIRE_ICMP6_ECHO_REQUEST;
+		hdr[4] = (uint8_t)(k->sport >> 8);
+		hdr[5] = (uint8_t)k->sport;
+	}
+	uint8_t quote[WIRE_IP6_HDR_LEN + sizeof(hdr)];
+	size_t qlen = core_synth_quote(k, hdr, sizeof(hdr), quote,
+				       sizeof(quote));
+	if (qlen)
+		core_send_icmp_error(e, k->family, &k->dst, &k->src, type,
+				     code, 0, quote, qlen);
+}
+
+void core_dgram_drain_errors(struct core_engine *e, union flow *f)
+{
+	struct core_sock_error err;
+	for (int i = 0; i < 8; i++) {
+		if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
+			return;
+		core_dgram_report(e, f, &err);
+	}
+}
+
 size_t core_synth_quote(const struct flow_key *k, const uint8_t *l4,
 			size_t l4_len, uint8_t *buf, size_t cap)
 {

@@ -27,27 +27,6 @@
 
 #define ICMP_READ_BATCH 32
 
-static void icmp_report(struct core_engine *e, union flow *f,
-			const struct core_sock_error *err)
-{
-	uint8_t type, code;
-	const struct flow_key *k = &f->c.key;
-	if (!core_icmp_for_error(k->family, err, &type, &code))
-		return;
-	uint8_t req = k->family == 4 ? WIRE_ICMP4_ECHO_REQUEST
-				     : WIRE_ICMP6_ECHO_REQUEST;
-	uint8_t hdr[WIRE_ICMP_HDR_LEN] = {
-		req, 0, 0, 0, (uint8_t)(k->sport >> 8), (uint8_t)k->sport,
-		0, 0,
-	};
-	uint8_t quote[WIRE_IP6_HDR_LEN + WIRE_ICMP_HDR_LEN];
-	size_t qlen = core_synth_quote(k, hdr, sizeof(hdr), quote,
-				       sizeof(quote));
-	if (qlen)
-		core_send_icmp_error(e, k->family, &k->dst, &k->src, type,
-				     code, 0, quote, qlen);
-}
-
 void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 		    const struct wire_packet *pkt)
 {
@@ -92,17 +71,7 @@ void icmp_input(struct core_engine *e, union flow *f,
 		return;
 	}
 	struct core_sock_error err = { .err = (int)-n };
-	icmp_report(e, f, &err);
-}
-
-static void icmp_drain_errors(struct core_engine *e, union flow *f)
-{
-	struct core_sock_error err;
-	for (int i = 0; i < 8; i++) {
-		if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
-			return;
-		icmp_report(e, f, &err);
-	}
+	core_dgram_report(e, f, &err);
 }
 
 static void icmp_read(struct core_engine *e, union flow *f)
@@ -128,7 +97,7 @@ static void icmp_read(struct core_engine *e, union flow *f)
 		if (n == -EAGAIN)
 			return;
 		if (n < 0) {
-			icmp_drain_errors(e, f);
+			core_dgram_drain_errors(e, f);
 			return;
 		}
 		const uint8_t *msg = pkt + room;
@@ -150,7 +119,7 @@ static void icmp_read(struct core_engine *e, union flow *f)
 void icmp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
 {
 	if (events & CORE_EV_ERROR)
-		icmp_drain_errors(e, f);
+		core_dgram_drain_errors(e, f);
 	if (events & (CORE_EV_READ | CORE_EV_ERROR))
 		icmp_read(e, f);
 }

@@ -41,27 +41,6 @@ static uint64_t udp_timeout(const struct core_engine *e, const union flow *f)
 				    : e->cfg.udp_timeout_us;
 }
 
-/* Tells the app its datagram could not be delivered, as ICMP would. */
-static void udp_report(struct core_engine *e, union flow *f,
-		       const struct core_sock_error *err)
-{
-	uint8_t type, code;
-	const struct flow_key *k = &f->c.key;
-	if (!core_icmp_for_error(k->family, err, &type, &code))
-		return;
-	uint8_t hdr[WIRE_UDP_HDR_LEN] = {
-		(uint8_t)(k->sport >> 8), (uint8_t)k->sport,
-		(uint8_t)(k->dport >> 8), (uint8_t)k->dport,
-		0, WIRE_UDP_HDR_LEN, 0, 0,
-	};
-	uint8_t quote[WIRE_IP6_HDR_LEN + WIRE_UDP_HDR_LEN];
-	size_t qlen = core_synth_quote(k, hdr, sizeof(hdr), quote,
-				       sizeof(quote));
-	if (qlen)
-		core_send_icmp_error(e, k->family, &k->dst, &k->src, type,
-				     code, 0, quote, qlen);
-}
-
 void udp_input_new(struct core_engine *e, const struct flow_key *key,
 		   const struct wire_packet *pkt)
 {
@@ -114,17 +93,7 @@ void udp_input(struct core_engine *e, union flow *f,
 	struct core_sock_error err = { .err = (int)-n };
 	if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
 		err = (struct core_sock_error){ .err = (int)-n };
-	udp_report(e, f, &err);
-}
-
-static void udp_drain_errors(struct core_engine *e, union flow *f)
-{
-	struct core_sock_error err;
-	for (int i = 0; i < 8; i++) {
-		if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
-			return;
-		udp_report(e, f, &err);
-	}
+	core_dgram_report(e, f, &err);
 }
 
 static void udp_read(struct core_engine *e, union flow *f)
@@ -151,7 +120,7 @@ static void udp_read(struct core_engine *e, union flow *f)
 			return;
 		if (n < 0) {
 			CTR_INC(e, udp_send_errors);
-			udp_drain_errors(e, f);
+			core_dgram_drain_errors(e, f);
 			return;
 		}
 		f->c.last_active = e->now;
@@ -167,7 +136,7 @@ static void udp_read(struct core_engine *e, union flow *f)
 void udp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
 {
 	if (events & CORE_EV_ERROR)
-		udp_drain_errors(e, f);
+		core_dgram_drain_errors(e, f);
 	if (events & (CORE_EV_READ | CORE_EV_ERROR))
 		udp_read(e, f);
 }

@@ -91,7 +91,6 @@ fl_check_rss() {
 	bound=$((FL_RSS0 + FL_MAX_MEMORY_MIB * 1024))
 	mem_peak=$(tp_counter mem_peak)
 	tp_log "$1: peak RSS (VmHWM) $hwm kB (idle $FL_RSS0 kB, bound $bound kB); engine mem_peak $mem_peak bytes of $FL_MAX_MEMORY"
-	FL_HWM=$hwm
 	[ "$mem_peak" -le $((FL_MAX_MEMORY_MIB * 1048576)) ] ||
 		fail "$1: the engine's mem_peak $mem_peak is above --max-memory $FL_MAX_MEMORY"
 	if [ "$FL_SAN" = 1 ]; then
