@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "relay_impair.h"
 #include "tunproxy.h"
 #include "udpio.h"
 
@@ -65,12 +66,9 @@ int device_create(const struct device_opts *o, struct device **out)
 			 strerror(-err));
 		goto fail;
 	}
-	err = -ENOMEM;
-	if (impair_spec_active(&o->impair_up) &&
-	    !(d->imp_up = impair_create(&o->impair_up, o->mtu, 1)))
-		goto fail;
-	if (impair_spec_active(&o->impair_down) &&
-	    !(d->imp_down = impair_create(&o->impair_down, o->mtu, 2)))
+	err = relay_impair_create(&o->impair_up, &o->impair_down, o->mtu,
+				  &d->imp_up, &d->imp_down);
+	if (err < 0)
 		goto fail;
 	*out = d;
 	return 0;
@@ -206,22 +204,6 @@ static int drain(struct device *d, uint64_t now)
 	return 0;
 }
 
-static int poll_timeout(const struct device *d, int timeout_ms)
-{
-	uint64_t due = UINT64_MAX;
-	if (d->imp_up)
-		due = impair_next_due(d->imp_up);
-	if (d->imp_down && impair_next_due(d->imp_down) < due)
-		due = impair_next_due(d->imp_down);
-	if (due == UINT64_MAX)
-		return timeout_ms;
-	uint64_t now = tool_now_us();
-	uint64_t ms = due <= now ? 0 : (due - now + 999) / 1000;
-	if (timeout_ms >= 0 && (uint64_t)timeout_ms < ms)
-		return timeout_ms;
-	return (int)(ms > 60000 ? 60000 : ms);
-}
-
 int device_step(struct device *d, int timeout_ms)
 {
 	struct pollfd pfd[3] = {
@@ -229,7 +211,9 @@ int device_step(struct device *d, int timeout_ms)
 	    {.fd = d->ufd, .events = POLLIN},
 	    {.fd = d->o.ctl_fd, .events = POLLIN},
 	};
-	int r = poll(pfd, 3, poll_timeout(d, timeout_ms));
+	int r =
+	    poll(pfd, 3,
+		 relay_impair_poll_timeout(d->imp_up, d->imp_down, timeout_ms));
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	int rc = 0;
@@ -253,7 +237,5 @@ void device_print_counters(const struct device *d, FILE *f)
 #define DEVICE_X_PRINT(name, desc) tool_counter(f, #name, d->c.name);
 	DEVICE_COUNTERS(DEVICE_X_PRINT)
 #undef DEVICE_X_PRINT
-	impair_print_stats(d->imp_up, "impair_up_", f);
-	impair_print_stats(d->imp_down, "impair_down_", f);
-	tool_counters_end(f);
+	relay_impair_print_stats_end(d->imp_up, d->imp_down, f);
 }

@@ -6,7 +6,6 @@
  */
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "relay_impair.h"
 #include "tools.h"
 #include "tunproxy.h"
 
@@ -72,12 +72,7 @@ enum {
 
 static int device_impair(const char *v, struct impair_spec *s)
 {
-	char err[160];
-	if (impair_spec_parse(v, s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tunproxy device: --impair: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return relay_impair_parse("tunproxy device", v, s);
 }
 
 static int parse_device_args(int argc, char **argv, struct device_cli *c)
@@ -214,6 +209,16 @@ static int open_tun(struct device_cli *c)
 	return fd;
 }
 
+static int run_step(void *d, int timeout_ms)
+{
+	return device_step(d, timeout_ms);
+}
+
+static void run_dump(const void *d, FILE *f)
+{
+	device_print_counters(d, f);
+}
+
 int device_main(int argc, char **argv)
 {
 	struct device_cli c = {
@@ -241,35 +246,12 @@ int device_main(int argc, char **argv)
 			close(c.o.tun_fd);
 		return 1;
 	}
-	char s[64], is[256];
+	char s[64];
 	tool_log(TP_LOG_INFO, "sending the TUN's packets to udp %s",
 		 tool_addr_str(&c.o.server.ss, s, sizeof(s)));
-	if (impair_spec_active(&c.o.impair_up)) {
-		impair_spec_format(&c.o.impair_up, is, sizeof(is));
-		tool_log(TP_LOG_INFO, "impairing TUN -> server: %s", is);
-	}
-	if (impair_spec_active(&c.o.impair_down)) {
-		impair_spec_format(&c.o.impair_down, is, sizeof(is));
-		tool_log(TP_LOG_INFO, "impairing server -> TUN: %s", is);
-	}
-	int rc = 0;
-	for (;;) {
-		int r = device_step(d, -1);
-		if (r < 0) {
-			rc = 1;
-			break;
-		}
-		if (r == 0)
-			continue;
-		int sig = tool_signal_take();
-		if (sig == SIGUSR1) {
-			device_print_counters(d, stderr);
-			continue;
-		}
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-			break;
-	}
-	device_print_counters(d, stderr);
+	relay_impair_log(&c.o.impair_up, "TUN -> server");
+	relay_impair_log(&c.o.impair_down, "server -> TUN");
+	int rc = tool_run(run_step, run_dump, d);
 	device_destroy(d);
 	if (c.tun_fd < 0)
 		close(c.o.tun_fd);

@@ -120,6 +120,9 @@ static bool parse_uint(const char *s, unsigned long long max,
 		       unsigned long long *out)
 {
 	char *end;
+	/* strtoull accepts "-5" and wraps it: refuse any sign. */
+	if (*s < '0' || *s > '9')
+		return false;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	unsigned long long mult = 1;

@@ -19,6 +19,7 @@
 
 #include "mirror.h"
 #include "mirror_hub.h"
+#include "relay_impair.h"
 #include "tunproxy.h"
 #include "udpio.h"
 
@@ -107,12 +108,9 @@ int tee_create(const struct tee_opts *o, struct tee **out)
 			goto fail;
 		}
 	}
-	err = -ENOMEM;
-	if (impair_spec_active(&o->impair_up) &&
-	    !(t->imp_up = impair_create(&o->impair_up, o->impair_slot, 1)))
-		goto fail;
-	if (impair_spec_active(&o->impair_down) &&
-	    !(t->imp_down = impair_create(&o->impair_down, o->impair_slot, 2)))
+	err = relay_impair_create(&o->impair_up, &o->impair_down,
+				  o->impair_slot, &t->imp_up, &t->imp_down);
+	if (err < 0)
 		goto fail;
 	*out = t;
 	return 0;
@@ -291,22 +289,6 @@ static int drain(struct tee *t, struct impair *im, bool up, uint64_t now)
 	return 0;
 }
 
-static int poll_timeout(const struct tee *t, int timeout_ms)
-{
-	uint64_t due = UINT64_MAX;
-	if (t->imp_up)
-		due = impair_next_due(t->imp_up);
-	if (t->imp_down && impair_next_due(t->imp_down) < due)
-		due = impair_next_due(t->imp_down);
-	if (due == UINT64_MAX)
-		return timeout_ms;
-	uint64_t now = tool_now_us();
-	uint64_t ms = due <= now ? 0 : (due - now + 999) / 1000;
-	if (timeout_ms >= 0 && (uint64_t)timeout_ms < ms)
-		return timeout_ms;
-	return (int)(ms > 60000 ? 60000 : ms);
-}
-
 int tee_step(struct tee *t, int timeout_ms)
 {
 	struct pollfd pfd[POLL_MAX];
@@ -314,7 +296,9 @@ int tee_step(struct tee *t, int timeout_ms)
 	pfd[1] = (struct pollfd){.fd = t->ufd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = t->o.ctl_fd, .events = POLLIN};
 	int nh = t->hub ? mirror_hub_pollfds(t->hub, pfd + 3, POLL_MAX - 3) : 0;
-	int r = poll(pfd, (nfds_t)(3 + nh), poll_timeout(t, timeout_ms));
+	int r =
+	    poll(pfd, (nfds_t)(3 + nh),
+		 relay_impair_poll_timeout(t->imp_up, t->imp_down, timeout_ms));
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	int rc = 0;
@@ -359,7 +343,5 @@ void tee_print_counters(const struct tee *t, FILE *f)
 #define TEE_X_PRINT(name, desc) tool_counter(f, #name, c.name);
 	TEE_COUNTERS(TEE_X_PRINT)
 #undef TEE_X_PRINT
-	impair_print_stats(t->imp_up, "impair_up_", f);
-	impair_print_stats(t->imp_down, "impair_down_", f);
-	tool_counters_end(f);
+	relay_impair_print_stats_end(t->imp_up, t->imp_down, f);
 }

@@ -5,12 +5,12 @@
  * scripts read both.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tee.h"
+#include "relay_impair.h"
 #include "tools.h"
 #include "tunproxy.h"
 
@@ -79,12 +79,7 @@ static int parse_addr(const char *what, const char *v, struct tool_addr *a)
 
 static int parse_impair(const char *v, struct impair_spec *s)
 {
-	char err[160];
-	if (impair_spec_parse(v, s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tunproxy tee: --impair: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return relay_impair_parse("tunproxy tee", v, s);
 }
 
 static int parse_tee_args(int argc, char **argv, struct tee_opts *o,
@@ -216,6 +211,16 @@ static int check_public(const char *what, const struct tool_addr *a,
 	return 0;
 }
 
+static int run_step(void *t, int timeout_ms)
+{
+	return tee_step(t, timeout_ms);
+}
+
+static void run_dump(const void *t, FILE *f)
+{
+	tee_print_counters(t, f);
+}
+
 int tee_main(int argc, char **argv)
 {
 	struct tee_opts o;
@@ -238,38 +243,15 @@ int tee_main(int argc, char **argv)
 	if (tee_create(&o, &t) < 0)
 		return 1;
 	struct tool_addr l, m;
-	char ls[64], fs[64], ms[64], is[256];
+	char ls[64], fs[64], ms[64];
 	tee_local(t, &l, &m);
 	tool_log(TP_LOG_INFO, "relaying udp %s <-> %s; mirror %s",
 		 tool_addr_str(&l.ss, ls, sizeof(ls)),
 		 tool_addr_str(&o.forward.ss, fs, sizeof(fs)),
 		 o.mirror_on ? tool_addr_str(&m.ss, ms, sizeof(ms)) : "off");
-	if (impair_spec_active(&o.impair_up)) {
-		impair_spec_format(&o.impair_up, is, sizeof(is));
-		tool_log(TP_LOG_INFO, "impairing device -> proxy: %s", is);
-	}
-	if (impair_spec_active(&o.impair_down)) {
-		impair_spec_format(&o.impair_down, is, sizeof(is));
-		tool_log(TP_LOG_INFO, "impairing proxy -> device: %s", is);
-	}
-	int rc = 0;
-	for (;;) {
-		int r = tee_step(t, -1);
-		if (r < 0) {
-			rc = 1;
-			break;
-		}
-		if (r == 0)
-			continue;
-		int sig = tool_signal_take();
-		if (sig == SIGUSR1) {
-			tee_print_counters(t, stderr);
-			continue;
-		}
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-			break;
-	}
-	tee_print_counters(t, stderr);
+	relay_impair_log(&o.impair_up, "device -> proxy");
+	relay_impair_log(&o.impair_down, "proxy -> device");
+	int rc = tool_run(run_step, run_dump, t);
 	tee_destroy(t);
 	return rc;
 }

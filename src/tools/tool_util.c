@@ -281,6 +281,30 @@ int tool_signal_take(void)
 	return b;
 }
 
+int tool_run(int (*step)(void *obj, int timeout_ms),
+	     void (*dump)(const void *obj, FILE *f), void *obj)
+{
+	int rc = 0;
+	for (;;) {
+		int r = step(obj, -1);
+		if (r < 0) {
+			rc = 1;
+			break;
+		}
+		if (r == 0)
+			continue;
+		int sig = tool_signal_take();
+		if (sig == SIGUSR1) {
+			dump(obj, stderr);
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			break;
+	}
+	dump(obj, stderr);
+	return rc;
+}
+
 void tool_counter(FILE *f, const char *name, uint64_t v)
 {
 	fprintf(f, "counter %s %llu\n", name, (unsigned long long)v);

@@ -62,6 +62,14 @@ int tool_signals_init(void);
 /* The next caught signal number, or 0 if none is pending. */
 int tool_signal_take(void);
 
+/* The main loop of a tool whose step(obj, timeout_ms) polls its fds and
+ * the signal pipe: returns < 0 on failure, 0 after a pass, 1 when the
+ * signal pipe is readable. SIGUSR1 calls dump(obj, stderr); SIGINT,
+ * SIGTERM and SIGHUP stop. dump runs once more at the end. Returns 0
+ * after a stop signal, 1 after a failed step. */
+int tool_run(int (*step)(void *obj, int timeout_ms),
+	     void (*dump)(const void *obj, FILE *f), void *obj);
+
 /* The counter dump format shared with the proxy: "counter NAME VALUE"
  * lines, then "counters end". */
 void tool_counter(FILE *f, const char *name, uint64_t v);

@@ -27,17 +27,10 @@ import hashlib
 import os
 import socket
 import sys
-import threading
 import time
 
-_out = threading.Lock()
+from tcp_util import connect, say, serve_ports
 
-
-def say(msg):
-    """One whole line on stdout (threads must not interleave)."""
-    with _out:
-        sys.stdout.write(msg + "\n")
-        sys.stdout.flush()
 
 PAUSE = 0.3  # the half-closed state lasts at least this long
 
@@ -71,44 +64,13 @@ def serve_server_first(conn, size):
     say("server-first greeting=%s data=%s" % (sha(greeting), sha(data)))
 
 
-def serve_conn(conn, fn, size):
-    try:
-        fn(conn, size)
-    except OSError as e:
-        say("error in %s: %s" % (fn.__name__, e))
-    finally:
-        conn.close()
-
-
-def listen_loop(host, port, fn, size):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    s.listen(16)
-    say("listening %s %d" % (host, port))
-    while True:
-        conn, _ = s.accept()
-        threading.Thread(target=serve_conn, args=(conn, fn, size), daemon=True).start()
-
-
 def server(a):
-    ts = []
-    for host in a.hosts:
-        for port, fn in ((a.port_a, serve_app_first), (a.port_b, serve_server_first)):
-            t = threading.Thread(target=listen_loop, args=(host, port, fn, a.size), daemon=True)
-            t.start()
-            ts.append(t)
-    for t in ts:
-        t.join()
-    return 0
+    return serve_ports(a.hosts, ((a.port_a, serve_app_first), (a.port_b, serve_server_first)),
+                       a.size)
 
 
 def client(a):
-    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(a.timeout)
-    s.connect((a.host, a.port))
+    s = connect(a.host, a.port, a.timeout)
     if a.mode == "app-first":
         req = os.urandom(a.size)
         s.sendall(req)

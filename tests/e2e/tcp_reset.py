@@ -38,17 +38,10 @@ import select
 import socket
 import struct
 import sys
-import threading
 import time
 
-_out = threading.Lock()
+from tcp_util import connect, say, serve_ports
 
-
-def say(msg):
-    """One whole line on stdout (threads must not interleave)."""
-    with _out:
-        sys.stdout.write(msg + "\n")
-        sys.stdout.flush()
 
 PART = 256 * 1024
 TOTAL = 16 << 20
@@ -127,44 +120,13 @@ def serve_app_reset(conn, part):
     say("app-reset got %d sent %d %s" % (got, off, outcome or "timeout"))
 
 
-def serve_conn(conn, fn, part):
-    try:
-        fn(conn, part)
-    except (OSError, EOFError) as e:
-        say("error in %s: %s" % (fn.__name__, e))
-    finally:
-        conn.close()
-
-
-def listen_loop(host, port, fn, part):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    s.listen(16)
-    say("listening %s %d" % (host, port))
-    while True:
-        conn, _ = s.accept()
-        threading.Thread(target=serve_conn, args=(conn, fn, part), daemon=True).start()
-
-
 def server(a):
-    ts = []
-    for host in a.hosts:
-        for port, fn in ((a.port_a, serve_host_reset), (a.port_b, serve_app_reset)):
-            t = threading.Thread(target=listen_loop, args=(host, port, fn, a.part), daemon=True)
-            t.start()
-            ts.append(t)
-    for t in ts:
-        t.join()
-    return 0
+    return serve_ports(a.hosts, ((a.port_a, serve_host_reset), (a.port_b, serve_app_reset)),
+                       a.part, errors=(OSError, EOFError))
 
 
 def client(a):
-    fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(a.timeout)
-    s.connect((a.host, a.port))
+    s = connect(a.host, a.port, a.timeout)
     nonce = os.urandom(16)
     s.sendall(nonce)
     want = stream(nonce, TOTAL)

@@ -15,22 +15,11 @@
 #include "core/tcp_int.h"
 #include "support/tcp_harness.h"
 
-static struct fake_sock *hs(struct th *t)
-{
-	return fake_host_sock(&t->host, t->sock);
-}
-
-static struct tcp_conn *conn(struct th *t)
-{
-	union flow *f = flow_from_handle(t->e->flows, hs(t)->flow);
-	return f ? &f->tcp : NULL;
-}
-
 static void app_data(struct th *t, const char *s, bool fin)
 {
 	size_t n = strlen(s);
 	uint8_t fl = WIRE_TCP_ACK | (fin ? WIRE_TCP_FIN : 0);
-	th_send(t, fl, t->app_nxt, conn(t)->snd_nxt, s, n);
+	th_send(t, fl, t->app_nxt, th_conn(t)->snd_nxt, s, n);
 	t->app_nxt += (uint32_t)n + fin;
 }
 
@@ -55,9 +44,9 @@ static void test_app_fin_first(void **state)
 	app_data(&t, "GET /", true);
 	assert_int_equal(th_out(&t), 1);
 	assert_int_equal(t.out[0].p.u.tcp.ack, t.app_nxt);
-	assert_int_equal(hs(&t)->tx_len, 5);
-	assert_true(hs(&t)->shut_wr);
-	assert_int_equal(conn(&t)->state, TCP_CLOSE_WAIT);
+	assert_int_equal(th_sock(&t)->tx_len, 5);
+	assert_true(th_sock(&t)->shut_wr);
+	assert_int_equal(th_conn(&t)->state, TCP_CLOSE_WAIT);
 
 	host_data(&t, "HTTP/1.0 200", false);
 	assert_int_equal(th_out(&t), 1);
@@ -65,13 +54,13 @@ static void test_app_fin_first(void **state)
 	host_data(&t, " OK", true);
 	assert_int_equal(th_out(&t), 2);
 	assert_int_equal(t.out[1].p.u.tcp.flags, WIRE_TCP_FIN | WIRE_TCP_ACK);
-	assert_int_equal(conn(&t)->state, TCP_LAST_ACK);
+	assert_int_equal(th_conn(&t)->state, TCP_LAST_ACK);
 	uint32_t end = t.out[1].p.u.tcp.seq + 1;
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, end, NULL, 0);
 	assert_int_equal(core_flow_count(t.e), 0);
-	assert_true(hs(&t)->closed);
-	assert_false(hs(&t)->reset);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_true(th_sock(&t)->closed);
+	assert_false(th_sock(&t)->reset);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 0);
 	th_fini(&t);
 }
@@ -86,22 +75,22 @@ static void test_host_fin_first(void **state)
 	host_data(&t, "bye", true);
 	assert_int_equal(th_out(&t), 2);
 	uint32_t fin_seq = t.out[1].p.u.tcp.seq;
-	assert_int_equal(conn(&t)->state, TCP_FIN_WAIT_1);
-	assert_false(hs(&t)->shut_wr);
+	assert_int_equal(th_conn(&t)->state, TCP_FIN_WAIT_1);
+	assert_false(th_sock(&t)->shut_wr);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, fin_seq + 1, NULL, 0);
-	assert_int_equal(conn(&t)->state, TCP_FIN_WAIT_2);
+	assert_int_equal(th_conn(&t)->state, TCP_FIN_WAIT_2);
 
 	app_data(&t, "more data", false);
 	app_data(&t, "and more", false);
 	th_out(&t);
-	assert_int_equal(hs(&t)->tx_len, 17);
-	assert_memory_equal(hs(&t)->tx, "more dataand more", 17);
+	assert_int_equal(th_sock(&t)->tx_len, 17);
+	assert_memory_equal(th_sock(&t)->tx, "more dataand more", 17);
 	app_data(&t, "", true);
 	assert_int_equal(th_out(&t), 1);
 	assert_int_equal(t.out[0].p.u.tcp.ack, t.app_nxt);
-	assert_true(hs(&t)->shut_wr);
-	assert_true(hs(&t)->closed);
-	assert_false(hs(&t)->reset);
+	assert_true(th_sock(&t)->shut_wr);
+	assert_true(th_sock(&t)->closed);
+	assert_false(th_sock(&t)->reset);
 	assert_int_equal(core_flow_count(t.e), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 0);
 
@@ -128,11 +117,11 @@ static void test_simultaneous_close(void **state)
 	/* The app's FIN does not acknowledge ours. */
 	th_send(&t, WIRE_TCP_FIN | WIRE_TCP_ACK, t.app_nxt, fin_seq, NULL, 0);
 	t.app_nxt++;
-	assert_int_equal(conn(&t)->state, TCP_CLOSING);
+	assert_int_equal(th_conn(&t)->state, TCP_CLOSING);
 	assert_int_equal(th_out(&t), 1);
 	assert_int_equal(t.out[0].p.u.tcp.ack, t.app_nxt);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, fin_seq + 1, NULL, 0);
-	assert_int_equal(conn(&t)->state, TCP_TIME_WAIT);
+	assert_int_equal(th_conn(&t)->state, TCP_TIME_WAIT);
 	th_advance(&t, TCP_TIME_WAIT_US);
 	assert_int_equal(core_flow_count(t.e), 0);
 	th_fini(&t);
@@ -146,14 +135,14 @@ static void test_fin_waits_for_host(void **state)
 	th_establish(&t, NULL);
 	fake_host_set_tx_space(&t.host, t.sock, 4);
 	app_data(&t, "abcdefgh", true);
-	assert_int_equal(hs(&t)->tx_len, 4);
-	assert_false(hs(&t)->shut_wr);
+	assert_int_equal(th_sock(&t)->tx_len, 4);
+	assert_false(th_sock(&t)->shut_wr);
 	th_out(&t);
 	assert_int_equal(t.out[t.nout - 1].p.u.tcp.ack, t.app_nxt);
 	fake_host_set_tx_space(&t.host, t.sock, SIZE_MAX);
 	th_event(&t, CORE_EV_WRITE);
-	assert_int_equal(hs(&t)->tx_len, 8);
-	assert_true(hs(&t)->shut_wr);
+	assert_int_equal(th_sock(&t)->tx_len, 8);
+	assert_true(th_sock(&t)->shut_wr);
 	th_fini(&t);
 }
 
@@ -171,7 +160,7 @@ static void test_time_wait_reuse(void **state)
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, fin_seq + 1, NULL, 0);
 	app_data(&t, "", true);
 	th_out(&t);
-	assert_int_equal(conn(&t)->state, TCP_TIME_WAIT);
+	assert_int_equal(th_conn(&t)->state, TCP_TIME_WAIT);
 	t.app_isn = t.app_nxt + 100000;
 	t.app_ts += 10;
 	th_syn(&t, &o);
@@ -185,8 +174,8 @@ static void test_time_wait_reuse(void **state)
 static void expect_reset_closed(struct th *t)
 {
 	assert_int_equal(core_flow_count(t->e), 0);
-	assert_true(hs(t)->closed);
-	assert_true(hs(t)->reset);
+	assert_true(th_sock(t)->closed);
+	assert_true(th_sock(t)->reset);
 	assert_int_equal(th_ctr(t, TP_CTR_tcp_rst_received), 1);
 	assert_int_equal(th_ctr(t, TP_CTR_tcp_half_open), 0);
 	assert_int_equal(th_ctr(t, TP_CTR_tcp_conns_open), 0);
@@ -244,7 +233,7 @@ static void test_rst_fin_wait(void **state)
 	th_establish(&t, NULL);
 	host_data(&t, "", true);
 	th_out(&t);
-	assert_int_equal(conn(&t)->state, TCP_FIN_WAIT_1);
+	assert_int_equal(th_conn(&t)->state, TCP_FIN_WAIT_1);
 	th_send(&t, WIRE_TCP_RST, t.app_nxt, 0, NULL, 0);
 	expect_reset_closed(&t);
 	th_fini(&t);
@@ -254,7 +243,7 @@ static void test_rst_fin_wait(void **state)
 	host_data(&t, "", true);
 	th_out(&t);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.out[0].p.u.tcp.seq + 1, NULL, 0);
-	assert_int_equal(conn(&t)->state, TCP_FIN_WAIT_2);
+	assert_int_equal(th_conn(&t)->state, TCP_FIN_WAIT_2);
 	th_send(&t, WIRE_TCP_RST, t.app_nxt, 0, NULL, 0);
 	expect_reset_closed(&t);
 	th_fini(&t);
@@ -267,7 +256,7 @@ static void test_rst_close_wait_last_ack(void **state)
 	th_establish(&t, NULL);
 	app_data(&t, "", true);
 	th_out(&t);
-	assert_int_equal(conn(&t)->state, TCP_CLOSE_WAIT);
+	assert_int_equal(th_conn(&t)->state, TCP_CLOSE_WAIT);
 	th_send(&t, WIRE_TCP_RST, t.app_nxt, 0, NULL, 0);
 	expect_reset_closed(&t);
 	th_fini(&t);
@@ -277,7 +266,7 @@ static void test_rst_close_wait_last_ack(void **state)
 	app_data(&t, "", true);
 	host_data(&t, "", true);
 	th_out(&t);
-	assert_int_equal(conn(&t)->state, TCP_LAST_ACK);
+	assert_int_equal(th_conn(&t)->state, TCP_LAST_ACK);
 	th_send(&t, WIRE_TCP_RST, t.app_nxt, 0, NULL, 0);
 	expect_reset_closed(&t);
 	th_fini(&t);
@@ -341,7 +330,7 @@ static void test_idle_timeout(void **state)
 	assert_int_equal(th_out(&t), 1);
 	assert_int_equal(t.out[0].p.u.tcp.flags, WIRE_TCP_RST | WIRE_TCP_ACK);
 	assert_int_equal(core_flow_count(t.e), 0);
-	assert_true(hs(&t)->reset);
+	assert_true(th_sock(&t)->reset);
 	assert_int_equal(th_ctr(&t, TP_CTR_flows_expired), 1);
 	th_fini(&t);
 }
@@ -363,16 +352,16 @@ static void test_unacceptable(void **state)
 	/* ACK of data never sent. */
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 5000, "def", 3);
 	assert_int_equal(th_out(&t), 1);
-	assert_int_equal(hs(&t)->tx_len, 3);
+	assert_int_equal(th_sock(&t)->tx_len, 3);
 	/* An old timestamp (PAWS). */
 	t.app_ts -= 100;
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 1, "ghi", 3);
 	assert_int_equal(th_out(&t), 1);
-	assert_int_equal(hs(&t)->tx_len, 3);
+	assert_int_equal(th_sock(&t)->tx_len, 3);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_bad_segments), 3);
 	t.app_ts += 200;
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 1, "ghi", 3);
-	assert_int_equal(hs(&t)->tx_len, 6);
+	assert_int_equal(th_sock(&t)->tx_len, 6);
 	th_fini(&t);
 }
 

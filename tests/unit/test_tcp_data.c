@@ -20,22 +20,8 @@ static uint8_t pattern[1 << 20];
 
 static int setup(void **state)
 {
-	uint32_t x = 12345;
-	for (size_t i = 0; i < sizeof(pattern); i++) {
-		x = x * 1103515245u + 12345u;
-		pattern[i] = (uint8_t)(x >> 16);
-	}
+	th_pattern(pattern, sizeof(pattern), 12345);
 	return 0;
-}
-
-static struct fake_sock *hs(struct th *t)
-{
-	return fake_host_sock(&t->host, t->sock);
-}
-
-static struct tcp_conn *conn(struct th *t)
-{
-	return &flow_from_handle(t->e->flows, hs(t)->flow)->tcp;
 }
 
 /* App -> host in order, across the sequence wrap: byte-exact, ACKed
@@ -70,10 +56,10 @@ static void test_app_to_host_in_order(void **state)
 		if (n)
 			assert_int_equal(t.out[0].p.u.tcp.ack, t.app_nxt);
 	}
-	assert_int_equal(hs(&t)->tx_len, off);
-	assert_memory_equal(hs(&t)->tx, pattern, off);
+	assert_int_equal(th_sock(&t)->tx_len, off);
+	assert_memory_equal(th_sock(&t)->tx, pattern, off);
 	/* The window offered is the whole buffer: nothing is held. */
-	assert_null(conn(&t)->rbuf);
+	assert_null(th_conn(&t)->rbuf);
 	th_fini(&t);
 }
 
@@ -102,15 +88,15 @@ static void test_host_to_app(void **state)
 	}
 	assert_int_equal(got, 10000);
 	/* Still in the host socket until acknowledged. */
-	assert_int_equal(hs(&t)->rx_len, 10000);
+	assert_int_equal(th_sock(&t)->rx_len, 10000);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 1 + 4000, NULL, 0);
-	assert_int_equal(hs(&t)->rx_len, 6000);
-	assert_int_equal(hs(&t)->rx_discarded, 4000);
+	assert_int_equal(th_sock(&t)->rx_len, 6000);
+	assert_int_equal(th_sock(&t)->rx_discarded, 4000);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 1 + 10000, NULL, 0);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	assert_int_equal(th_out(&t), 0);
 	/* Nothing in flight: no timer but the idle one. */
-	assert_int_equal(conn(&t)->rtx_at, 0);
+	assert_int_equal(th_conn(&t)->rtx_at, 0);
 	th_fini(&t);
 }
 
@@ -175,7 +161,7 @@ static void test_out_of_order(void **state)
 	assert_int_equal(a->opts.sack_count, 2);
 	assert_int_equal(a->opts.sack[0].start, s0 + 3000); /* latest first */
 	assert_int_equal(a->opts.sack[1].start, s0 + 1000);
-	assert_int_equal(hs(&t)->tx_len, 0);
+	assert_int_equal(th_sock(&t)->tx_len, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_ooo_queued), 2);
 	assert_true(t.e->mem.used > base);
 
@@ -185,15 +171,15 @@ static void test_out_of_order(void **state)
 	a = &t.out[0].p.u.tcp;
 	assert_int_equal(a->ack, s0 + 2000);
 	assert_int_equal(a->opts.sack_count, 1);
-	assert_int_equal(hs(&t)->tx_len, 2000);
+	assert_int_equal(th_sock(&t)->tx_len, 2000);
 	th_send(&t, WIRE_TCP_ACK, s0 + 2000, t.our_isn + 1, pattern + 2000,
 		1000);
 	assert_int_equal(th_out(&t), 1);
 	a = &t.out[0].p.u.tcp;
 	assert_int_equal(a->ack, s0 + 4000);
 	assert_int_equal(a->opts.sack_count, 0);
-	assert_int_equal(hs(&t)->tx_len, 4000);
-	assert_memory_equal(hs(&t)->tx, pattern, 4000);
+	assert_int_equal(th_sock(&t)->tx_len, 4000);
+	assert_memory_equal(th_sock(&t)->tx, pattern, 4000);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 }
@@ -220,9 +206,9 @@ static void test_overlaps(void **state)
 	th_send(&t, WIRE_TCP_ACK, s0 + 100, t.our_isn + 1, pattern + 100, 200);
 	th_out(&t);
 	assert_int_equal(t.out[t.nout - 1].p.u.tcp.ack, s0 + 550);
-	assert_int_equal(hs(&t)->tx_len, 550);
-	assert_memory_equal(hs(&t)->tx, pattern, 550);
-	assert_null(conn(&t)->rbuf);
+	assert_int_equal(th_sock(&t)->tx_len, 550);
+	assert_memory_equal(th_sock(&t)->tx, pattern, 550);
+	assert_null(th_conn(&t)->rbuf);
 	th_fini(&t);
 }
 
@@ -265,10 +251,10 @@ static void test_slow_host(void **state)
 		if (t.e->mem.used - base > peak)
 			peak = t.e->mem.used - base;
 	}
-	struct tcp_conn *c = conn(&t);
+	struct tcp_conn *c = th_conn(&t);
 	printf("held %u bytes, peak memory %zu\n", tcp_rbuf_held(c), peak);
 	assert_true(peak <= 256u * 1024u + 1024u);
-	assert_true(hs(&t)->want_wr);
+	assert_true(th_sock(&t)->want_wr);
 	/* The window is (nearly) closed: 3000 bytes taken, the rest held. */
 	th_send(&t, WIRE_TCP_ACK, s0 + (uint32_t)off, t.our_isn + 1,
 		pattern + off, 1448);
@@ -284,9 +270,9 @@ static void test_slow_host(void **state)
 	th_out(&t);
 	assert_int_equal(t.nout, 1);
 	assert_true((uint32_t)t.out[0].p.u.tcp.window << 7 >= 128u * 1024u);
-	assert_int_equal(hs(&t)->tx_len, acked);
-	assert_memory_equal(hs(&t)->tx, pattern, acked);
-	assert_false(hs(&t)->want_wr);
+	assert_int_equal(th_sock(&t)->tx_len, acked);
+	assert_memory_equal(th_sock(&t)->tx, pattern, acked);
+	assert_false(th_sock(&t)->want_wr);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 }
@@ -310,19 +296,19 @@ static void test_slow_host_no_memory(void **state)
 	assert_int_equal(th_out(&t), 1);
 	assert_int_equal(t.out[0].p.u.tcp.ack, s0 + 600);
 	assert_int_equal(t.out[0].p.u.tcp.window, 0);
-	assert_int_equal(hs(&t)->tx_len, 600);
+	assert_int_equal(th_sock(&t)->tx_len, 600);
 	/* The app retransmits into the closed window: refused, ACKed. */
 	th_send(&t, WIRE_TCP_ACK, s0 + 600, t.our_isn + 1, pattern + 600, 400);
 	assert_int_equal(th_out(&t), 1);
 	assert_int_equal(t.out[0].p.u.tcp.ack, s0 + 600);
-	assert_int_equal(hs(&t)->tx_len, 600);
+	assert_int_equal(th_sock(&t)->tx_len, 600);
 	fake_host_set_tx_space(&t.host, t.sock, SIZE_MAX);
 	th_event(&t, CORE_EV_WRITE);
 	assert_int_equal(th_out(&t), 1);
 	assert_true(t.out[0].p.u.tcp.window > 0);
 	th_send(&t, WIRE_TCP_ACK, s0 + 600, t.our_isn + 1, pattern + 600, 400);
-	assert_int_equal(hs(&t)->tx_len, 1000);
-	assert_memory_equal(hs(&t)->tx, pattern, 1000);
+	assert_int_equal(th_sock(&t)->tx_len, 1000);
+	assert_memory_equal(th_sock(&t)->tx, pattern, 1000);
 	th_fini(&t);
 }
 
@@ -338,7 +324,7 @@ static void test_zero_window(void **state)
 	fake_host_rx_push(&t.host, t.sock, pattern, 5000);
 	th_event(&t, CORE_EV_READ);
 	assert_int_equal(th_out(&t), 0);
-	assert_false(hs(&t)->want_rd);
+	assert_false(th_sock(&t)->want_rd);
 
 	uint64_t prev = 0;
 	for (int i = 0; i < 4; i++) {

@@ -24,16 +24,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static struct fake_sock *hs(struct th *t)
-{
-	return fake_host_sock(&t->host, t->sock);
-}
-
-static struct tcp_conn *conn(struct th *t)
-{
-	return &flow_from_handle(t->e->flows, hs(t)->flow)->tcp;
-}
-
 /* Checks that p carries the host bytes at its sequence number. */
 static void check_payload(const struct th *t, const struct wire_packet *p)
 {
@@ -68,12 +58,12 @@ static void test_rto_backoff(void **state)
 	}
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 4);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_retransmits), 4);
-	assert_int_equal(conn(&t)->cwnd, tcp_eff_mss(conn(&t)));
+	assert_int_equal(th_conn(&t)->cwnd, tcp_eff_mss(th_conn(&t)));
 
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 1001, NULL, 0);
 	assert_int_equal(th_out(&t), 0);
-	assert_int_equal(conn(&t)->rtx_at, 0);
-	assert_int_equal(conn(&t)->backoff, 0);
+	assert_int_equal(th_conn(&t)->rtx_at, 0);
+	assert_int_equal(th_conn(&t)->backoff, 0);
 	th_advance(&t, 10000000);
 	assert_int_equal(th_out(&t), 0);
 	th_fini(&t);
@@ -97,7 +87,7 @@ static void test_rto_give_up(void **state)
 	assert_int_equal(th_out(&t), 1);
 	assert_true(t.out[0].p.u.tcp.flags & WIRE_TCP_RST);
 	assert_int_equal(core_flow_count(t.e), 0);
-	assert_true(hs(&t)->closed && hs(&t)->reset);
+	assert_true(th_sock(&t)->closed && th_sock(&t)->reset);
 	th_fini(&t);
 }
 
@@ -137,7 +127,7 @@ static void test_fast_retransmit_newreno(void **state)
 	assert_int_equal(t.out[0].p.payload_len, mss);
 	check_payload(&t, &t.out[0].p);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_fast_retransmits), 1);
-	assert_true(conn(&t)->in_recovery);
+	assert_true(th_conn(&t)->in_recovery);
 
 	/* Partial ACK up to the second hole: it is resent at once. */
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, base + 3 * mss, NULL, 0);
@@ -146,10 +136,10 @@ static void test_fast_retransmit_newreno(void **state)
 	check_payload(&t, &t.out[0].p);
 	/* Everything acknowledged: recovery ends, cwnd = ssthresh. */
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, base + 10 * mss, NULL, 0);
-	assert_false(conn(&t)->in_recovery);
-	assert_int_equal(conn(&t)->cwnd, conn(&t)->ssthresh);
+	assert_false(th_conn(&t)->in_recovery);
+	assert_int_equal(th_conn(&t)->cwnd, th_conn(&t)->ssthresh);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 0);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 
@@ -186,9 +176,9 @@ static void test_sack_holes(void **state)
 	th_send_sack(&t, base + 4 * mss, 1, b2);
 	assert_int_equal(th_out(&t), 0);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, base + 10 * mss, NULL, 0);
-	assert_false(conn(&t)->in_recovery);
-	assert_null(conn(&t)->sb); /* freed with the flight */
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_false(th_conn(&t)->in_recovery);
+	assert_null(th_conn(&t)->sb); /* freed with the flight */
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 
@@ -219,7 +209,7 @@ static void test_sack_then_rto(void **state)
 	check_payload(&t, &t.out[0].p);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 1);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, base + 6 * mss, NULL, 0);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 
@@ -243,7 +233,7 @@ static void test_fin_retransmit(void **state)
 	assert_int_equal(t.out[0].p.u.tcp.seq, fin_seq);
 	assert_int_equal(t.out[0].p.payload_len, 0);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, fin_seq + 1, NULL, 0);
-	assert_int_equal(conn(&t)->state, TCP_FIN_WAIT_2);
+	assert_int_equal(th_conn(&t)->state, TCP_FIN_WAIT_2);
 	th_fini(&t);
 }
 
@@ -262,8 +252,8 @@ static void test_data_and_fin_retransmit(void **state)
 	assert_int_equal(t.out[0].p.payload_len, 3);
 	assert_int_equal(t.out[0].p.u.tcp.flags & WIRE_TCP_FIN, WIRE_TCP_FIN);
 	th_send(&t, WIRE_TCP_ACK, t.app_nxt, t.our_isn + 5, NULL, 0);
-	assert_int_equal(conn(&t)->state, TCP_FIN_WAIT_2);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_conn(&t)->state, TCP_FIN_WAIT_2);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 

@@ -32,16 +32,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static struct fake_sock *hs(struct th *t)
-{
-	return fake_host_sock(&t->host, t->sock);
-}
-
-static struct tcp_conn *conn(struct th *t)
-{
-	return &flow_from_handle(t->e->flows, hs(t)->flow)->tcp;
-}
-
 /* An established connection with SACK and timestamps whose handshake took
  * one RTT: srtt = RTT, RTO at its 200 ms floor, PTO 2 RTT + 2 ms. */
 static void establish(struct th *t)
@@ -54,7 +44,7 @@ static void establish(struct th *t)
 	th_connect_ok(t);
 	th_advance(t, RTT);
 	th_send(t, WIRE_TCP_ACK, t->app_nxt, t->our_isn + 1, NULL, 0);
-	assert_int_equal(conn(t)->srtt, RTT);
+	assert_int_equal(th_conn(t)->srtt, RTT);
 }
 
 static uint32_t seg(const struct th *t, uint32_t i)
@@ -136,8 +126,8 @@ static void test_tlp_tail(void **state)
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_fast_retransmits), 1);
 	th_advance(&t, RTT);
 	sack(&t, 10, 0, 0);
-	assert_false(conn(&t)->in_recovery);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_false(th_conn(&t)->in_recovery);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_retransmits), 4);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 0);
 	th_fini(&t);
@@ -160,15 +150,15 @@ static void test_tlp_new_data(void **state)
 	check_payload(&t, &t.out[0].p);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_loss_probes), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_retransmits), 0);
-	assert_false(conn(&t)->tlp_retrans);
+	assert_false(th_conn(&t)->tlp_retrans);
 	/* Only the RTO is armed now (one probe per episode). */
-	assert_int_equal(conn(&t)->lr_at, 0);
-	assert_true(conn(&t)->rtx_at >= t.now + TCP_RTO_MIN_US);
+	assert_int_equal(th_conn(&t)->lr_at, 0);
+	assert_true(th_conn(&t)->rtx_at >= t.now + TCP_RTO_MIN_US);
 
 	th_advance(&t, RTT);
 	sack(&t, 11, 0, 0);
-	assert_false(conn(&t)->tlp_on);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_false(th_conn(&t)->tlp_on);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 
@@ -234,7 +224,7 @@ static void test_rack_reordering_adapts(void **state)
 	struct th t;
 	establish(&t);
 	assert_int_equal(host_data(&t, 0, 10), 10);
-	uint32_t cwnd0 = conn(&t)->cwnd;
+	uint32_t cwnd0 = th_conn(&t)->cwnd;
 
 	/* Segment 0 is late: 1..3 SACKed, reordering not known yet. */
 	th_advance(&t, RTT);
@@ -242,18 +232,18 @@ static void test_rack_reordering_adapts(void **state)
 	th_out(&t);
 	assert_int_equal(t.nout, 1);
 	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
-	assert_true(conn(&t)->cwnd < cwnd0);
-	assert_false(conn(&t)->reord_seen);
+	assert_true(th_conn(&t)->cwnd < cwnd0);
+	assert_false(th_conn(&t)->reord_seen);
 
 	/* The late original arrives, then the copy: a D-SACK. */
 	th_advance(&t, RTT / 10);
 	sack(&t, 10, 0, 0);
 	uint32_t d[2] = {seg(&t, 0), seg(&t, 1)};
 	th_send_sack(&t, seg(&t, 10), 1, d);
-	assert_true(conn(&t)->reord_seen);
+	assert_true(th_conn(&t)->reord_seen);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_recoveries_undone), 1);
-	assert_true(conn(&t)->cwnd >= cwnd0);
-	assert_false(conn(&t)->in_recovery);
+	assert_true(th_conn(&t)->cwnd >= cwnd0);
+	assert_false(th_conn(&t)->in_recovery);
 	th_out(&t);
 
 	/* Ten more; segment 10 is late the same way. */
@@ -262,7 +252,7 @@ static void test_rack_reordering_adapts(void **state)
 	th_advance(&t, RTT);
 	sack(&t, 10, 11, 14);
 	assert_int_equal(th_out(&t), 0); /* waits: reo_wnd */
-	assert_true(conn(&t)->lr_at > t.now);
+	assert_true(th_conn(&t)->lr_at > t.now);
 	th_advance(&t, RTT / 10);
 	sack(&t, 20, 0, 0);
 	assert_int_equal(th_out(&t), 0);
@@ -271,7 +261,7 @@ static void test_rack_reordering_adapts(void **state)
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_retransmits), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_fast_retransmits), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 0);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 
@@ -291,7 +281,7 @@ static void test_tlp_in_recovery(void **state)
 	th_out(&t);
 	assert_int_equal(t.nout, 1); /* segment 0 again; then cwnd is full */
 	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
-	assert_true(conn(&t)->in_recovery);
+	assert_true(th_conn(&t)->in_recovery);
 
 	/* Nothing more from the app. */
 	uint64_t waited = wait_for_output(&t);
@@ -308,8 +298,8 @@ static void test_tlp_in_recovery(void **state)
 	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
 	th_advance(&t, RTT);
 	sack(&t, 10, 0, 0);
-	assert_false(conn(&t)->in_recovery);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_false(th_conn(&t)->in_recovery);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 0);
 	th_fini(&t);
 }
@@ -322,21 +312,21 @@ static void test_spurious_rto_undone(void **state)
 	struct th t;
 	establish(&t);
 	assert_int_equal(host_data(&t, 0, 10), 10);
-	uint32_t cwnd0 = conn(&t)->cwnd;
+	uint32_t cwnd0 = th_conn(&t)->cwnd;
 
 	wait_for_output(&t); /* the probe: segment 9 again */
 	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 9));
 	wait_for_output(&t); /* the RTO: segment 0 again */
 	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 1);
-	assert_int_equal(conn(&t)->cwnd, MSS);
+	assert_int_equal(th_conn(&t)->cwnd, MSS);
 
 	uint32_t d[2] = {seg(&t, 0), seg(&t, 1)};
 	th_send_sack(&t, seg(&t, 10), 1, d);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_recoveries_undone), 1);
-	assert_true(conn(&t)->cwnd >= cwnd0);
+	assert_true(th_conn(&t)->cwnd >= cwnd0);
 	assert_int_equal(th_out(&t), 0);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	th_fini(&t);
 }
 
@@ -347,28 +337,28 @@ static void test_scoreboard_memory(void **state)
 	struct th t;
 	establish(&t);
 	size_t base = t.e->mem.used;
-	assert_null(conn(&t)->sb);
+	assert_null(th_conn(&t)->sb);
 	assert_int_equal(host_data(&t, 0, 5), 5);
-	assert_non_null(conn(&t)->sb);
-	assert_int_equal(conn(&t)->sb->n, 5);
+	assert_non_null(th_conn(&t)->sb);
+	assert_int_equal(th_conn(&t)->sb->n, 5);
 	size_t small = t.e->mem.used - base;
 	assert_true(small > 0 && small < 1024);
 	th_advance(&t, RTT);
 	sack(&t, 5, 0, 0);
-	assert_null(conn(&t)->sb);
+	assert_null(th_conn(&t)->sb);
 	assert_int_equal(t.e->mem.used, base);
 
 	/* A large flight: more records, still bounded, freed at the end. */
 	t.app_win = 65535;
-	conn(&t)->cwnd = 100 * MSS;
+	th_conn(&t)->cwnd = 100 * MSS;
 	assert_int_equal(host_data(&t, 5, 100), 100);
-	assert_int_equal(conn(&t)->sb->n, 100);
-	assert_true(conn(&t)->sb->cap >= 100);
+	assert_int_equal(th_conn(&t)->sb->n, 100);
+	assert_true(th_conn(&t)->sb->cap >= 100);
 	assert_true(t.e->mem.used - base <=
 		    sizeof(struct tcp_sb) + 128 * sizeof(struct tcp_seg));
 	th_advance(&t, RTT);
 	sack(&t, 105, 0, 0);
-	assert_null(conn(&t)->sb);
+	assert_null(th_conn(&t)->sb);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 
@@ -381,7 +371,7 @@ static void test_scoreboard_memory(void **state)
 	fake_host_rx_push(&t.host, t.sock, pattern, 5 * MSS);
 	th_event(&t, CORE_EV_READ);
 	assert_int_equal(th_out(&t), 5);
-	assert_null(conn(&t)->sb);
+	assert_null(th_conn(&t)->sb);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 }
@@ -394,7 +384,7 @@ static void test_scoreboard_no_memory(void **state)
 	establish(&t);
 	t.e->mem.budget = t.e->mem.used + 64;
 	assert_int_equal(host_data(&t, 0, 6), 6);
-	assert_null(conn(&t)->sb);
+	assert_null(th_conn(&t)->sb);
 	th_advance(&t, RTT);
 	for (uint32_t i = 2; i <= 4; i++)
 		sack(&t, 0, 1, i);
@@ -403,7 +393,7 @@ static void test_scoreboard_no_memory(void **state)
 	assert_int_equal(t.out[0].p.u.tcp.seq, seg(&t, 0));
 	th_advance(&t, RTT);
 	sack(&t, 6, 0, 0);
-	assert_int_equal(hs(&t)->rx_len, 0);
+	assert_int_equal(th_sock(&t)->rx_len, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rto_expired), 0);
 	th_fini(&t);
 }

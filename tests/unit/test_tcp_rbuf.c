@@ -22,22 +22,8 @@ static uint8_t pattern[512 * 1024];
 
 static int setup(void **state)
 {
-	uint32_t x = 777;
-	for (size_t i = 0; i < sizeof(pattern); i++) {
-		x = x * 1103515245u + 12345u;
-		pattern[i] = (uint8_t)(x >> 16);
-	}
+	th_pattern(pattern, sizeof(pattern), 777);
 	return 0;
-}
-
-static struct fake_sock *hs(struct th *t)
-{
-	return fake_host_sock(&t->host, t->sock);
-}
-
-static struct tcp_conn *conn(struct th *t)
-{
-	return &flow_from_handle(t->e->flows, hs(t)->flow)->tcp;
 }
 
 /* The app's bytes [off, off + len) as a segment. */
@@ -87,7 +73,7 @@ static void test_ooo_many_holes(void **state)
 	}
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_ooo_queued), 32);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_ooo_dropped), 0);
-	assert_int_equal(tcp_rbuf_held(conn(&t)), 32 * len);
+	assert_int_equal(tcp_rbuf_held(th_conn(&t)), 32 * len);
 	/* One more separate range does not fit; one touching a range does. */
 	app_seg(&t, s0, 65 * len, len);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_ooo_dropped), 1);
@@ -102,12 +88,12 @@ static void test_ooo_many_holes(void **state)
 		assert_int_equal(t.out[t.nout - 1].p.u.tcp.ack,
 				 s0 + (k == 31 ? 65 : 2 * k + 2) * len);
 	}
-	assert_int_equal(hs(&t)->tx_len, 65 * len);
+	assert_int_equal(th_sock(&t)->tx_len, 65 * len);
 	app_seg(&t, s0, 65 * len, len);
 	th_out(&t);
-	assert_int_equal(hs(&t)->tx_len, 66 * len);
-	assert_memory_equal(hs(&t)->tx, pattern, 66 * len);
-	assert_null(conn(&t)->rbuf);
+	assert_int_equal(th_sock(&t)->tx_len, 66 * len);
+	assert_memory_equal(th_sock(&t)->tx, pattern, 66 * len);
+	assert_null(th_conn(&t)->rbuf);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 }
@@ -141,16 +127,16 @@ static void test_rbuf_grows_in_steps(void **state)
 	/* The hole fills: everything reaches the socket, memory returns. */
 	app_range(&t, s0, 0, 10000);
 	th_out(&t);
-	assert_int_equal(hs(&t)->tx_len, 12000);
+	assert_int_equal(th_sock(&t)->tx_len, 12000);
 	assert_true(t.e->mem.used - base == 8 * CHUNK + (one - CHUNK));
 	for (uint32_t k = 1; k <= 8; k++)
 		app_range(&t, s0, k == 1 ? 12000 : 11000 + (k - 1) * 5 * CHUNK,
 			  10000 + k * 5 * CHUNK);
 	th_out(&t);
 	uint32_t end = 10000 + 8 * 5 * CHUNK + 1000;
-	assert_int_equal(hs(&t)->tx_len, end);
-	assert_memory_equal(hs(&t)->tx, pattern, end);
-	assert_null(conn(&t)->rbuf);
+	assert_int_equal(th_sock(&t)->tx_len, end);
+	assert_memory_equal(th_sock(&t)->tx, pattern, end);
+	assert_null(th_conn(&t)->rbuf);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 }
@@ -171,7 +157,7 @@ static void test_rbuf_slow_socket_steps(void **state)
 		app_seg(&t, s0, k * 1448, 1448);
 	th_out(&t);
 	uint32_t held = 20 * 1448;
-	assert_int_equal(tcp_rbuf_held(conn(&t)), held);
+	assert_int_equal(tcp_rbuf_held(th_conn(&t)), held);
 	size_t used = t.e->mem.used - base;
 	uint32_t chunks = (held + CHUNK - 1) / CHUNK;
 	assert_true(used >= chunks * CHUNK && used < chunks * CHUNK + 1024);
@@ -183,8 +169,8 @@ static void test_rbuf_slow_socket_steps(void **state)
 	fake_host_set_tx_space(&t.host, t.sock, SIZE_MAX);
 	th_event(&t, CORE_EV_WRITE);
 	th_out(&t);
-	assert_int_equal(hs(&t)->tx_len, held);
-	assert_memory_equal(hs(&t)->tx, pattern, held);
+	assert_int_equal(th_sock(&t)->tx_len, held);
+	assert_memory_equal(th_sock(&t)->tx, pattern, held);
 	assert_int_equal(t.e->mem.used, base);
 	th_fini(&t);
 }
@@ -221,8 +207,8 @@ static void test_rbuf_chunk_refused(void **state)
 	th_out(&t);
 	assert_true(t.out[t.nout - 1].p.u.tcp.window > 0);
 	app_seg(&t, s0, 600, 2400);
-	assert_int_equal(hs(&t)->tx_len, 3000);
-	assert_memory_equal(hs(&t)->tx, pattern, 3000);
+	assert_int_equal(th_sock(&t)->tx_len, 3000);
+	assert_memory_equal(th_sock(&t)->tx, pattern, 3000);
 	th_fini(&t);
 }
 

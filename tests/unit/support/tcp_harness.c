@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "core/flow.h"
+
 void th_init(struct th *t, uint8_t family, th_cfg_fn tweak)
 {
 	memset(t, 0, sizeof(*t));
@@ -215,4 +217,24 @@ uint32_t th_win(const struct th *t, const struct wire_packet *p, uint8_t shift)
 uint64_t th_ctr(const struct th *t, enum tp_counter c)
 {
 	return core_counters(t->e)[c];
+}
+
+struct fake_sock *th_sock(struct th *t)
+{
+	return fake_host_sock(&t->host, t->sock);
+}
+
+struct tcp_conn *th_conn(struct th *t)
+{
+	union flow *f = flow_from_handle(t->e->flows, th_sock(t)->flow);
+	return f ? &f->tcp : NULL;
+}
+
+void th_pattern(uint8_t *buf, size_t n, uint32_t seed)
+{
+	uint32_t x = seed;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
 }

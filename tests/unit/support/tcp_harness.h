@@ -89,6 +89,15 @@ struct wire_tcp_opts th_opts_all(void);
 /* Our receive window as advertised in p, in bytes (scale applied). */
 uint32_t th_win(const struct th *t, const struct wire_packet *p, uint8_t shift);
 
+/* The connection's fake host socket. */
+struct fake_sock *th_sock(struct th *t);
+/* The connection's TCP state, or NULL once its flow is gone. */
+struct tcp_conn *th_conn(struct th *t);
+
+/* Fills buf with a reproducible pseudo-random byte pattern (an LCG
+ * started at seed). */
+void th_pattern(uint8_t *buf, size_t n, uint32_t seed);
+
 /* The engine's counter. */
 uint64_t th_ctr(const struct th *t, enum tp_counter c);
 
