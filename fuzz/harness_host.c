@@ -130,8 +130,11 @@ static int f_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 {
 	int id = open_sock(ctx, FZ_TCP, flow, family, dst, dport);
 	struct fz_sock *s = id >= 0 ? fz_host_sock(ctx, id) : NULL;
+	struct fz_host *h = ctx;
 	if (s)
 		s->want_wr = true; /* watching the connect */
+	if (s && h->on_tcp_connect)
+		h->on_tcp_connect(h->hook_ctx, s);
 	return id;
 }
 

@@ -15,7 +15,7 @@
  * the stream costs no memory and what the core sends the app can be
  * checked byte for byte. Bytes the core sends on a TCP socket go to the
  * on_tcp_send hook (the router harness checks them against the app's
- * pattern).
+ * pattern); on_tcp_connect tells it a TCP socket was opened.
  */
 #ifndef TP_FUZZ_HARNESS_HOST_H
 #define TP_FUZZ_HARNESS_HOST_H
@@ -72,7 +72,7 @@ struct fz_sock {
 	int send_err;	   /* negative errno for send, 0: none */
 	bool shut_wr;
 	/* Set by the router harness: the app sequence number of the first
-	 * byte sent here (from our SYN-ACK), so sent bytes can be checked. */
+	 * byte sent here (from the app's SYN), so sent bytes can be checked. */
 	bool tx_base_known, tx_unchecked;
 	uint32_t tx_base;
 	int tuple; /* the harness's tuple index, -1: unknown */
@@ -94,6 +94,7 @@ struct fz_host {
 	uint64_t calls;
 	void (*on_tcp_send)(void *ctx, struct fz_sock *s, const uint8_t *p,
 			    size_t n);
+	void (*on_tcp_connect)(void *ctx, struct fz_sock *s);
 	void *hook_ctx;
 };
 

@@ -56,6 +56,8 @@ struct rt_tuple {
 	uint16_t sport, dport;
 	uint32_t app_nxt; /* next sequence the app sends in order */
 	uint32_t app_ts;
+	bool syn_known; /* syn_seq: the sequence of the app's last SYN */
+	uint32_t syn_seq;
 	bool srv_known; /* a SYN-ACK was seen: srv_* are valid */
 	uint32_t srv_isn, srv_nxt, srv_ts;
 	bool tainted; /* the app sent bytes off the pattern here */
@@ -160,14 +162,6 @@ static void rt_learn(struct rt *r, const struct wire_packet *p)
 		t->srv_known = true;
 		t->srv_isn = th->seq;
 		t->srv_nxt = th->seq + 1;
-		struct fz_sock *s = rt_sock_of_tuple(r, t);
-		if (s && !s->tx_base_known && s->tx_total == 0) {
-			s->tx_base_known = true;
-			s->tx_base = th->ack;
-			s->tuple = (int)(t - r->tu);
-		} else if (s && s->tx_base_known && s->tx_base != th->ack) {
-			s->tx_unchecked = true;
-		}
 		return;
 	}
 	if (!t->srv_known || (th->flags & (WIRE_TCP_SYN | WIRE_TCP_RST)))
@@ -183,6 +177,47 @@ static void rt_learn(struct rt *r, const struct wire_packet *p)
 	    th->seq + p->payload_len + ((th->flags & WIRE_TCP_FIN) ? 1u : 0u);
 	if (RT_SEQ_GT(end, t->srv_nxt))
 		t->srv_nxt = end;
+}
+
+/* The tuple a flow handle's key names, or NULL. */
+static struct rt_tuple *rt_tuple_of_flow(struct rt *r, uint32_t handle)
+{
+	union flow *f = flow_from_handle(r->e->flows, handle);
+	if (!f)
+		return NULL;
+	const struct flow_key *k = &f->c.key;
+	for (int i = 0; i < RT_TUPLES; i++) {
+		struct rt_tuple *t = &r->tu[i];
+		if (k->family == t->family && k->sport == t->sport &&
+		    k->dport == t->dport && wire_addr_eq(&k->src, &t->app) &&
+		    wire_addr_eq(&k->dst, &t->dst))
+			return t;
+	}
+	return NULL;
+}
+
+/* The on_tcp_connect hook: a connect starts while the engine handles the
+ * app's SYN, whose sequence number + 1 is the first byte of the stream. */
+static void rt_on_connect(void *ctx, struct fz_sock *s)
+{
+	struct rt *r = ctx;
+	struct rt_tuple *t = rt_tuple_of_flow(r, s->flow);
+	if (!t || !t->syn_known)
+		return;
+	s->tuple = (int)(t - r->tu);
+	s->tx_base = t->syn_seq + 1;
+	s->tx_base_known = true;
+}
+
+/* The app sends a SYN with sequence seq on t: an engine still connecting
+ * may start over with that ISN, so its stream can no longer be checked. */
+static void rt_note_syn(struct rt *r, struct rt_tuple *t, uint32_t seq)
+{
+	struct fz_sock *s = rt_sock_of_tuple(r, t);
+	if (s && (!s->tx_base_known || s->tx_base != seq + 1))
+		s->tx_unchecked = true;
+	t->syn_known = true;
+	t->syn_seq = seq;
 }
 
 /* The on_tcp_send hook: bytes written to a host socket are the app's. */
@@ -398,14 +433,18 @@ static void rt_taint(struct rt *r, const uint8_t *pkt, size_t len)
 			r->tu[i].tainted = true;
 		return;
 	}
-	if (p.proto != WIRE_PROTO_TCP || !p.payload_len)
+	if (p.proto != WIRE_PROTO_TCP)
 		return;
 	for (int i = 0; i < RT_TUPLES; i++) {
 		struct rt_tuple *t = &r->tu[i];
-		if (t->family == p.family && t->sport == p.sport &&
-		    t->dport == p.dport && wire_addr_eq(&t->app, &p.src) &&
-		    wire_addr_eq(&t->dst, &p.dst))
+		if (t->family != p.family || t->sport != p.sport ||
+		    t->dport != p.dport || !wire_addr_eq(&t->app, &p.src) ||
+		    !wire_addr_eq(&t->dst, &p.dst))
+			continue;
+		if (p.payload_len)
 			t->tainted = true;
+		if (p.u.tcp.flags & WIRE_TCP_SYN)
+			rt_note_syn(r, t, p.u.tcp.seq);
 	}
 }
 
@@ -522,6 +561,8 @@ static void op_tcp(struct rt *r)
 		t->app_nxt = end;
 	if (modes & 128)
 		t->app_ts += 1000;
+	if (flags & WIRE_TCP_SYN)
+		rt_note_syn(r, t, seq);
 	rt_input(r, r->pkt, n);
 }
 
@@ -1074,6 +1115,7 @@ void fz_router_run(const uint8_t *data, size_t size)
 	rt_config(r);
 	fz_host_init(&r->host);
 	r->host.on_tcp_send = rt_on_send;
+	r->host.on_tcp_connect = rt_on_connect;
 	r->host.hook_ctx = r;
 	rt_tuples(r);
 	/* Just below 2^32 us: 32-bit clocks (RTT, TSval) wrap during runs. */
