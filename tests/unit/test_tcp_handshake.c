@@ -314,6 +314,27 @@ static void est_limits(struct core_config *c)
 	c->max_tcp_established = 6;
 }
 
+static void test_established_limit_at_connect(void **state)
+{
+	/* Two SYNs pass the check while nothing is open yet; the second
+	 * connect to complete finds the limit reached and is refused. */
+	struct th t;
+	th_init(&t, 4, est_limits);
+	for (int i = 0; i < 8; i++) {
+		t.sport = (uint16_t)(3000 + i);
+		th_syn(&t, NULL);
+	}
+	assert_int_equal(t.host.connects, 8);
+	for (int i = 0; i < 8; i++)
+		core_sock_event(t.e, t.host.socks[i].flow, CORE_EV_WRITE,
+				t.now);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 6);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_refused_established), 2);
+	assert_true(t.host.socks[6].closed);
+	assert_true(t.host.socks[7].closed);
+	th_fini(&t);
+}
+
 static void test_established_limit(void **state)
 {
 	struct th t;
@@ -451,6 +472,7 @@ int main(void)
 	    cmocka_unit_test(test_connect_silent),
 	    cmocka_unit_test(test_syn_flood_limits),
 		cmocka_unit_test(test_established_limit),
+		cmocka_unit_test(test_established_limit_at_connect),
 	    cmocka_unit_test(test_unknown_flow),
 	    cmocka_unit_test(test_synack_retransmit),
 	    cmocka_unit_test(test_synack_give_up),
