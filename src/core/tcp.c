@@ -742,7 +742,7 @@ void tcp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
 			connect_failed(e, t, -r, NULL);
 		else if (events & CORE_EV_WRITE && !(events & CORE_EV_ERROR) &&
 			 e->ctr[TP_CTR_tcp_conns_open] >=
-				 e->cfg.max_tcp_established) {
+			     e->cfg.max_tcp_established) {
 			/* Other connects completed first: the limit, checked
 			 * at the SYN, is enforced again here so it holds. */
 			CTR_INC(e, tcp_refused_established);
