@@ -51,7 +51,7 @@
 #define IO_TIMEOUT_MS 2000 /* a stalled forwarder must not hang the bench */
 #define HOLD_INFLIGHT 128  /* connects pending at once in "hold" */
 #define HOLD_DEADLINE 120  /* seconds to establish all "hold" connections */
-#define MAX_BUCKETS 3600   /* one-second buckets for crr */
+#define MAX_BUCKETS   3600 /* one-second buckets for crr */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -102,7 +102,8 @@ static void set_nodelay(int fd)
 
 static void set_timeouts(int fd, int ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = ms / 1000,
+			     .tv_usec = (ms % 1000) * 1000};
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -112,7 +113,7 @@ static void set_timeouts(int fd, int ms)
 static void resolve(const char *host, const char *port, int socktype,
 		    struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct addrinfo hints = { 0 }, *ai;
+	struct addrinfo hints = {0}, *ai;
 	int rc;
 
 	hints.ai_family = AF_UNSPEC;
@@ -137,7 +138,7 @@ static void resolve(const char *host, const char *port, int socktype,
 
 static int listen_on(int family, int type, int port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	int one = 1, fd;
 
@@ -232,10 +233,12 @@ static void udp_echo(int fd, char *buf, size_t size)
 		     c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == IPPROTO_IP &&
 			    c->cmsg_type == IP_PKTINFO)
-				((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex = 0;
+				((struct in_pktinfo *)CMSG_DATA(c))
+				    ->ipi_ifindex = 0;
 			if (c->cmsg_level == IPPROTO_IPV6 &&
 			    c->cmsg_type == IPV6_PKTINFO)
-				((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_ifindex = 0;
+				((struct in6_pktinfo *)CMSG_DATA(c))
+				    ->ipi6_ifindex = 0;
 		}
 		mh.msg_flags = 0;
 		sendmsg(fd, &mh, 0);
@@ -245,7 +248,7 @@ static void udp_echo(int fd, char *buf, size_t size)
 static int cmd_server(int port)
 {
 	struct epoll_event ev, evs[256];
-	int ep, fams[2] = { AF_INET, AF_INET6 }, i, nl = 0;
+	int ep, fams[2] = {AF_INET, AF_INET6}, i, nl = 0;
 	char buf[65536];
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -283,7 +286,7 @@ static int cmd_server(int port)
 				for (;;) {
 					int c = accept4(fd, NULL, NULL,
 							SOCK_NONBLOCK |
-								SOCK_CLOEXEC);
+							    SOCK_CLOEXEC);
 
 					if (c < 0)
 						break;
@@ -302,8 +305,8 @@ static int cmd_server(int port)
 				if (r > 0) {
 					if (write_all(fd, buf, (size_t)r) < 0)
 						close(fd);
-				} else if (r == 0 ||
-					   (errno != EAGAIN && errno != EINTR)) {
+				} else if (r == 0 || (errno != EAGAIN &&
+						      errno != EINTR)) {
 					/* The client closed first (crr): we
 					 * only answer its FIN. */
 					close(fd);
@@ -354,11 +357,13 @@ static int cmd_rr(const char *host, const char *port, double secs)
 	for (;;) {
 		if (write(fd, &c, 1) != 1 || read(fd, &c, 1) != 1) {
 			fprintf(stderr,
-				"probe: rr: round trip %lu failed after %.3f s: %s\n",
+				"probe: rr: round trip %lu failed after %.3f "
+				"s: %s\n",
 				n + 1, now_s() - t0,
 				errno ? strerror(errno) : "connection closed");
 			t = now_s();
-			printf("rr %.1f rt/s (%lu round trips in %.3f s, FAILED)\n",
+			printf("rr %.1f rt/s (%lu round trips in %.3f s, "
+			       "FAILED)\n",
 			       n / (t - t0), n, t - t0);
 			return 1;
 		}
@@ -398,8 +403,9 @@ static int cmd_urr(const char *host, const char *port, double secs)
 			break; /* nothing comes back at all */
 	} while ((t = now_s()) < end);
 	t = now_s();
-	printf("urr %.1f rt/s (%lu round trips, %lu lost/timed out, %.3f s%s)\n",
-	       n / (t - t0), n, lost, t - t0, n ? "" : ", FAILED");
+	printf(
+	    "urr %.1f rt/s (%lu round trips, %lu lost/timed out, %.3f s%s)\n",
+	    n / (t - t0), n, lost, t - t0, n ? "" : ", FAILED");
 	close(fd);
 	return n ? 0 : 1;
 }
@@ -453,10 +459,11 @@ static int cmd_crr(const char *host, const char *port, double secs)
 			min_rate = (double)bucket[i];
 		last_rate = (double)bucket[i];
 	}
-	printf("crr %.1f conn/s (%lu connections in %.3f s; slowest second %.0f,"
-	       " last second %.0f; %lu errors",
-	       n / (t - t0), n, t - t0, min_rate < 0 ? 0 : min_rate, last_rate,
-	       err);
+	printf(
+	    "crr %.1f conn/s (%lu connections in %.3f s; slowest second %.0f,"
+	    " last second %.0f; %lu errors",
+	    n / (t - t0), n, t - t0, min_rate < 0 ? 0 : min_rate, last_rate,
+	    err);
 	if (err)
 		printf(": %lu connect, %lu exchange, last: %s", err_connect,
 		       err_io, strerror(last_errno));
@@ -483,10 +490,9 @@ static int cmd_hold(const char *host, const char *port, long want)
 	while (up + failed < want && !stop_flag &&
 	       now_s() - t0 < HOLD_DEADLINE) {
 		while (inflight < HOLD_INFLIGHT && started < want) {
-			int fd = socket(ss.ss_family,
-					SOCK_STREAM | SOCK_NONBLOCK |
-						SOCK_CLOEXEC,
-					0);
+			int fd = socket(
+			    ss.ss_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 			if (fd < 0) {
 				last_err = errno;
@@ -533,7 +539,8 @@ static int cmd_hold(const char *host, const char *port, long want)
 	       failed ? strerror(last_err) : "");
 	fflush(stdout);
 
-	if (fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+	if (fstat(0, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		wait_stdin = 1;
 	while (!stop_flag) {
 		if (wait_stdin) {
@@ -553,18 +560,17 @@ static int cmd_hold(const char *host, const char *port, long want)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: probe server PORT\n"
-		"       probe rr HOST PORT SECONDS\n"
-		"       probe crr HOST PORT SECONDS\n"
-		"       probe urr HOST PORT SECONDS\n"
-		"       probe hold HOST PORT N\n");
+	fprintf(stderr, "usage: probe server PORT\n"
+			"       probe rr HOST PORT SECONDS\n"
+			"       probe crr HOST PORT SECONDS\n"
+			"       probe urr HOST PORT SECONDS\n"
+			"       probe hold HOST PORT N\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { 0 };
+	struct sigaction sa = {0};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sa.sa_handler = on_signal; /* no SA_RESTART: pause/read return */

@@ -55,26 +55,26 @@ extern "C" {
 /* Error codes (returned negated), with the caller's usual next step. */
 enum tp_error {
 	TP_OK = 0,
-	TP_EINVAL = 1,	   /* a config field or argument is invalid: a
+	TP_EINVAL = 1,	 /* a config field or argument is invalid: a
 			      programming error; fix the call (the log says
 			      which field when there is one) */
-	TP_ENOMEM = 2,	   /* memory could not be had within the budget:
+	TP_ENOMEM = 2,	 /* memory could not be had within the budget:
 			      raise max_memory or lower max_flows */
-	TP_EPERM = 3,	   /* the OS refused: run as root or grant
+	TP_EPERM = 3,	 /* the OS refused: run as root or grant
 			      CAP_NET_ADMIN (Linux TUN helpers) */
-	TP_ENOTUN = 4,	   /* no TUN device support: load the tun module
+	TP_ENOTUN = 4,	 /* no TUN device support: load the tun module
 			      (Linux); on Apple platforms the system owns
 			      utun, so use callback mode or its fd */
-	TP_EBUSY = 5,	   /* the name or address is in use: pick another */
-	TP_ESYS = 6,	   /* another OS error (out of fds, TUN fd closed):
+	TP_EBUSY = 5,	 /* the name or address is in use: pick another */
+	TP_ESYS = 6,	 /* another OS error (out of fds, TUN fd closed):
 			      see the log line; destroy the engine */
-	TP_ESTATE = 7,	   /* not allowed in the engine's current state:
+	TP_ESTATE = 7,	 /* not allowed in the engine's current state:
 			      wrong mode, already driven by another thread,
 			      or stopped (an engine runs once: destroy it and
 			      create a new one) */
-	TP_EAGAIN = 8,	   /* reserved: backpressure is reported by
+	TP_EAGAIN = 8,	 /* reserved: backpressure is reported by
 			      tp_input's count, not by this code */
-	TP_EVERSION = 9,   /* config.size/version are from a newer header
+	TP_EVERSION = 9, /* config.size/version are from a newer header
 			      than this library: rebuild against the
 			      library's header, or fill the config with
 			      this header's tp_config_init */
@@ -97,8 +97,7 @@ enum tp_log_level {
  * Called on the thread of the call that logs: the driving thread while the
  * engine runs, the caller's during tp_create. Must not block for long (it
  * holds up the engine) and must not call tp_destroy. */
-typedef void (*tp_log_fn)(void *ctx, enum tp_log_level level,
-			  const char *msg);
+typedef void (*tp_log_fn)(void *ctx, enum tp_log_level level, const char *msg);
 
 /* Callback mode: the engine hands out a batch of n (1..64) outgoing IP
  * packets, without any framing. pkts, lens, families and the packet bytes
@@ -122,44 +121,44 @@ enum tp_framing {
 };
 
 struct tp_config {
-	uint32_t size;		/* sizeof(struct tp_config), set by init */
-	uint32_t version;	/* TP_API_VERSION, set by init */
+	uint32_t size;	  /* sizeof(struct tp_config), set by init */
+	uint32_t version; /* TP_API_VERSION, set by init */
 
-	int tun_fd;		/* fd mode: an open TUN fd, still the
+	int tun_fd;	  /* fd mode: an open TUN fd, still the
 				   caller's (the engine sets O_NONBLOCK on
 				   it and never closes it: close it after
 				   tp_destroy); -1: callback mode */
-	uint32_t framing;	/* enum tp_framing (fd mode only) */
-	uint32_t mtu;		/* MTU of the TUN, 1280..65535 (default
+	uint32_t framing; /* enum tp_framing (fd mode only) */
+	uint32_t mtu;	  /* MTU of the TUN, 1280..65535 (default
 				   1500); callback mode: the largest packet
 				   tp_input accepts and the engine emits */
 
-	tp_output_fn output;	/* callback mode: where packets go */
-	void *output_ctx;	/* passed to output; must stay valid until
+	tp_output_fn output; /* callback mode: where packets go */
+	void *output_ctx;    /* passed to output; must stay valid until
 				   tp_destroy returns */
 
-	tp_log_fn log;		/* NULL: no logging */
-	void *log_ctx;		/* passed to log; valid until tp_destroy */
-	uint32_t log_level;	/* enum tp_log_level (default WARN); change
+	tp_log_fn log;	    /* NULL: no logging */
+	void *log_ctx;	    /* passed to log; valid until tp_destroy */
+	uint32_t log_level; /* enum tp_log_level (default WARN); change
 				   it later with tp_set_log_level */
 
 	/* Limits. Every table and queue is bounded by one of these. */
-	uint32_t max_flows;		/* all flows (default 65536) */
-	uint32_t max_tcp_half_open;	/* TCP connects pending (default 1024) */
-	uint32_t max_tcp_established;	/* default 65536 */
-	uint64_t max_memory;		/* bytes the engine may allocate for
+	uint32_t max_flows;	      /* all flows (default 65536) */
+	uint32_t max_tcp_half_open;   /* TCP connects pending (default 1024) */
+	uint32_t max_tcp_established; /* default 65536 */
+	uint64_t max_memory;	      /* bytes the engine may allocate for
 					   flows and their buffers; 0: 32 MiB
 					   default. Past it new flows are
 					   refused and TCP windows shrink
 					   (docs/embedding.md: set 8 MiB or
 					   less in an iOS 14 extension) */
-	uint32_t reasm_max_bytes;	/* fragment data held (default 256 KiB) */
+	uint32_t reasm_max_bytes;     /* fragment data held (default 256 KiB) */
 
 	/* Idle timeouts in milliseconds. */
-	uint32_t udp_timeout_ms;	/* default 60000 */
-	uint32_t udp_dns_timeout_ms;	/* flows to port 53; default 30000 */
-	uint32_t icmp_timeout_ms;	/* default 30000 */
-	uint32_t tcp_idle_timeout_ms;	/* established, no traffic;
+	uint32_t udp_timeout_ms;      /* default 60000 */
+	uint32_t udp_dns_timeout_ms;  /* flows to port 53; default 30000 */
+	uint32_t icmp_timeout_ms;     /* default 30000 */
+	uint32_t tcp_idle_timeout_ms; /* established, no traffic;
 					   default 7200000 */
 
 	/* UDP dev transport (tunproxy --listen udp:HOST:PORT, see
@@ -171,13 +170,13 @@ struct tp_config {
 	 * counted (dev_foreign_dropped). An empty datagram is a keepalive.
 	 * Used when listen_udp is not NULL; tun_fd must then be -1 and output
 	 * is not used. */
-	const char *listen_udp;		/* "127.0.0.1:8081", "[::1]:8081" or
+	const char *listen_udp;	     /* "127.0.0.1:8081", "[::1]:8081" or
 					   "localhost:8081"; read only during
 					   tp_create. NULL: off */
-	uint32_t listen_public;		/* nonzero: allow a wildcard or
+	uint32_t listen_public;	     /* nonzero: allow a wildcard or
 					   non-loopback address (whoever can
 					   reach it can use the proxy) */
-	uint32_t dev_client_idle_ms;	/* 0: default 5000 */
+	uint32_t dev_client_idle_ms; /* 0: default 5000 */
 
 	/* Destination policy (docs/robustness.md, "Safe defaults"). Always
 	 * refused unless allowed below: this host's loopback (127.0.0.0/8,
@@ -320,72 +319,73 @@ int tp_next_timeout_ms(struct tp *tp);
 int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 
 /* Counters. The list grows at the end only; names are stable identifiers. */
-#define TP_COUNTERS(X)                                                        \
-	X(rx_packets, "packets read from the TUN")                            \
-	X(rx_bytes, "bytes read from the TUN")                                \
-	X(tx_packets, "packets written to the TUN")                           \
-	X(tx_bytes, "bytes written to the TUN")                               \
-	X(tx_dropped, "packets dropped: TUN write failed or queue full")      \
-	X(rx_dropped_malformed, "packets dropped: malformed (see drop_*)")    \
-	X(rx_dropped_unsupported, "packets dropped: protocol not handled")    \
-	X(flows_open, "flows open now (all protocols)")                      \
-	X(flows_created, "flows created")                                     \
-	X(flows_expired, "flows closed by idle timeout")                      \
-	X(flows_refused_limit, "new flows refused: max_flows reached")        \
-	X(flows_refused_memory, "new flows refused: memory budget")           \
-	X(flows_refused_socket, "new flows refused: host socket failed")      \
-	X(udp_flows_open, "UDP flows open now")                               \
-	X(udp_tx_datagrams, "UDP datagrams sent to hosts")                    \
-	X(udp_rx_datagrams, "UDP datagrams received from hosts")              \
-	X(udp_send_errors, "UDP datagrams the host socket refused")           \
-	X(icmp_flows_open, "ICMP echo flows open now")                        \
-	X(icmp_echo_requests, "ICMP echo requests forwarded")                 \
-	X(icmp_echo_replies, "ICMP echo replies returned to the app")         \
-	X(icmp_errors_sent, "ICMP errors sent to the app")                    \
-	X(icmp_no_socket, "echo requests dropped: no ping or raw socket")    \
-	X(frag_reassembled, "datagrams reassembled from fragments")           \
-	X(frag_dropped, "fragments dropped (bounds, timeout, overlap)")       \
-	X(frag_sent, "fragments sent to the app for large replies")           \
-	X(tcp_conns_open, "TCP connections open now")                         \
-	X(tcp_half_open, "TCP connects pending now")                          \
-	X(tcp_conns_created, "TCP connections accepted from the app")         \
-	X(tcp_refused_half_open, "SYNs refused: max_tcp_half_open reached")   \
-	X(tcp_refused_established, "SYNs refused: max_tcp_established")      \
-	X(tcp_connect_refused, "host connects refused (RST to the app)")      \
-	X(tcp_connect_unreachable, "host connects unreachable (ICMP sent)")   \
-	X(tcp_connect_timeout, "host connects that never completed")          \
-	X(tcp_rst_sent, "RSTs sent to the app")                               \
-	X(tcp_rst_received, "RSTs received from the app")                     \
-	X(tcp_retransmits, "segments retransmitted to the app")               \
-	X(tcp_fast_retransmits, "fast retransmissions")                       \
-	X(tcp_rto_expired, "retransmission timeouts")                         \
-	X(tcp_ooo_queued, "out-of-order segments held")                       \
-	X(tcp_ooo_dropped, "out-of-order segments dropped (queue full)")      \
-	X(tcp_zero_window_probes, "zero-window probes sent")                  \
-	X(tcp_bad_segments, "segments dropped: not acceptable (RFC 9293)")    \
-	X(mem_used, "bytes of memory charged now")                            \
-	X(mem_peak, "highest bytes of memory charged")                        \
-	X(mem_refused, "allocations refused by the memory budget")            \
-	X(log_suppressed, "log lines suppressed by rate limiting")          \
-	X(dev_foreign_dropped,                                                \
+#define TP_COUNTERS(X)                                                         \
+	X(rx_packets, "packets read from the TUN")                             \
+	X(rx_bytes, "bytes read from the TUN")                                 \
+	X(tx_packets, "packets written to the TUN")                            \
+	X(tx_bytes, "bytes written to the TUN")                                \
+	X(tx_dropped, "packets dropped: TUN write failed or queue full")       \
+	X(rx_dropped_malformed, "packets dropped: malformed (see drop_*)")     \
+	X(rx_dropped_unsupported, "packets dropped: protocol not handled")     \
+	X(flows_open, "flows open now (all protocols)")                        \
+	X(flows_created, "flows created")                                      \
+	X(flows_expired, "flows closed by idle timeout")                       \
+	X(flows_refused_limit, "new flows refused: max_flows reached")         \
+	X(flows_refused_memory, "new flows refused: memory budget")            \
+	X(flows_refused_socket, "new flows refused: host socket failed")       \
+	X(udp_flows_open, "UDP flows open now")                                \
+	X(udp_tx_datagrams, "UDP datagrams sent to hosts")                     \
+	X(udp_rx_datagrams, "UDP datagrams received from hosts")               \
+	X(udp_send_errors, "UDP datagrams the host socket refused")            \
+	X(icmp_flows_open, "ICMP echo flows open now")                         \
+	X(icmp_echo_requests, "ICMP echo requests forwarded")                  \
+	X(icmp_echo_replies, "ICMP echo replies returned to the app")          \
+	X(icmp_errors_sent, "ICMP errors sent to the app")                     \
+	X(icmp_no_socket, "echo requests dropped: no ping or raw socket")      \
+	X(frag_reassembled, "datagrams reassembled from fragments")            \
+	X(frag_dropped, "fragments dropped (bounds, timeout, overlap)")        \
+	X(frag_sent, "fragments sent to the app for large replies")            \
+	X(tcp_conns_open, "TCP connections open now")                          \
+	X(tcp_half_open, "TCP connects pending now")                           \
+	X(tcp_conns_created, "TCP connections accepted from the app")          \
+	X(tcp_refused_half_open, "SYNs refused: max_tcp_half_open reached")    \
+	X(tcp_refused_established, "SYNs refused: max_tcp_established")        \
+	X(tcp_connect_refused, "host connects refused (RST to the app)")       \
+	X(tcp_connect_unreachable, "host connects unreachable (ICMP sent)")    \
+	X(tcp_connect_timeout, "host connects that never completed")           \
+	X(tcp_rst_sent, "RSTs sent to the app")                                \
+	X(tcp_rst_received, "RSTs received from the app")                      \
+	X(tcp_retransmits, "segments retransmitted to the app")                \
+	X(tcp_fast_retransmits, "fast retransmissions")                        \
+	X(tcp_rto_expired, "retransmission timeouts")                          \
+	X(tcp_ooo_queued, "out-of-order segments held")                        \
+	X(tcp_ooo_dropped, "out-of-order segments dropped (queue full)")       \
+	X(tcp_zero_window_probes, "zero-window probes sent")                   \
+	X(tcp_bad_segments, "segments dropped: not acceptable (RFC 9293)")     \
+	X(mem_used, "bytes of memory charged now")                             \
+	X(mem_peak, "highest bytes of memory charged")                         \
+	X(mem_refused, "allocations refused by the memory budget")             \
+	X(log_suppressed, "log lines suppressed by rate limiting")             \
+	X(dev_foreign_dropped,                                                 \
 	  "dev transport: datagrams dropped, sender does not own the session") \
-	X(dev_client_changes, "dev transport: times a client took the session") \
-	X(flows_refused_policy,                                               \
-	  "new flows refused: destination policy (loopback, deny list...)")   \
-	X(tcp_window_closed_memory,                                           \
-	  "TCP windows closed: the memory budget refused a receive buffer")   \
-	X(tcp_loss_probes, "TCP tail loss probes sent (RFC 8985 TLP)")        \
-	X(tcp_recoveries_undone,                                              \
-	  "TCP window reductions undone: the app D-SACKed every resend")     \
-	X(icmp_errors_limited,                                                \
-	  "ICMP errors about refused flows not sent: rate limit") \
+	X(dev_client_changes,                                                  \
+	  "dev transport: times a client took the session")                    \
+	X(flows_refused_policy,                                                \
+	  "new flows refused: destination policy (loopback, deny list...)")    \
+	X(tcp_window_closed_memory,                                            \
+	  "TCP windows closed: the memory budget refused a receive buffer")    \
+	X(tcp_loss_probes, "TCP tail loss probes sent (RFC 8985 TLP)")         \
+	X(tcp_recoveries_undone,                                               \
+	  "TCP window reductions undone: the app D-SACKed every resend")       \
+	X(icmp_errors_limited,                                                 \
+	  "ICMP errors about refused flows not sent: rate limit")              \
 	X(flows_evicted, "flows ended to make room (oldest first)")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,
 	TP_COUNTERS(TP_X_ENUM)
 #undef TP_X_ENUM
-	TP_CTR__COUNT
+	    TP_CTR__COUNT
 };
 
 /* The name and one-line description of counter i: static strings, NULL

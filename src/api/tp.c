@@ -34,16 +34,16 @@ struct tp {
 };
 
 static const char *const error_names[] = {
-	[TP_OK] = "success",
-	[TP_EINVAL] = "invalid argument or config field",
-	[TP_ENOMEM] = "out of memory (or over max_memory)",
-	[TP_EPERM] = "permission denied: run as root or with CAP_NET_ADMIN",
-	[TP_ENOTUN] = "no /dev/net/tun: load the tun module (modprobe tun)",
-	[TP_EBUSY] = "name or address already in use",
-	[TP_ESYS] = "system call failed (see the log)",
-	[TP_ESTATE] = "not allowed in the engine's current state",
-	[TP_EAGAIN] = "engine busy: try again later",
-	[TP_EVERSION] = "config from a newer library version",
+    [TP_OK] = "success",
+    [TP_EINVAL] = "invalid argument or config field",
+    [TP_ENOMEM] = "out of memory (or over max_memory)",
+    [TP_EPERM] = "permission denied: run as root or with CAP_NET_ADMIN",
+    [TP_ENOTUN] = "no /dev/net/tun: load the tun module (modprobe tun)",
+    [TP_EBUSY] = "name or address already in use",
+    [TP_ESYS] = "system call failed (see the log)",
+    [TP_ESTATE] = "not allowed in the engine's current state",
+    [TP_EAGAIN] = "engine busy: try again later",
+    [TP_EVERSION] = "config from a newer library version",
 };
 
 const char *tp_strerror(int err)
@@ -74,7 +74,7 @@ int tp_policy_validate(const char *list, char *err, size_t errcap)
 /* The callback-mode input queue: 256 packets, fewer at large MTUs so its
  * slots (one MTU each, allocated at creation, outside max_memory) stay
  * within 4 MiB: 375 KiB at MTU 1500, 64 slots at 65535. */
-#define CALLBACK_QUEUE_LEN 256u
+#define CALLBACK_QUEUE_LEN   256u
 #define CALLBACK_QUEUE_BYTES (4u << 20)
 
 static uint32_t callback_queue_len(uint32_t mtu)
@@ -116,12 +116,12 @@ int tp_create(const struct tp_config *c, struct tp **out)
 	struct tunconn *tun;
 	if (tp->udp) {
 		struct tunconn_udp_opts uo = {
-			.listen = tp->cfg.listen_udp,
-			.allow_public = tp->cfg.listen_public != 0,
-			.client_idle_ms = tp->cfg.dev_client_idle_ms,
-			.log = tp->cfg.log,
-			.log_ctx = tp->cfg.log_ctx,
-			.log_level = tp->cfg.log_level,
+		    .listen = tp->cfg.listen_udp,
+		    .allow_public = tp->cfg.listen_public != 0,
+		    .client_idle_ms = tp->cfg.dev_client_idle_ms,
+		    .log = tp->cfg.log,
+		    .log_ctx = tp->cfg.log_ctx,
+		    .log_level = tp->cfg.log_level,
 		};
 		tun = tunconn_udp_create(&uo, &err);
 		/* Read only here: the caller's string need not outlive us. */
@@ -198,7 +198,8 @@ int tp_start(struct tp *tp)
 
 int tp_status(struct tp *tp)
 {
-	return tp ? __atomic_load_n(&tp->thread_rc, __ATOMIC_ACQUIRE) : -TP_EINVAL;
+	return tp ? __atomic_load_n(&tp->thread_rc, __ATOMIC_ACQUIRE)
+		  : -TP_EINVAL;
 }
 
 int tp_stop(struct tp *tp)
@@ -287,8 +288,8 @@ int tp_next_timeout_ms(struct tp *tp)
 
 #define X_NAME(name, desc) #name,
 #define X_DESC(name, desc) desc,
-static const char *const counter_names[] = { TP_COUNTERS(X_NAME) };
-static const char *const counter_descs[] = { TP_COUNTERS(X_DESC) };
+static const char *const counter_names[] = {TP_COUNTERS(X_NAME)};
+static const char *const counter_descs[] = {TP_COUNTERS(X_DESC)};
 
 const char *tp_counter_name(unsigned i)
 {
@@ -311,8 +312,7 @@ size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
 		vals[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
 	if (n > TP_CTR_tx_dropped)
 		vals[TP_CTR_tx_dropped] +=
-			__atomic_load_n(&tp->drv->tun_tx_dropped,
-					__ATOMIC_RELAXED);
+		    __atomic_load_n(&tp->drv->tun_tx_dropped, __ATOMIC_RELAXED);
 	if (tp->udp)
 		tunconn_udp_counters(tp->drv->tun, vals, n);
 	return n;

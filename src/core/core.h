@@ -21,11 +21,11 @@
 
 /* Kinds of refused flows, each with its own log rate limit. */
 enum core_refusal {
-	CORE_REFUSE_POLICY,	/* destination policy */
-	CORE_REFUSE_SOCKET,	/* no host socket: fds, ports, kernel memory */
-	CORE_REFUSE_MEMORY,	/* the memory budget */
-	CORE_REFUSE_LIMIT,	/* max_flows */
-	CORE_REFUSE_WINDOW,	/* a TCP window closed by the budget */
+	CORE_REFUSE_POLICY, /* destination policy */
+	CORE_REFUSE_SOCKET, /* no host socket: fds, ports, kernel memory */
+	CORE_REFUSE_MEMORY, /* the memory budget */
+	CORE_REFUSE_LIMIT,  /* max_flows */
+	CORE_REFUSE_WINDOW, /* a TCP window closed by the budget */
 	CORE_REFUSE__COUNT
 };
 
@@ -37,15 +37,15 @@ struct core_engine {
 	struct flow_table *flows;
 	struct tx_ring *tx;
 	struct reasm *reasm;
-	uint32_t closing_head;	/* flows queued for flow_sweep */
-	uint32_t pending_head;	/* flows waiting for tx space */
+	uint32_t closing_head; /* flows queued for flow_sweep */
+	uint32_t pending_head; /* flows waiting for tx space */
 	uint32_t pending_tail;
 	uint32_t frag_id;	/* next id for fragments we originate */
 	uint8_t *scratch;	/* one maximal datagram (CORE_SCRATCH_SIZE) */
 	uint64_t now;		/* time of the input being handled */
 	uint64_t rng;		/* xorshift state for eviction sampling */
 	uint64_t log_window;	/* start of the current rate-limit second */
-	uint32_t log_in_window;	/* lines logged in it */
+	uint32_t log_in_window; /* lines logged in it */
 	uint64_t ctr[TP_CTR__COUNT];
 	uint64_t drops[WIRE_DROP__COUNT];
 	struct policy_rule *rules; /* destination policy (policy.h) */
@@ -59,36 +59,36 @@ struct core_engine {
 /* Counters are written by the engine's thread only and may be read from
  * another (tp_get_counters): relaxed atomic loads and stores keep that
  * race-free without a locked instruction on the hot path. */
-#define CTR_ADD(e, name, n)                                                 \
-	__atomic_store_n(&(e)->ctr[TP_CTR_##name],                          \
-			 __atomic_load_n(&(e)->ctr[TP_CTR_##name],          \
-					 __ATOMIC_RELAXED) + (n),           \
-			 __ATOMIC_RELAXED)
-#define DROP_INC(e, why)                                                    \
-	__atomic_store_n(&(e)->drops[why],                                  \
-			 __atomic_load_n(&(e)->drops[why], __ATOMIC_RELAXED) \
-				 + 1,                                       \
+#define CTR_ADD(e, name, n)                                                    \
+	__atomic_store_n(                                                      \
+	    &(e)->ctr[TP_CTR_##name],                                          \
+	    __atomic_load_n(&(e)->ctr[TP_CTR_##name], __ATOMIC_RELAXED) + (n), \
+	    __ATOMIC_RELAXED)
+#define DROP_INC(e, why)                                                       \
+	__atomic_store_n(&(e)->drops[why],                                     \
+			 __atomic_load_n(&(e)->drops[why], __ATOMIC_RELAXED) + \
+			     1,                                                \
 			 __ATOMIC_RELAXED)
 #define CTR_INC(e, name) CTR_ADD(e, name, 1)
 #define CTR_DEC(e, name) CTR_ADD(e, name, (uint64_t)-1)
-#define CTR_SET(e, name, v)                                                 \
+#define CTR_SET(e, name, v)                                                    \
 	__atomic_store_n(&(e)->ctr[TP_CTR_##name], (v), __ATOMIC_RELAXED)
 
 /* Logs through the configured callback when level is enabled. */
-void core_log(struct core_engine *e, enum tp_log_level level,
-	      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void core_log(struct core_engine *e, enum tp_log_level level, const char *fmt,
+	      ...) __attribute__((format(printf, 3, 4)));
 
 /* The same, for lines caused by outside input (malformed packets, floods):
  * at most a few lines per second, the rest counted in log_suppressed. */
 void core_log_hostile(struct core_engine *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Logs a refusal of kind for flow k as "<tuple>: <message>" at WARN level,
  * at most one line a second per kind; the next line after a quiet spell
  * says how many were left out (also counted in log_suppressed). */
 void core_log_refusal(struct core_engine *e, enum core_refusal kind,
 		      const struct flow_key *k, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* What a host socket error means for the operator and what to do about it
  * ("too many open files (EMFILE): raise ..."), or NULL for errors that are
@@ -117,8 +117,8 @@ void core_send_icmp_error(struct core_engine *e, uint8_t family,
 
 /* Queues a whole IP packet (pkt, len) for the app, fragmenting it when it
  * is larger than the MTU. Returns 0, or -1 if the ring had no room. */
-int core_emit_packet(struct core_engine *e, uint8_t family,
-		     const uint8_t *pkt, size_t len);
+int core_emit_packet(struct core_engine *e, uint8_t family, const uint8_t *pkt,
+		     size_t len);
 
 /* Room for the largest IP packet: a 65535-byte datagram behind headers. */
 #define CORE_SCRATCH_SIZE (65536 + 128)

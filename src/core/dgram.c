@@ -18,9 +18,9 @@ long core_dgram_recv(struct core_engine *e, int sock, size_t hdr_room,
 	uint8_t *slot = tx_slot(e->tx, 0);
 	size_t first = tx_slot_cap(e->tx) - hdr_room;
 	struct core_iov iov[2] = {
-		{ slot + hdr_room, first },
-		{ e->scratch + hdr_room + first,
-		  CORE_SCRATCH_SIZE - hdr_room - first },
+	    {slot + hdr_room, first},
+	    {e->scratch + hdr_room + first,
+	     CORE_SCRATCH_SIZE - hdr_room - first},
 	};
 	size_t full = 0;
 	long n = e->ops->recv(e->ops_ctx, sock, iov, 2, &full);
@@ -56,7 +56,7 @@ void core_dgram_report(struct core_engine *e, union flow *f,
 		return;
 	/* The first 8 bytes of what the app sent: the UDP header, or the
 	 * echo request's header with the app's identifier. */
-	uint8_t hdr[8] = { 0 };
+	uint8_t hdr[8] = {0};
 	if (k->proto == WIRE_PROTO_UDP) {
 		hdr[0] = (uint8_t)(k->sport >> 8);
 		hdr[1] = (uint8_t)k->sport;
@@ -70,11 +70,11 @@ void core_dgram_report(struct core_engine *e, union flow *f,
 		hdr[5] = (uint8_t)k->sport;
 	}
 	uint8_t quote[WIRE_IP6_HDR_LEN + sizeof(hdr)];
-	size_t qlen = core_synth_quote(k, hdr, sizeof(hdr), quote,
-				       sizeof(quote));
+	size_t qlen =
+	    core_synth_quote(k, hdr, sizeof(hdr), quote, sizeof(quote));
 	if (qlen)
-		core_send_icmp_error(e, k->family, &k->dst, &k->src, type,
-				     code, 0, quote, qlen);
+		core_send_icmp_error(e, k->family, &k->dst, &k->src, type, code,
+				     0, quote, qlen);
 }
 
 void core_dgram_drain_errors(struct core_engine *e, union flow *f)
@@ -91,10 +91,10 @@ size_t core_synth_quote(const struct flow_key *k, const uint8_t *l4,
 			size_t l4_len, uint8_t *buf, size_t cap)
 {
 	struct wire_ip_hdr ip = {
-		.family = k->family,
-		.proto = k->proto,
-		.src = k->src,
-		.dst = k->dst,
+	    .family = k->family,
+	    .proto = k->proto,
+	    .src = k->src,
+	    .dst = k->dst,
 	};
 	size_t h = wire_ip_write(buf, cap, &ip, l4_len);
 	if (h == 0 || h + l4_len > cap)

@@ -52,13 +52,14 @@ void core_config_from_public(struct core_config *cfg,
 	cfg->tx_headroom = 16;
 	uint32_t slots = (512u << 10) / (cfg->mtu + cfg->tx_headroom);
 	cfg->tx_slots = slots < 32 ? 32 : slots > 256 ? 256 : slots;
-	cfg->udp_timeout_us = or_default(pub->udp_timeout_ms, 60000) * US_PER_MS;
+	cfg->udp_timeout_us =
+	    or_default(pub->udp_timeout_ms, 60000) * US_PER_MS;
 	cfg->udp_dns_timeout_us =
-		or_default(pub->udp_dns_timeout_ms, 30000) * US_PER_MS;
+	    or_default(pub->udp_dns_timeout_ms, 30000) * US_PER_MS;
 	cfg->icmp_timeout_us =
-		or_default(pub->icmp_timeout_ms, 30000) * US_PER_MS;
+	    or_default(pub->icmp_timeout_ms, 30000) * US_PER_MS;
 	cfg->tcp_idle_timeout_us =
-		or_default(pub->tcp_idle_timeout_ms, 7200000) * US_PER_MS;
+	    or_default(pub->tcp_idle_timeout_ms, 7200000) * US_PER_MS;
 	cfg->reasm_timeout_us = 10000 * US_PER_MS;
 	cfg->log = pub->log;
 	cfg->log_ctx = pub->log_ctx;
@@ -71,7 +72,8 @@ void core_config_from_public(struct core_config *cfg,
  * then the user's lists. Returns 0 or -1 (bad list or no memory). */
 static int policy_load(struct core_engine *e, const struct core_config *cfg)
 {
-	int na = policy_parse(cfg->policy_allow, POLICY_ALLOW, NULL, 0, NULL, 0);
+	int na =
+	    policy_parse(cfg->policy_allow, POLICY_ALLOW, NULL, 0, NULL, 0);
 	int nd = policy_parse(cfg->policy_deny, POLICY_DENY, NULL, 0, NULL, 0);
 	int ns = policy_parse(cfg->policy_self, POLICY_DENY, NULL, 0, NULL, 0);
 	if (na < 0 || nd < 0 || ns < 0)
@@ -104,7 +106,7 @@ static int policy_load(struct core_engine *e, const struct core_config *cfg)
 struct core_engine *core_create(const struct core_config *cfg,
 				const struct core_host_ops *ops, void *ops_ctx)
 {
-	struct core_mem mem = { .budget = cfg->max_memory };
+	struct core_mem mem = {.budget = cfg->max_memory};
 	struct core_engine *e = core_mem_alloc(&mem, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -121,8 +123,8 @@ struct core_engine *core_create(const struct core_config *cfg,
 		e->rng = 1;
 	e->refuse_icmp_tokens = REFUSE_ICMP_BURST;
 	e->flows = flow_table_create(e, cfg->max_flows);
-	e->tx = tx_ring_create(&e->mem, cfg->tx_slots, cfg->mtu,
-			       cfg->tx_headroom);
+	e->tx =
+	    tx_ring_create(&e->mem, cfg->tx_slots, cfg->mtu, cfg->tx_headroom);
 	e->reasm = reasm_create(&e->mem, cfg->reasm_max_bytes, 64,
 				cfg->reasm_timeout_us);
 	e->scratch = core_mem_alloc(&e->mem, CORE_SCRATCH_SIZE);
@@ -170,17 +172,18 @@ void core_destroy(struct core_engine *e)
 
 /* --- logging --- */
 
-__attribute__((format(printf, 3, 0))) static void
-vlog(struct core_engine *e, enum tp_log_level level, const char *fmt,
-     va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(struct core_engine *e,
+						       enum tp_log_level level,
+						       const char *fmt,
+						       va_list ap)
 {
 	char line[256];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	e->cfg.log(e->cfg.log_ctx, level, line);
 }
 
-void core_log(struct core_engine *e, enum tp_log_level level,
-	      const char *fmt, ...)
+void core_log(struct core_engine *e, enum tp_log_level level, const char *fmt,
+	      ...)
 {
 	if (!e->cfg.log || (uint32_t)level > e->cfg.log_level)
 		return;
@@ -211,11 +214,11 @@ void core_log_hostile(struct core_engine *e, const char *fmt, ...)
 }
 
 static const char *const refusal_names[CORE_REFUSE__COUNT] = {
-	[CORE_REFUSE_POLICY] = "refused by policy",
-	[CORE_REFUSE_SOCKET] = "refused, no host socket",
-	[CORE_REFUSE_MEMORY] = "refused, memory budget",
-	[CORE_REFUSE_LIMIT] = "refused, flow limit",
-	[CORE_REFUSE_WINDOW] = "window closed, memory budget",
+    [CORE_REFUSE_POLICY] = "refused by policy",
+    [CORE_REFUSE_SOCKET] = "refused, no host socket",
+    [CORE_REFUSE_MEMORY] = "refused, memory budget",
+    [CORE_REFUSE_LIMIT] = "refused, flow limit",
+    [CORE_REFUSE_WINDOW] = "window closed, memory budget",
 };
 
 void core_log_refusal(struct core_engine *e, enum core_refusal kind,
@@ -286,7 +289,8 @@ void core_flow_str(const struct flow_key *k, char *out, size_t cap)
 	char s[WIRE_ADDR_STRLEN], d[WIRE_ADDR_STRLEN];
 	wire_addr_str(k->family, &k->src, s);
 	wire_addr_str(k->family, &k->dst, d);
-	const char *l = k->family == 6 ? "[" : "", *r = k->family == 6 ? "]" : "";
+	const char *l = k->family == 6 ? "[" : "",
+		   *r = k->family == 6 ? "]" : "";
 	snprintf(out, cap, "%s %s%s%s:%u -> %s%s%s:%u", proto_name(k->proto), l,
 		 s, r, k->sport, l, d, r, k->dport);
 }
@@ -314,8 +318,8 @@ static int emit_fragment(void *ctx, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-int core_emit_packet(struct core_engine *e, uint8_t family,
-		     const uint8_t *pkt, size_t len)
+int core_emit_packet(struct core_engine *e, uint8_t family, const uint8_t *pkt,
+		     size_t len)
 {
 	if (len <= e->cfg.mtu)
 		return emit_one(e, pkt, len);
@@ -335,10 +339,10 @@ void core_send_icmp_error(struct core_engine *e, uint8_t family,
 		return;
 	}
 	struct wire_ip_hdr ip = {
-		.family = family,
-		.proto = family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6,
-		.src = *from,
-		.dst = *to,
+	    .family = family,
+	    .proto = family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6,
+	    .src = *from,
+	    .dst = *to,
 	};
 	size_t n = wire_icmp_error_build(tx_slot(e->tx, 0), tx_slot_cap(e->tx),
 					 &ip, type, code, mtu, orig, orig_len);
@@ -440,8 +444,7 @@ void core_tx_resume(struct core_engine *e, uint64_t now_us)
 	finish(e);
 }
 
-size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out,
-		    size_t max)
+size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out, size_t max)
 {
 	size_t n = tx_ready(e->tx);
 	if (n > max)
@@ -488,7 +491,7 @@ static void sync_reasm_counters(struct core_engine *e)
 	CTR_SET(e, frag_reassembled, st->completed);
 	CTR_SET(e, frag_dropped,
 		st->timed_out + st->dropped_full + st->dropped_bad +
-			st->evicted);
+		    st->evicted);
 }
 
 static bool key_from_packet(const struct wire_packet *p, struct flow_key *k)
@@ -588,7 +591,7 @@ void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
 		const uint8_t *whole;
 		size_t whole_len;
 		enum reasm_result r =
-			reasm_add(e->reasm, &p, now_us, &whole, &whole_len);
+		    reasm_add(e->reasm, &p, now_us, &whole, &whole_len);
 		sync_reasm_counters(e);
 		if (r != REASM_DONE)
 			return;

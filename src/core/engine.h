@@ -27,14 +27,14 @@ struct core_config {
 	uint32_t max_tcp_established;
 	uint64_t max_memory;
 	uint32_t reasm_max_bytes;
-	uint32_t tx_slots;		/* transmit ring size in packets */
-	uint32_t tx_headroom;		/* bytes kept free before each packet */
+	uint32_t tx_slots;    /* transmit ring size in packets */
+	uint32_t tx_headroom; /* bytes kept free before each packet */
 	uint64_t udp_timeout_us;
 	uint64_t udp_dns_timeout_us;
 	uint64_t icmp_timeout_us;
 	uint64_t tcp_idle_timeout_us;
 	uint64_t reasm_timeout_us;
-	uint64_t hash_seed;		/* random, from the driver */
+	uint64_t hash_seed; /* random, from the driver */
 	tp_log_fn log;
 	void *log_ctx;
 	uint32_t log_level;
@@ -57,8 +57,7 @@ struct core_engine;
 /* Creates an engine that calls ops with ops_ctx. Returns NULL when the
  * configured tables do not fit the memory budget. */
 struct core_engine *core_create(const struct core_config *cfg,
-				const struct core_host_ops *ops,
-				void *ops_ctx);
+				const struct core_host_ops *ops, void *ops_ctx);
 
 /* Closes every flow (host sockets through ops->close) and frees all. */
 void core_destroy(struct core_engine *e);
@@ -80,15 +79,14 @@ uint64_t core_next_deadline(const struct core_engine *e);
 
 /* Outgoing packets ready for the TUN. */
 struct core_tx_pkt {
-	uint8_t *data;	   /* IP header first; headroom bytes before it
+	uint8_t *data; /* IP header first; headroom bytes before it
 			      are free for the driver's framing */
 	size_t len;
 	uint8_t family;
 };
 
 /* Up to max ready packets, oldest first, left in the ring. */
-size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out,
-		    size_t max);
+size_t core_tx_peek(struct core_engine *e, struct core_tx_pkt *out, size_t max);
 
 /* Frees the n oldest ready packets, written or dropped by the driver (it
  * counts the drops in tx_dropped; tx_packets/tx_bytes count all n). */

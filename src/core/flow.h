@@ -97,8 +97,8 @@ uint64_t flow_timer_next(const struct flow_table *t);
 union flow *flow_timer_pop(struct flow_table *t, uint64_t now);
 
 /* Calls fn on every live flow (shutdown only; O(n)). */
-void flow_for_each(struct flow_table *t, void (*fn)(struct core_engine *,
-						    union flow *),
+void flow_for_each(struct flow_table *t,
+		   void (*fn)(struct core_engine *, union flow *),
 		   struct core_engine *e);
 
 uint32_t flow_table_count(const struct flow_table *t);

@@ -21,7 +21,7 @@ struct flow_common {
 	struct flow_key key;
 	uint8_t type;		/* enum flow_type */
 	uint8_t closing : 1;	/* queued for the sweep */
-	uint8_t in_pending : 1;	/* queued on the tx-resume list */
+	uint8_t in_pending : 1; /* queued on the tx-resume list */
 	uint8_t reset : 1;	/* close the host socket with RST */
 	uint16_t gen;		/* generation of this slot */
 	int32_t sock;		/* host socket id, -1 if none */

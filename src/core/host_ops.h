@@ -35,17 +35,21 @@ enum core_err_origin {
 };
 
 struct core_sock_error {
-	int err;	  /* positive errno, e.g. ECONNREFUSED */
-	uint8_t origin;	  /* enum core_err_origin */
-	uint8_t type;	  /* ICMP type when origin is ICMP */
-	uint8_t code;	  /* ICMP code */
-	uint32_t info;	  /* next-hop MTU for "too big" errors */
+	int err;		   /* positive errno, e.g. ECONNREFUSED */
+	uint8_t origin;		   /* enum core_err_origin */
+	uint8_t type;		   /* ICMP type when origin is ICMP */
+	uint8_t code;		   /* ICMP code */
+	uint32_t info;		   /* next-hop MTU for "too big" errors */
 	struct wire_addr offender; /* who sent the ICMP error, if known */
 };
 
 /* Socket events reported to core_sock_event. */
-enum { CORE_EV_READ = 1u, CORE_EV_WRITE = 2u, CORE_EV_ERROR = 4u,
-       CORE_EV_HUP = 8u };
+enum {
+	CORE_EV_READ = 1u,
+	CORE_EV_WRITE = 2u,
+	CORE_EV_ERROR = 4u,
+	CORE_EV_HUP = 8u
+};
 
 struct core_host_ops {
 	/* A connected UDP socket to dst:dport whose readability is reported

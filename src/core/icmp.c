@@ -32,7 +32,8 @@ void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 {
 	union flow *f = flow_alloc(e, FLOW_ICMP, key);
 	if (!f) {
-		core_refuse_packet(e, pkt); /* counted and logged by flow_alloc */
+		core_refuse_packet(e,
+				   pkt); /* counted and logged by flow_alloc */
 		return;
 	}
 	int sock = e->ops->icmp_open(e->ops_ctx, flow_handle(e->flows, f),
@@ -41,8 +42,9 @@ void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 	if (why) {
 		/* Out of fds or kernel memory: refused like a UDP flow. */
 		CTR_INC(e, flows_refused_socket);
-		core_log_refusal(e, CORE_REFUSE_SOCKET, key, "%s; %u other flows open",
-				 why, core_flow_count(e) - 1);
+		core_log_refusal(e, CORE_REFUSE_SOCKET, key,
+				 "%s; %u other flows open", why,
+				 core_flow_count(e) - 1);
 		core_refuse_packet(e, pkt);
 		flow_close(e, f, false);
 		return;
@@ -64,13 +66,13 @@ void icmp_input(struct core_engine *e, union flow *f,
 		const struct wire_packet *pkt)
 {
 	f->c.last_active = e->now;
-	struct core_iov iov = { (void *)(uintptr_t)pkt->l4, pkt->l4_len };
+	struct core_iov iov = {(void *)(uintptr_t)pkt->l4, pkt->l4_len};
 	long n = e->ops->send(e->ops_ctx, f->c.sock, &iov, 1);
 	if (n >= 0) {
 		CTR_INC(e, icmp_echo_requests);
 		return;
 	}
-	struct core_sock_error err = { .err = (int)-n };
+	struct core_sock_error err = {.err = (int)-n};
 	core_dgram_report(e, f, &err);
 }
 
@@ -78,13 +80,13 @@ static void icmp_read(struct core_engine *e, union flow *f)
 {
 	const struct flow_key *k = &f->c.key;
 	struct wire_ip_hdr ip = {
-		.family = k->family,
-		.proto = k->family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6,
-		.src = k->dst,
-		.dst = k->src,
+	    .family = k->family,
+	    .proto = k->family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6,
+	    .src = k->dst,
+	    .dst = k->src,
 	};
-	uint8_t reply = k->family == 4 ? WIRE_ICMP4_ECHO_REPLY
-				       : WIRE_ICMP6_ECHO_REPLY;
+	uint8_t reply =
+	    k->family == 4 ? WIRE_ICMP4_ECHO_REPLY : WIRE_ICMP6_ECHO_REPLY;
 	size_t room = wire_ip_hdr_len(k->family);
 	for (int i = 0; i < ICMP_READ_BATCH; i++) {
 		if (tx_free(e->tx) == 0) {
@@ -105,9 +107,8 @@ static void icmp_read(struct core_engine *e, union flow *f)
 			continue;
 		uint16_t seq = (uint16_t)(msg[6] << 8 | msg[7]);
 		size_t data_len = (size_t)n - WIRE_ICMP_HDR_LEN;
-		size_t len = wire_icmp_echo_build(pkt, room + (size_t)n, &ip,
-						  reply, k->sport, seq,
-						  data_len);
+		size_t len = wire_icmp_echo_build(
+		    pkt, room + (size_t)n, &ip, reply, k->sport, seq, data_len);
 		if (len == 0)
 			continue;
 		f->c.last_active = e->now;

@@ -17,11 +17,11 @@ struct core_engine;
 /* A packet from the app for which no flow exists yet: create one (asking
  * the driver for a host socket) or refuse it as the protocol says. */
 void icmp_input_new(struct core_engine *e, const struct flow_key *key,
-		   const struct wire_packet *pkt);
+		    const struct wire_packet *pkt);
 
 /* A packet from the app for its existing flow f. */
 void icmp_input(struct core_engine *e, union flow *f,
-	       const struct wire_packet *pkt);
+		const struct wire_packet *pkt);
 
 /* CORE_EV_* events on f's host socket. */
 void icmp_sock_event(struct core_engine *e, union flow *f, uint32_t events);

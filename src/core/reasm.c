@@ -176,7 +176,8 @@ static struct reasm_dgram *reasm_oldest(struct reasm *r,
 	struct reasm_dgram *old = NULL;
 	for (unsigned i = 0; i < r->max_dgrams; i++) {
 		struct reasm_dgram *d = &r->d[i];
-		if (d->used && d != keep && (!old || d->deadline < old->deadline))
+		if (d->used && d != keep &&
+		    (!old || d->deadline < old->deadline))
 			old = d;
 	}
 	return old;

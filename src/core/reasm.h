@@ -27,12 +27,13 @@
 struct reasm;
 
 struct reasm_stats {
-	uint64_t completed;	 /* datagrams reassembled */
-	uint64_t timed_out;	 /* datagrams dropped at timeout */
-	uint64_t dropped_full;	 /* fragments refused by a bound */
-	uint64_t evicted;	 /* older datagrams dropped to make room */
-	uint64_t dropped_bad;	 /* overlaps, too long (> 65535), conflicting ends */
-	uint64_t duplicates;	 /* exact duplicate fragments ignored */
+	uint64_t completed;    /* datagrams reassembled */
+	uint64_t timed_out;    /* datagrams dropped at timeout */
+	uint64_t dropped_full; /* fragments refused by a bound */
+	uint64_t evicted;      /* older datagrams dropped to make room */
+	uint64_t
+	    dropped_bad; /* overlaps, too long (> 65535), conflicting ends */
+	uint64_t duplicates; /* exact duplicate fragments ignored */
 };
 
 /* Creates a reassembler charged to mem. Returns NULL if mem refuses. */
@@ -41,9 +42,9 @@ struct reasm *reasm_create(struct core_mem *mem, size_t max_bytes,
 void reasm_destroy(struct reasm *r);
 
 enum reasm_result {
-	REASM_HELD,	/* kept; the datagram is not complete yet */
-	REASM_DONE,	/* *out now holds the whole datagram */
-	REASM_DROPPED	/* refused; see the stats */
+	REASM_HELD,   /* kept; the datagram is not complete yet */
+	REASM_DONE,   /* *out now holds the whole datagram */
+	REASM_DROPPED /* refused; see the stats */
 };
 
 /* Adds one fragment (pkt->is_fragment set by wire_packet_parse). On

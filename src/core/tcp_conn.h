@@ -73,9 +73,9 @@ struct tcp_conn {
 	uint32_t undo_marker;  /* undo: snd_una when the reduction began */
 	uint32_t prior_cwnd;   /* undo: cwnd and ssthresh before it */
 	uint32_t prior_ssthresh;
-	uint16_t undo_rtx;     /* undo: retransmissions not yet D-SACKed */
-	uint8_t reo_extra;     /* RACK: reo_wnd_mult - 1 (RFC 8985 6.2) */
-	uint8_t reo_persist;   /* RACK: recoveries left at that multiplier */
+	uint16_t undo_rtx;   /* undo: retransmissions not yet D-SACKed */
+	uint8_t reo_extra;   /* RACK: reo_wnd_mult - 1 (RFC 8985 6.2) */
+	uint8_t reo_persist; /* RACK: recoveries left at that multiplier */
 
 	uint16_t mss;	      /* app's MSS clamped to our MTU */
 	uint8_t state;	      /* enum tcp_state */

@@ -48,10 +48,10 @@
 
 /* Tail loss probe (RFC 8985 7.2): PTO = 2 SRTT plus this much, plus the
  * app's worst-case delayed ACK when a single segment is in flight. */
-#define TCP_TLP_MIN_US	   2000u   /* Linux: 2 jiffies at HZ=1000 */
-#define TCP_TLP_DELACK_US  200000u /* RFC 8985 WCDelAckT */
-#define TCP_REO_EXTRA_MAX  15	   /* reo_wnd_mult at most 16 */
-#define TCP_REO_PERSIST	   16	   /* RFC 8985 6.2 step 4 */
+#define TCP_TLP_MIN_US	  2000u	  /* Linux: 2 jiffies at HZ=1000 */
+#define TCP_TLP_DELACK_US 200000u /* RFC 8985 WCDelAckT */
+#define TCP_REO_EXTRA_MAX 15	  /* reo_wnd_mult at most 16 */
+#define TCP_REO_PERSIST	  16	  /* RFC 8985 6.2 step 4 */
 
 #define TCP_RTO_INIT_US	       1000000u	 /* RFC 6298 2.1 */
 #define TCP_RTO_MIN_US	       200000u	 /* Linux; RFC 6298 allows it */
@@ -158,8 +158,7 @@ void tcp_sb_sent(struct core_engine *e, struct tcp_conn *t);
 void tcp_sb_ack(struct core_engine *e, struct tcp_conn *t, uint32_t ack);
 void tcp_sb_free(struct core_engine *e, struct tcp_conn *t);
 void tcp_sb_mark_lost(struct tcp_conn *t, uint32_t i);
-void tcp_sb_resent(const struct core_engine *e, struct tcp_conn *t,
-		   uint32_t i);
+void tcp_sb_resent(const struct core_engine *e, struct tcp_conn *t, uint32_t i);
 bool tcp_sb_next_lost(struct tcp_conn *t, uint32_t *i);
 void tcp_sb_rto(struct tcp_conn *t, bool forget_sacks);
 void tcp_sb_unmark(struct tcp_conn *t);

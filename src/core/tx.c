@@ -84,8 +84,8 @@ uint32_t tx_ready(const struct tx_ring *r)
 	return r->ready;
 }
 
-void tx_ready_get(struct tx_ring *r, uint32_t k, uint8_t **data,
-		  size_t *len, uint8_t *family)
+void tx_ready_get(struct tx_ring *r, uint32_t k, uint8_t **data, size_t *len,
+		  uint8_t *family)
 {
 	uint32_t idx = (r->head + k) % r->slots;
 	*data = slot_at(r, idx);

@@ -35,8 +35,8 @@ void tx_commit(struct tx_ring *r, size_t len, uint8_t family);
 
 /* Ready packets, oldest first (see core_tx_peek). */
 uint32_t tx_ready(const struct tx_ring *r);
-void tx_ready_get(struct tx_ring *r, uint32_t k, uint8_t **data,
-		  size_t *len, uint8_t *family);
+void tx_ready_get(struct tx_ring *r, uint32_t k, uint8_t **data, size_t *len,
+		  uint8_t *family);
 void tx_release(struct tx_ring *r, uint32_t n);
 
 #endif

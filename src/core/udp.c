@@ -46,12 +46,13 @@ void udp_input_new(struct core_engine *e, const struct flow_key *key,
 {
 	union flow *f = flow_alloc(e, FLOW_UDP, key);
 	if (!f) {
-		core_refuse_packet(e, pkt); /* counted and logged by flow_alloc */
+		core_refuse_packet(e,
+				   pkt); /* counted and logged by flow_alloc */
 		return;
 	}
 	uint32_t h = flow_handle(e->flows, f);
-	int sock = e->ops->udp_open(e->ops_ctx, h, key->family, &key->dst,
-				    key->dport);
+	int sock =
+	    e->ops->udp_open(e->ops_ctx, h, key->family, &key->dst, key->dport);
 	if (sock < 0) {
 		/* Out of fds or ports: refuse this flow, keep the others.
 		 * The app's socket sees the error at once instead of
@@ -80,8 +81,8 @@ void udp_input(struct core_engine *e, union flow *f,
 	       const struct wire_packet *pkt)
 {
 	f->c.last_active = e->now;
-	struct core_iov iov = { (void *)(uintptr_t)pkt->payload,
-				pkt->payload_len };
+	struct core_iov iov = {(void *)(uintptr_t)pkt->payload,
+			       pkt->payload_len};
 	long n = e->ops->send(e->ops_ctx, f->c.sock, &iov, 1);
 	if (n >= 0) {
 		CTR_INC(e, udp_tx_datagrams);
@@ -90,9 +91,9 @@ void udp_input(struct core_engine *e, union flow *f,
 	CTR_INC(e, udp_send_errors);
 	/* A pending socket error (e.g. the port-unreachable from an earlier
 	 * datagram) is reported through the error queue as well. */
-	struct core_sock_error err = { .err = (int)-n };
+	struct core_sock_error err = {.err = (int)-n};
 	if (e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
-		err = (struct core_sock_error){ .err = (int)-n };
+		err = (struct core_sock_error){.err = (int)-n};
 	core_dgram_report(e, f, &err);
 }
 
@@ -100,10 +101,10 @@ static void udp_read(struct core_engine *e, union flow *f)
 {
 	const struct flow_key *k = &f->c.key;
 	struct wire_ip_hdr ip = {
-		.family = k->family,
-		.proto = WIRE_PROTO_UDP,
-		.src = k->dst,
-		.dst = k->src,
+	    .family = k->family,
+	    .proto = WIRE_PROTO_UDP,
+	    .src = k->dst,
+	    .dst = k->src,
 	};
 	size_t room = wire_ip_hdr_len(k->family) + WIRE_UDP_HDR_LEN;
 	for (int i = 0; i < UDP_READ_BATCH; i++) {

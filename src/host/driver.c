@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define TUN_BATCHES_PER_WAKE 8
-#define EVENTS_PER_WAIT 256
+#define EVENTS_PER_WAIT	     256
 
 static uint64_t now_us(void)
 {
@@ -37,8 +37,7 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void driver_log(struct driver *d, enum tp_log_level level, const char *fmt,
-		...)
+void driver_log(struct driver *d, enum tp_log_level level, const char *fmt, ...)
 {
 	if (!d->log || (uint32_t)level > d->log_level)
 		return;
@@ -83,14 +82,13 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	char perr[200];
 	if (policy_parse(cfg->allow, POLICY_ALLOW, NULL, 0, perr,
 			 sizeof(perr)) < 0 ||
-	    policy_parse(cfg->deny, POLICY_DENY, NULL, 0, perr,
-			 sizeof(perr)) < 0) {
+	    policy_parse(cfg->deny, POLICY_DENY, NULL, 0, perr, sizeof(perr)) <
+		0) {
 		driver_log(d, TP_LOG_ERROR, "destination policy: %s", perr);
 		*err = -TP_EINVAL;
 		goto fail;
 	}
-	char *self = tun->ops->policy_self ? tun->ops->policy_self(tun)
-					   : NULL;
+	char *self = tun->ops->policy_self ? tun->ops->policy_self(tun) : NULL;
 	if (self && policy_parse(self, POLICY_DENY, NULL, 0, NULL, 0) < 0) {
 		driver_log(d, TP_LOG_WARN,
 			   "cannot refuse flows to our own socket: '%s'", self);
@@ -98,8 +96,8 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		self = NULL;
 	}
 	if (self)
-		driver_log(d, TP_LOG_DEBUG, "refusing flows to our own socket: %s",
-			   self);
+		driver_log(d, TP_LOG_DEBUG,
+			   "refusing flows to our own socket: %s", self);
 	cc.policy_self = self;
 	d->core = core_create(&cc, &driver_host_ops, d);
 	free(self);
@@ -159,8 +157,8 @@ void driver_set_log_level(struct driver *d, uint32_t level)
 /* Applies a level asked for by driver_set_log_level (loop thread). */
 static void apply_log_level(struct driver *d)
 {
-	uint32_t req = __atomic_exchange_n(&d->log_level_req, 0,
-					   __ATOMIC_ACQUIRE);
+	uint32_t req =
+	    __atomic_exchange_n(&d->log_level_req, 0, __ATOMIC_ACQUIRE);
 	if (!req)
 		return;
 	d->log_level = req - 1;
@@ -184,7 +182,8 @@ static int flush(struct driver *d, uint64_t now)
 						 __ATOMIC_RELAXED);
 			if (w < 0) {
 				driver_log(d, TP_LOG_ERROR,
-					   "TUN write failed: %s", strerror(-w));
+					   "TUN write failed: %s",
+					   strerror(-w));
 				d->fatal = -TP_ESYS;
 				core_tx_done(d->core, n);
 				return w;

@@ -24,8 +24,8 @@
  * index in the low 32. The generation tells an event for a socket closed
  * earlier in the same batch from one for the socket that reused its id. */
 enum { TAG_TUN = 1, TAG_WAKE, TAG_SOCK, TAG_RAW4, TAG_RAW6 };
-#define DRV_TAG_GEN(kind, gen, idx)                                        \
-	((uint64_t)(kind) << 56 | (uint64_t)((gen) & 0xffffffu) << 32 |     \
+#define DRV_TAG_GEN(kind, gen, idx)                                            \
+	((uint64_t)(kind) << 56 | (uint64_t)((gen)&0xffffffu) << 32 |          \
 	 (uint32_t)(idx))
 #define DRV_TAG(kind, idx) DRV_TAG_GEN(kind, 0, idx)
 
@@ -35,22 +35,22 @@ enum hsock_kind { HS_FREE = 0, HS_UDP, HS_TCP, HS_PING, HS_RAW };
  * is -1 and a reply waits in stash until the core reads it. */
 struct hsock {
 	int fd;
-	uint32_t flow;		/* core flow handle events go to */
-	uint8_t kind;		/* enum hsock_kind */
+	uint32_t flow; /* core flow handle events go to */
+	uint8_t kind;  /* enum hsock_kind */
 	uint8_t family;
-	uint8_t want;		/* POLLER_IN/OUT currently registered */
-	uint8_t deferred : 1;	/* on the deferred-event list */
-	uint8_t corked : 1;	/* TCP: last send had MSG_MORE, not pushed */
-	uint8_t rx_full : 1;	/* TCP (tcprx_copy.c): a peek found no room */
-	uint32_t gen;		/* bumped each time the id is reused */
-	int pending_err;	/* error to report before any other (errno) */
-	uint32_t peek_off;	/* TCP: the kernel's SO_PEEK_OFF as we set it */
-	struct tcprx_ring *rx;	/* TCP (tcprx_copy.c): bytes not yet ACKed */
-	uint32_t defer_next;	/* deferred list link (index + 1) */
-	uint16_t raw_id;	/* raw ICMP: identifier we send with */
+	uint8_t want;	       /* POLLER_IN/OUT currently registered */
+	uint8_t deferred : 1;  /* on the deferred-event list */
+	uint8_t corked : 1;    /* TCP: last send had MSG_MORE, not pushed */
+	uint8_t rx_full : 1;   /* TCP (tcprx_copy.c): a peek found no room */
+	uint32_t gen;	       /* bumped each time the id is reused */
+	int pending_err;       /* error to report before any other (errno) */
+	uint32_t peek_off;     /* TCP: the kernel's SO_PEEK_OFF as we set it */
+	struct tcprx_ring *rx; /* TCP (tcprx_copy.c): bytes not yet ACKed */
+	uint32_t defer_next;   /* deferred list link (index + 1) */
+	uint16_t raw_id;       /* raw ICMP: identifier we send with */
 	uint16_t stash_len;
-	uint8_t *stash;		/* raw ICMP: one reply waiting, or NULL */
-	uint8_t dst[16];	/* raw ICMP: destination (v4-mapped for v4) */
+	uint8_t *stash;	 /* raw ICMP: one reply waiting, or NULL */
+	uint8_t dst[16]; /* raw ICMP: destination (v4-mapped for v4) */
 };
 
 /* Packets read from the TUN per batch. */
@@ -60,9 +60,9 @@ struct driver {
 	struct core_engine *core;
 	struct poller *poller;
 	struct tunconn *tun;
-	struct os_wake wake;	/* tp_stop's wake-up (os.h) */
-	int stop_requested;	/* atomic */
-	int fatal;		/* negative TP_E* once the TUN fails */
+	struct os_wake wake; /* tp_stop's wake-up (os.h) */
+	int stop_requested;  /* atomic */
+	int fatal;	     /* negative TP_E* once the TUN fails */
 	tp_log_fn log;
 	void *log_ctx;
 	uint32_t log_level;
@@ -72,11 +72,11 @@ struct driver {
 	uint32_t *free_stack;
 	uint32_t defer_head, defer_tail;
 
-	int raw_fd[2];		/* [0] IPv4, [1] IPv6; -1 if not open */
+	int raw_fd[2]; /* [0] IPv4, [1] IPv6; -1 if not open */
 	uint16_t raw_next_id;
-	uint32_t *raw_by_id[2];	/* identifier -> socket index + 1 */
+	uint32_t *raw_by_id[2]; /* identifier -> socket index + 1 */
 	bool ping_warned;
-	bool batch_more;	/* more app packets follow in this TUN batch */
+	bool batch_more; /* more app packets follow in this TUN batch */
 	/* TCP sockets to push when the batch ends (at most one per packet
 	 * of a batch), with their generation in case one is closed and its
 	 * id reused meanwhile. */
@@ -84,7 +84,7 @@ struct driver {
 	uint32_t cork_id[DRV_TUN_BATCH], cork_gen[DRV_TUN_BATCH];
 	uint64_t tun_tx_dropped;
 	void *tcprx;		/* tcprx.h's driver-wide state */
-	uint32_t log_level_req;	/* atomic: tp_set_log_level's request + 1 */
+	uint32_t log_level_req; /* atomic: tp_set_log_level's request + 1 */
 };
 
 /* Creates a driver around an engine built from cfg. tun is taken over. */
@@ -126,8 +126,8 @@ void hostsock_close(void *ctx, int sock, bool reset);
 int hostsock_shutdown_wr(void *ctx, int sock);
 void driver_defer_event(struct driver *d, int id);
 void driver_push_corked(struct driver *d);
-void driver_log(struct driver *d, enum tp_log_level level, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
+void driver_log(struct driver *d, enum tp_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Raw ICMP fallback (icmp_raw_linux.c; hostsock_darwin.c has none). */
 int driver_raw_open(struct driver *d, uint32_t flow, uint8_t family,

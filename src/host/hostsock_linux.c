@@ -107,13 +107,12 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	struct sockaddr_storage ss;
 	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
 	int err = 0;
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 &&
-	    errno != EINPROGRESS)
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
 		err = errno;
 	/* Edge-triggered: data the core has peeked stays in the socket until
 	 * the app acknowledges it, and would keep a level-triggered fd ready. */
 	int id = hostsock_register(d, fd, flow, HS_TCP, family,
-			       POLLER_OUT | POLLER_EDGE);
+				   POLLER_OUT | POLLER_EDGE);
 	if (id >= 0 && err) {
 		d->socks[id].pending_err = err;
 		driver_defer_event(d, id);
@@ -121,8 +120,7 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	return id;
 }
 
-static long op_send(void *ctx, int sock, const struct core_iov *iov,
-		    int iovcnt)
+static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -131,8 +129,8 @@ static long op_send(void *ctx, int sock, const struct core_iov *iov,
 			return -EINVAL;
 		return driver_raw_send(d, s, iov[0].base, iov[0].len);
 	}
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = (size_t)iovcnt };
+	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+			    .msg_iovlen = (size_t)iovcnt};
 	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 	bool cork = s->kind == HS_TCP && d->batch_more;
 	if (cork)
@@ -155,8 +153,7 @@ void driver_push_corked(struct driver *d)
 	int on = 1;
 	for (uint32_t i = 0; i < d->ncork; i++) {
 		struct hsock *s = &d->socks[d->cork_id[i]];
-		if (s->gen != d->cork_gen[i] || !s->corked ||
-		    s->kind != HS_TCP)
+		if (s->gen != d->cork_gen[i] || !s->corked || s->kind != HS_TCP)
 			continue;
 		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		s->corked = 0;
@@ -164,8 +161,8 @@ void driver_push_corked(struct driver *d)
 	d->ncork = 0;
 }
 
-static long op_recv(void *ctx, int sock, const struct core_iov *iov,
-		    int iovcnt, size_t *full_len)
+static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
+		    size_t *full_len)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -174,7 +171,8 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov,
 			return -EAGAIN;
 		size_t n = 0, want = s->stash_len;
 		for (int i = 0; i < iovcnt && n < want; i++) {
-			size_t c = want - n < iov[i].len ? want - n : iov[i].len;
+			size_t c =
+			    want - n < iov[i].len ? want - n : iov[i].len;
 			memcpy(iov[i].base, s->stash + n, c);
 			n += c;
 		}
@@ -189,8 +187,8 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov,
 			*full_len = (size_t)n;
 		return n;
 	}
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-			     .msg_iovlen = (size_t)iovcnt };
+	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
+			    .msg_iovlen = (size_t)iovcnt};
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
@@ -224,18 +222,20 @@ static int read_errqueue(struct hsock *s, struct core_sock_error *out)
 		struct cmsghdr align;
 	} cbuf;
 	char dummy[64];
-	struct iovec iov = { dummy, sizeof(dummy) };
+	struct iovec iov = {dummy, sizeof(dummy)};
 	struct sockaddr_storage from;
-	struct msghdr mh = { .msg_name = &from,
-			     .msg_namelen = sizeof(from),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.buf,
-			     .msg_controllen = sizeof(cbuf.buf) };
+	struct msghdr mh = {.msg_name = &from,
+			    .msg_namelen = sizeof(from),
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf)};
 	if (recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 		return 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (!((c->cmsg_level == IPPROTO_IP &&
+		       c->cmsg_type == IP_RECVERR) ||
 		      (c->cmsg_level == IPPROTO_IPV6 &&
 		       c->cmsg_type == IPV6_RECVERR)))
 			continue;
@@ -246,19 +246,22 @@ static int read_errqueue(struct hsock *s, struct core_sock_error *out)
 		out->type = ee.ee_type;
 		out->code = ee.ee_code;
 		out->info = ee.ee_info;
-		out->origin = ee.ee_origin == SO_EE_ORIGIN_ICMP    ? CORE_ERR_ICMP4
-			      : ee.ee_origin == SO_EE_ORIGIN_ICMP6 ? CORE_ERR_ICMP6
-								   : CORE_ERR_LOCAL;
-		const struct sockaddr *off = SO_EE_OFFENDER(
-			(struct sock_extended_err *)CMSG_DATA(c));
+		out->origin = ee.ee_origin == SO_EE_ORIGIN_ICMP ? CORE_ERR_ICMP4
+			      : ee.ee_origin == SO_EE_ORIGIN_ICMP6
+				  ? CORE_ERR_ICMP6
+				  : CORE_ERR_LOCAL;
+		const struct sockaddr *off =
+		    SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(c));
 		if (off->sa_family == AF_INET)
-			wire_addr_from4(&out->offender,
-					(const uint8_t *)&((const struct sockaddr_in *)off)
-						->sin_addr);
+			wire_addr_from4(
+			    &out->offender,
+			    (const uint8_t *)&((const struct sockaddr_in *)off)
+				->sin_addr);
 		else if (off->sa_family == AF_INET6)
-			wire_addr_from6(&out->offender,
-					(const uint8_t *)&((const struct sockaddr_in6 *)off)
-						->sin6_addr);
+			wire_addr_from6(
+			    &out->offender,
+			    (const uint8_t *)&((const struct sockaddr_in6 *)off)
+				->sin6_addr);
 		return 1;
 	}
 	return 0;
@@ -291,15 +294,15 @@ static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
 }
 
 const struct core_host_ops driver_host_ops = {
-	.udp_open = op_udp_open,
-	.icmp_open = op_icmp_open,
-	.tcp_connect = op_tcp_connect,
-	.send = op_send,
-	.recv = op_recv,
-	.peek = op_peek,
-	.discard = op_discard,
-	.shutdown_wr = hostsock_shutdown_wr,
-	.sock_error = op_sock_error,
-	.want = hostsock_want,
-	.close = hostsock_close,
+    .udp_open = op_udp_open,
+    .icmp_open = op_icmp_open,
+    .tcp_connect = op_tcp_connect,
+    .send = op_send,
+    .recv = op_recv,
+    .peek = op_peek,
+    .discard = op_discard,
+    .shutdown_wr = hostsock_shutdown_wr,
+    .sock_error = op_sock_error,
+    .want = hostsock_want,
+    .close = hostsock_close,
 };

@@ -23,8 +23,8 @@
 #include "host/driver.h"
 #include "wire/csum.h"
 
-#define RAW_STASH_MAX 2048
-#define RAW_BUF_SIZE 65536
+#define RAW_STASH_MAX  2048
+#define RAW_BUF_SIZE   65536
 #define RAW_READ_BATCH 64
 
 static int raw_socket(struct driver *d, int fi)
@@ -145,14 +145,14 @@ void driver_raw_readable(struct driver *d, int fi)
 	for (int i = 0; i < RAW_READ_BATCH; i++) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(d->raw_fd[fi], buf, sizeof(buf),
-				     MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &fl);
+		ssize_t n =
+		    recvfrom(d->raw_fd[fi], buf, sizeof(buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			return;
 		const uint8_t *msg = buf;
 		size_t len = (size_t)n;
-		uint8_t src[16] = { 0 };
+		uint8_t src[16] = {0};
 		if (fi == 0) {
 			/* IPv4 raw sockets deliver the IP header too. */
 			size_t ihl = len ? (size_t)(buf[0] & 0x0f) * 4 : 0;

@@ -13,11 +13,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { POLLER_IN = 1u, POLLER_OUT = 2u, POLLER_ERR = 4u, POLLER_HUP = 8u,
-       /* Report a readiness change once (edge-triggered): for TCP sockets
+enum {
+	POLLER_IN = 1u,
+	POLLER_OUT = 2u,
+	POLLER_ERR = 4u,
+	POLLER_HUP = 8u,
+	/* Report a readiness change once (edge-triggered): for TCP sockets
 	* whose peeked, unacknowledged data keeps them readable. Re-asking
 	* with poller_mod re-checks the current state. */
-       POLLER_EDGE = 16u };
+	POLLER_EDGE = 16u
+};
 
 struct poller_event {
 	uint64_t tag;

@@ -42,7 +42,7 @@ static uint32_t to_epoll(uint32_t ev)
 
 static int ctl(struct poller *p, int op, int fd, uint64_t tag, uint32_t ev)
 {
-	struct epoll_event e = { .events = to_epoll(ev), .data.u64 = tag };
+	struct epoll_event e = {.events = to_epoll(ev), .data.u64 = tag};
 	return epoll_ctl(p->epfd, op, fd, &e) < 0 ? -errno : 0;
 }
 

@@ -105,8 +105,8 @@ static int parse_cidr(const char *cidr, int family, void *addr,
 	return inet_pton(family, buf, addr) == 1 ? 0 : -1;
 }
 
-static int set_ip4(int sock, const char *name, const char *cidr,
-		   tp_log_fn log, void *ctx)
+static int set_ip4(int sock, const char *name, const char *cidr, tp_log_fn log,
+		   void *ctx)
 {
 	struct in_addr a;
 	unsigned prefix;
@@ -122,8 +122,7 @@ static int set_ip4(int sock, const char *name, const char *cidr,
 		say(log, ctx, "set address", cidr, errno);
 		return errno_to_tp(errno);
 	}
-	sin->sin_addr.s_addr =
-		prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
+	sin->sin_addr.s_addr = prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
 	if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) {
 		say(log, ctx, "set netmask", cidr, errno);
 		return errno_to_tp(errno);
@@ -131,8 +130,7 @@ static int set_ip4(int sock, const char *name, const char *cidr,
 	return 0;
 }
 
-static int set_ip6(const char *name, const char *cidr, tp_log_fn log,
-		   void *ctx)
+static int set_ip6(const char *name, const char *cidr, tp_log_fn log, void *ctx)
 {
 	struct tp_in6_ifreq r;
 	memset(&r, 0, sizeof(r));

@@ -100,10 +100,10 @@ static void cb_close(struct tunconn *t)
 }
 
 static const struct tunconn_ops cb_ops = {
-	.read_batch = cb_read_batch,
-	.write_batch = cb_write_batch,
-	.fd = cb_fd,
-	.close = cb_close,
+    .read_batch = cb_read_batch,
+    .write_batch = cb_write_batch,
+    .fd = cb_fd,
+    .close = cb_close,
 };
 
 struct tunconn *tunconn_callback_create(tp_output_fn output, void *ctx,
@@ -136,8 +136,7 @@ int tunconn_callback_input(struct tunconn *t, const uint8_t *const *pkts,
 {
 	struct tunconn_cb *c = (struct tunconn_cb *)t;
 	for (size_t i = 0; i < n; i++)
-		if (!pkts || !pkts[i] || lens[i] == 0 ||
-		    lens[i] > c->slot_size)
+		if (!pkts || !pkts[i] || lens[i] == 0 || lens[i] > c->slot_size)
 			return -EINVAL;
 	pthread_mutex_lock(&c->lock);
 	/* Wake the engine only if it has nothing unread; otherwise its

@@ -105,10 +105,10 @@ static void fd_close(struct tunconn *t)
 }
 
 static const struct tunconn_ops fd_ops = {
-	.read_batch = fd_read_batch,
-	.write_batch = fd_write_batch,
-	.fd = fd_fd,
-	.close = fd_close,
+    .read_batch = fd_read_batch,
+    .write_batch = fd_write_batch,
+    .fd = fd_fd,
+    .close = fd_close,
 };
 
 struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu)

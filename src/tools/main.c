@@ -27,83 +27,117 @@ struct cli {
 	const char *addr4, *addr6;
 	bool no_tun_config;
 	int verbosity;
-	char listen[300]; /* --listen udp:...: cfg.listen_udp points here */
+	char listen[300];   /* --listen udp:...: cfg.listen_udp points here */
 	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
 	struct tp_config cfg;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: tunproxy --tun NAME [options]\n"
-		"       tunproxy --tun-fd N [options]\n"
-		"       tunproxy --listen udp:HOST:PORT [options]\n"
-		"       tunproxy device|tee|capture ... (see tunproxy SUBCOMMAND -h)\n"
-		"\n"
-		"Terminates every TCP connection, UDP flow and ICMP echo of the IP\n"
-		"packets on a TUN device in userspace and carries each over an\n"
-		"ordinary socket of this host to its real destination.\n"
-		"\n"
-		"Packet source (one of):\n"
-		"  --tun NAME          create (or attach to) TUN device NAME; it is\n"
-		"                      configured and brought up unless --no-tun-config\n"
-		"  --tun-fd N          use the already-open TUN fd N (not configured)\n"
-		"  --listen udp:HOST:PORT  the UDP dev transport: one IP packet per\n"
-		"                      datagram, from one client at a time (default\n"
-		"                      port: $PORT, else 8081; with no source given and\n"
-		"                      PORT set: udp:127.0.0.1:$PORT)\n"
-		"  --listen-public     allow a --listen address that is not loopback\n"
-		"  --client-idle DUR   a UDP client owns the session until silent this\n"
-		"                      long (default 5s; e.g. 500ms)\n"
-		"\n"
-		"Device settings (with --tun):\n"
-		"  --tun-addr CIDR     IPv4 address of the device (default 10.0.0.8/24)\n"
-		"  --tun-addr6 CIDR    IPv6 address of the device (default fdaa::8/64)\n"
-		"  --no-tun-config     leave addresses, MTU and link state alone\n"
-		"                      (e.g. when the device is moved to another netns)\n"
-		"  --mtu N             MTU of the device and the engine (default 1500)\n"
-		"\n"
-		"Limits and timeouts:\n"
-		"  --max-flows N       flows of all kinds at once (default 65536)\n"
-		"  --max-half-open N   TCP connects pending at once (default 1024)\n"
-		"  --max-conns N       established TCP connections (default 65536)\n"
-		"  --max-memory SIZE   engine memory budget, e.g. 32M (default 32M)\n"
-		"  --udp-timeout SEC   idle UDP flow lifetime (default 60)\n"
-		"  --dns-timeout SEC   idle lifetime of UDP flows to port 53 (default 30)\n"
-		"  --icmp-timeout SEC  idle ICMP echo flow lifetime (default 30)\n"
-		"  --tcp-idle-timeout SEC  idle established TCP lifetime (default 7200)\n"
-		"\n"
-		"Destination policy (refused by default: this host's loopback, the\n"
-		"unspecified, multicast and broadcast addresses, the --listen socket):\n"
-		"  --allow CIDR[:PORT[-PORT]]  allow flows to these destinations (a\n"
-		"                      comma-separated list, or repeat the option;\n"
-		"                      IPv6 with ports: [2001:db8::/32]:443)\n"
-		"  --deny CIDR[:PORT[-PORT]]   refuse flows to these destinations\n"
-		"  --allow-loopback    allow this host's loopback (127.0.0.0/8, ::1)\n"
-		"                      The most specific rule decides: longer prefix,\n"
-		"                      then ports, then these lists over the defaults,\n"
-		"                      then deny over allow. A refused TCP connect gets\n"
-		"                      a RST, UDP and ping an ICMP 'administratively\n"
-		"                      prohibited' (counter flows_refused_policy).\n"
-		"\n"
-		"Output:\n"
-		"  -v, --verbose       more log output (repeat: -vv debug, -vvv trace)\n"
-		"  -q, --quiet         errors only\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       print the version\n"
-		"\n"
-		"Signals: SIGINT/SIGTERM stop (all flows closed); SIGUSR1 prints the\n"
-		"counters to stderr as 'counter NAME VALUE' lines ending with\n"
-		"'counters end'. Counters are also printed on exit.\n"
-		"\n"
-		"Needs CAP_NET_ADMIN (root) to create a TUN device. ICMP echo uses ping\n"
-		"sockets (net.ipv4.ping_group_range) or, failing that, a raw socket.\n");
+	fprintf(
+	    f,
+	    "Usage: tunproxy --tun NAME [options]\n"
+	    "       tunproxy --tun-fd N [options]\n"
+	    "       tunproxy --listen udp:HOST:PORT [options]\n"
+	    "       tunproxy device|tee|capture ... (see tunproxy SUBCOMMAND "
+	    "-h)\n"
+	    "\n"
+	    "Terminates every TCP connection, UDP flow and ICMP echo of the "
+	    "IP\n"
+	    "packets on a TUN device in userspace and carries each over an\n"
+	    "ordinary socket of this host to its real destination.\n"
+	    "\n"
+	    "Packet source (one of):\n"
+	    "  --tun NAME          create (or attach to) TUN device NAME; it "
+	    "is\n"
+	    "                      configured and brought up unless "
+	    "--no-tun-config\n"
+	    "  --tun-fd N          use the already-open TUN fd N (not "
+	    "configured)\n"
+	    "  --listen udp:HOST:PORT  the UDP dev transport: one IP packet "
+	    "per\n"
+	    "                      datagram, from one client at a time "
+	    "(default\n"
+	    "                      port: $PORT, else 8081; with no source "
+	    "given and\n"
+	    "                      PORT set: udp:127.0.0.1:$PORT)\n"
+	    "  --listen-public     allow a --listen address that is not "
+	    "loopback\n"
+	    "  --client-idle DUR   a UDP client owns the session until silent "
+	    "this\n"
+	    "                      long (default 5s; e.g. 500ms)\n"
+	    "\n"
+	    "Device settings (with --tun):\n"
+	    "  --tun-addr CIDR     IPv4 address of the device (default "
+	    "10.0.0.8/24)\n"
+	    "  --tun-addr6 CIDR    IPv6 address of the device (default "
+	    "fdaa::8/64)\n"
+	    "  --no-tun-config     leave addresses, MTU and link state alone\n"
+	    "                      (e.g. when the device is moved to another "
+	    "netns)\n"
+	    "  --mtu N             MTU of the device and the engine (default "
+	    "1500)\n"
+	    "\n"
+	    "Limits and timeouts:\n"
+	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
+	    "  --max-half-open N   TCP connects pending at once (default "
+	    "1024)\n"
+	    "  --max-conns N       established TCP connections (default "
+	    "65536)\n"
+	    "  --max-memory SIZE   engine memory budget, e.g. 32M (default "
+	    "32M)\n"
+	    "  --udp-timeout SEC   idle UDP flow lifetime (default 60)\n"
+	    "  --dns-timeout SEC   idle lifetime of UDP flows to port 53 "
+	    "(default 30)\n"
+	    "  --icmp-timeout SEC  idle ICMP echo flow lifetime (default 30)\n"
+	    "  --tcp-idle-timeout SEC  idle established TCP lifetime (default "
+	    "7200)\n"
+	    "\n"
+	    "Destination policy (refused by default: this host's loopback, "
+	    "the\n"
+	    "unspecified, multicast and broadcast addresses, the --listen "
+	    "socket):\n"
+	    "  --allow CIDR[:PORT[-PORT]]  allow flows to these destinations "
+	    "(a\n"
+	    "                      comma-separated list, or repeat the "
+	    "option;\n"
+	    "                      IPv6 with ports: [2001:db8::/32]:443)\n"
+	    "  --deny CIDR[:PORT[-PORT]]   refuse flows to these destinations\n"
+	    "  --allow-loopback    allow this host's loopback (127.0.0.0/8, "
+	    "::1)\n"
+	    "                      The most specific rule decides: longer "
+	    "prefix,\n"
+	    "                      then ports, then these lists over the "
+	    "defaults,\n"
+	    "                      then deny over allow. A refused TCP connect "
+	    "gets\n"
+	    "                      a RST, UDP and ping an ICMP "
+	    "'administratively\n"
+	    "                      prohibited' (counter "
+	    "flows_refused_policy).\n"
+	    "\n"
+	    "Output:\n"
+	    "  -v, --verbose       more log output (repeat: -vv debug, -vvv "
+	    "trace)\n"
+	    "  -q, --quiet         errors only\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       print the version\n"
+	    "\n"
+	    "Signals: SIGINT/SIGTERM stop (all flows closed); SIGUSR1 prints "
+	    "the\n"
+	    "counters to stderr as 'counter NAME VALUE' lines ending with\n"
+	    "'counters end'. Counters are also printed on exit.\n"
+	    "\n"
+	    "Needs CAP_NET_ADMIN (root) to create a TUN device. ICMP echo uses "
+	    "ping\n"
+	    "sockets (net.ipv4.ping_group_range) or, failing that, a raw "
+	    "socket.\n");
 }
 
 static const char *level_name(enum tp_log_level l)
 {
-	static const char *const n[] = { "error", "warn", "info", "debug",
-					 "trace" };
+	static const char *const n[] = {"error", "warn", "info", "debug",
+					"trace"};
 	return (unsigned)l < 5 ? n[l] : "?";
 }
 
@@ -138,11 +172,28 @@ static bool parse_uint(const char *s, unsigned long long max,
 	return true;
 }
 
-enum { OPT_TUN = 256, OPT_TUN_FD, OPT_ADDR4, OPT_ADDR6, OPT_NO_CONFIG,
-       OPT_MTU, OPT_MAX_FLOWS, OPT_MAX_HALF, OPT_MAX_CONNS, OPT_MAX_MEM,
-       OPT_UDP_T, OPT_DNS_T, OPT_ICMP_T, OPT_TCP_T, OPT_LISTEN,
-       OPT_LISTEN_PUBLIC, OPT_CLIENT_IDLE, OPT_ALLOW, OPT_DENY,
-       OPT_ALLOW_LOOPBACK };
+enum {
+	OPT_TUN = 256,
+	OPT_TUN_FD,
+	OPT_ADDR4,
+	OPT_ADDR6,
+	OPT_NO_CONFIG,
+	OPT_MTU,
+	OPT_MAX_FLOWS,
+	OPT_MAX_HALF,
+	OPT_MAX_CONNS,
+	OPT_MAX_MEM,
+	OPT_UDP_T,
+	OPT_DNS_T,
+	OPT_ICMP_T,
+	OPT_TCP_T,
+	OPT_LISTEN,
+	OPT_LISTEN_PUBLIC,
+	OPT_CLIENT_IDLE,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_ALLOW_LOOPBACK
+};
 
 /* Appends list to *acc with a comma (the policy lists take both). */
 static int list_append(char **acc, const char *list)
@@ -161,31 +212,31 @@ static int list_append(char **acc, const char *list)
 static int parse_args(int argc, char **argv, struct cli *c)
 {
 	static const struct option opts[] = {
-		{ "tun", required_argument, NULL, OPT_TUN },
-		{ "tun-fd", required_argument, NULL, OPT_TUN_FD },
-		{ "tun-addr", required_argument, NULL, OPT_ADDR4 },
-		{ "tun-addr6", required_argument, NULL, OPT_ADDR6 },
-		{ "no-tun-config", no_argument, NULL, OPT_NO_CONFIG },
-		{ "mtu", required_argument, NULL, OPT_MTU },
-		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-		{ "max-half-open", required_argument, NULL, OPT_MAX_HALF },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEM },
-		{ "udp-timeout", required_argument, NULL, OPT_UDP_T },
-		{ "dns-timeout", required_argument, NULL, OPT_DNS_T },
-		{ "icmp-timeout", required_argument, NULL, OPT_ICMP_T },
-		{ "tcp-idle-timeout", required_argument, NULL, OPT_TCP_T },
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "listen-public", no_argument, NULL, OPT_LISTEN_PUBLIC },
-		{ "client-idle", required_argument, NULL, OPT_CLIENT_IDLE },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "deny", required_argument, NULL, OPT_DENY },
-		{ "allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+	    {"tun", required_argument, NULL, OPT_TUN},
+	    {"tun-fd", required_argument, NULL, OPT_TUN_FD},
+	    {"tun-addr", required_argument, NULL, OPT_ADDR4},
+	    {"tun-addr6", required_argument, NULL, OPT_ADDR6},
+	    {"no-tun-config", no_argument, NULL, OPT_NO_CONFIG},
+	    {"mtu", required_argument, NULL, OPT_MTU},
+	    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	    {"max-half-open", required_argument, NULL, OPT_MAX_HALF},
+	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	    {"max-memory", required_argument, NULL, OPT_MAX_MEM},
+	    {"udp-timeout", required_argument, NULL, OPT_UDP_T},
+	    {"dns-timeout", required_argument, NULL, OPT_DNS_T},
+	    {"icmp-timeout", required_argument, NULL, OPT_ICMP_T},
+	    {"tcp-idle-timeout", required_argument, NULL, OPT_TCP_T},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"listen-public", no_argument, NULL, OPT_LISTEN_PUBLIC},
+	    {"client-idle", required_argument, NULL, OPT_CLIENT_IDLE},
+	    {"allow", required_argument, NULL, OPT_ALLOW},
+	    {"deny", required_argument, NULL, OPT_DENY},
+	    {"allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	int o;
 	unsigned long long v;
@@ -243,12 +294,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				bad = "timeout (seconds, > 0)";
 				break;
 			}
-			*(o == OPT_UDP_T   ? &c->cfg.udp_timeout_ms
-			  : o == OPT_DNS_T ? &c->cfg.udp_dns_timeout_ms
-			  : o == OPT_ICMP_T
-				  ? &c->cfg.icmp_timeout_ms
-				  : &c->cfg.tcp_idle_timeout_ms) =
-				(uint32_t)(v * 1000);
+			*(o == OPT_UDP_T    ? &c->cfg.udp_timeout_ms
+			  : o == OPT_DNS_T  ? &c->cfg.udp_dns_timeout_ms
+			  : o == OPT_ICMP_T ? &c->cfg.icmp_timeout_ms
+					    : &c->cfg.tcp_idle_timeout_ms) =
+			    (uint32_t)(v * 1000);
 			break;
 		case OPT_LISTEN:
 			if (tools_listen_spec(optarg, c->listen,
@@ -265,7 +315,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			    us < 1000 || us / 1000 > UINT32_MAX)
 				bad = "--client-idle (e.g. 5s, 500ms)";
 			else
-				c->cfg.dev_client_idle_ms = (uint32_t)(us / 1000);
+				c->cfg.dev_client_idle_ms =
+				    (uint32_t)(us / 1000);
 			break;
 		}
 		case OPT_ALLOW:
@@ -302,8 +353,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			return -1;
 		}
 		if (bad) {
-			fprintf(stderr, "tunproxy: invalid value for %s: '%s'\n",
-				bad, optarg);
+			fprintf(stderr,
+				"tunproxy: invalid value for %s: '%s'\n", bad,
+				optarg);
 			return -1;
 		}
 	}
@@ -337,12 +389,13 @@ static void print_counters(struct tp *tp)
 	uint64_t v[TP_CTR__COUNT];
 	size_t n = tp_get_counters(tp, v, TP_CTR__COUNT);
 	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "counter %s %llu\n", tp_counter_name((unsigned)i),
-			(unsigned long long)v[i]);
+		fprintf(stderr, "counter %s %llu\n",
+			tp_counter_name((unsigned)i), (unsigned long long)v[i]);
 	uint64_t d[64];
 	size_t nd = tp_get_drop_reasons(tp, d, 64);
 	for (size_t i = 1; i < nd; i++)
-		fprintf(stderr, "drop %s %llu\n", tp_drop_reason_name((unsigned)i),
+		fprintf(stderr, "drop %s %llu\n",
+			tp_drop_reason_name((unsigned)i),
 			(unsigned long long)d[i]);
 	fprintf(stderr, "counters end\n");
 	fflush(stderr);
@@ -353,8 +406,8 @@ int main(int argc, char **argv)
 	int sub = tools_dispatch(argc, argv);
 	if (sub >= 0)
 		return sub;
-	struct cli c = { .tun_fd = -1, .addr4 = "10.0.0.8/24",
-			 .addr6 = "fdaa::8/64" };
+	struct cli c = {
+	    .tun_fd = -1, .addr4 = "10.0.0.8/24", .addr6 = "fdaa::8/64"};
 	tp_config_init(&c.cfg);
 	if (parse_args(argc, argv, &c) < 0) {
 		free(c.allow);
@@ -410,14 +463,16 @@ int main(int argc, char **argv)
 	free(c.deny);
 	c.allow = c.deny = NULL;
 	if (rc < 0) {
-		fprintf(stderr, "tunproxy: cannot start: %s\n", tp_strerror(rc));
+		fprintf(stderr, "tunproxy: cannot start: %s\n",
+			tp_strerror(rc));
 		if (c.tun_name)
 			close(fd);
 		return 1;
 	}
 	rc = tp_start(tp);
 	if (rc < 0) {
-		fprintf(stderr, "tunproxy: cannot start: %s\n", tp_strerror(rc));
+		fprintf(stderr, "tunproxy: cannot start: %s\n",
+			tp_strerror(rc));
 		tp_destroy(tp);
 		return 1;
 	}
@@ -430,7 +485,7 @@ int main(int argc, char **argv)
 		/* A short timed wait lets us notice the engine dying on its
 		 * own (tp_next_timeout_ms would be the wrong tool: it is the
 		 * engine thread's). */
-		struct timespec ts = { 1, 0 };
+		struct timespec ts = {1, 0};
 		siginfo_t si;
 		sig = sigtimedwait(&sigs, &si, &ts);
 		if (sig == SIGUSR1) {

@@ -43,8 +43,8 @@ static inline bool wire_addr_eq(const struct wire_addr *x,
 
 static inline bool wire_addr_is_v4mapped(const struct wire_addr *a)
 {
-	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0,
-					    0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0,    0,
+					   0, 0, 0, 0, 0xff, 0xff};
 	return memcmp(a->b, prefix, 12) == 0;
 }
 

@@ -18,9 +18,9 @@
 
 /* The addresses and protocol of a packet to build. */
 struct wire_ip_hdr {
-	uint8_t family;		/* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
-	uint8_t ttl;		/* 0 means the default of 64 */
+	uint8_t ttl; /* 0 means the default of 64 */
 	struct wire_addr src, dst;
 };
 
@@ -46,8 +46,8 @@ struct wire_tcp_hdr {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint16_t window;	/* already scaled down, host order */
-	struct wire_tcp_opts opts;	/* has_* fields select what is written */
+	uint16_t window;	   /* already scaled down, host order */
+	struct wire_tcp_opts opts; /* has_* fields select what is written */
 };
 
 /* The TCP header length the given options need (20..60). */
@@ -76,26 +76,30 @@ size_t wire_icmp_error_build(uint8_t *buf, size_t cap,
 			     const uint8_t *orig, size_t orig_len);
 
 /* ICMP types and codes tunproxy sends or maps. */
-enum { WIRE_ICMP4_ECHO_REPLY = 0,
-       WIRE_ICMP4_UNREACH = 3,
-       WIRE_ICMP4_ECHO_REQUEST = 8,
-       WIRE_ICMP4_TIME_EXCEEDED = 11,
-       WIRE_ICMP4_UNREACH_NET = 0,
-       WIRE_ICMP4_UNREACH_HOST = 1,
-       WIRE_ICMP4_UNREACH_PROTO = 2,
-       WIRE_ICMP4_UNREACH_PORT = 3,
-       WIRE_ICMP4_UNREACH_NEEDFRAG = 4,
-       WIRE_ICMP4_UNREACH_ADMIN = 13 };
+enum {
+	WIRE_ICMP4_ECHO_REPLY = 0,
+	WIRE_ICMP4_UNREACH = 3,
+	WIRE_ICMP4_ECHO_REQUEST = 8,
+	WIRE_ICMP4_TIME_EXCEEDED = 11,
+	WIRE_ICMP4_UNREACH_NET = 0,
+	WIRE_ICMP4_UNREACH_HOST = 1,
+	WIRE_ICMP4_UNREACH_PROTO = 2,
+	WIRE_ICMP4_UNREACH_PORT = 3,
+	WIRE_ICMP4_UNREACH_NEEDFRAG = 4,
+	WIRE_ICMP4_UNREACH_ADMIN = 13
+};
 
-enum { WIRE_ICMP6_UNREACH = 1,
-       WIRE_ICMP6_PACKET_TOO_BIG = 2,
-       WIRE_ICMP6_TIME_EXCEEDED = 3,
-       WIRE_ICMP6_ECHO_REQUEST = 128,
-       WIRE_ICMP6_ECHO_REPLY = 129,
-       WIRE_ICMP6_UNREACH_NOROUTE = 0,
-       WIRE_ICMP6_UNREACH_ADMIN = 1,
-       WIRE_ICMP6_UNREACH_ADDR = 3,
-       WIRE_ICMP6_UNREACH_PORT = 4 };
+enum {
+	WIRE_ICMP6_UNREACH = 1,
+	WIRE_ICMP6_PACKET_TOO_BIG = 2,
+	WIRE_ICMP6_TIME_EXCEEDED = 3,
+	WIRE_ICMP6_ECHO_REQUEST = 128,
+	WIRE_ICMP6_ECHO_REPLY = 129,
+	WIRE_ICMP6_UNREACH_NOROUTE = 0,
+	WIRE_ICMP6_UNREACH_ADMIN = 1,
+	WIRE_ICMP6_UNREACH_ADDR = 3,
+	WIRE_ICMP6_UNREACH_PORT = 4
+};
 
 /* Splits an IP packet that is larger than mtu into fragments (RFC 791 for
  * IPv4, clearing DF and setting the IPv4 id to the low 16 bits of id unless

@@ -21,71 +21,77 @@
 
 #include "wire/addr.h"
 
-enum { WIRE_PROTO_ICMP = 1,
-       WIRE_PROTO_TCP = 6,
-       WIRE_PROTO_UDP = 17,
-       WIRE_PROTO_ICMP6 = 58 };
+enum {
+	WIRE_PROTO_ICMP = 1,
+	WIRE_PROTO_TCP = 6,
+	WIRE_PROTO_UDP = 17,
+	WIRE_PROTO_ICMP6 = 58
+};
 
-enum { WIRE_IP4_HDR_LEN = 20,
-       WIRE_IP6_HDR_LEN = 40,
-       WIRE_IP6_FRAG_HDR_LEN = 8,
-       WIRE_UDP_HDR_LEN = 8,
-       WIRE_TCP_HDR_LEN = 20,
-       WIRE_TCP_MAX_HDR_LEN = 60,
-       WIRE_ICMP_HDR_LEN = 8 };
+enum {
+	WIRE_IP4_HDR_LEN = 20,
+	WIRE_IP6_HDR_LEN = 40,
+	WIRE_IP6_FRAG_HDR_LEN = 8,
+	WIRE_UDP_HDR_LEN = 8,
+	WIRE_TCP_HDR_LEN = 20,
+	WIRE_TCP_MAX_HDR_LEN = 60,
+	WIRE_ICMP_HDR_LEN = 8
+};
 
 /* Why a packet was refused. One counter per reason is kept by the caller;
  * wire_drop_name() gives the counter's name. */
 enum wire_drop {
 	WIRE_OK = 0,
-	WIRE_DROP_EMPTY,	  /* zero-length packet */
-	WIRE_DROP_VERSION,	  /* IP version neither 4 nor 6 */
-	WIRE_DROP_IP4_SHORT,	  /* shorter than the fixed IPv4 header */
-	WIRE_DROP_IP4_IHL,	  /* IHL < 5 or header longer than the packet */
-	WIRE_DROP_IP4_TOTLEN,	  /* total length < IHL or > bytes received */
-	WIRE_DROP_IP4_CSUM,	  /* IPv4 header checksum wrong */
-	WIRE_DROP_IP6_SHORT,	  /* shorter than the fixed IPv6 header */
-	WIRE_DROP_IP6_PAYLEN,	  /* payload length > bytes received */
-	WIRE_DROP_IP6_EXTHDR,	  /* extension header truncated or too many */
-	WIRE_DROP_FRAG_BAD,	  /* fragment offset/length inconsistent */
-	WIRE_DROP_UDP_SHORT,	  /* shorter than a UDP header */
-	WIRE_DROP_UDP_LEN,	  /* UDP length field lies */
-	WIRE_DROP_UDP_CSUM,	  /* UDP checksum wrong (or zero over IPv6) */
-	WIRE_DROP_TCP_SHORT,	  /* shorter than a TCP header */
-	WIRE_DROP_TCP_DOFF,	  /* data offset < 5 or past the segment */
-	WIRE_DROP_TCP_OPT,	  /* an option's length field lies */
-	WIRE_DROP_TCP_CSUM,	  /* TCP checksum wrong */
-	WIRE_DROP_ICMP_SHORT,	  /* shorter than an ICMP header */
-	WIRE_DROP_ICMP_CSUM,	  /* ICMP/ICMPv6 checksum wrong */
-	WIRE_DROP_PROTO,	  /* transport protocol not handled */
+	WIRE_DROP_EMPTY,      /* zero-length packet */
+	WIRE_DROP_VERSION,    /* IP version neither 4 nor 6 */
+	WIRE_DROP_IP4_SHORT,  /* shorter than the fixed IPv4 header */
+	WIRE_DROP_IP4_IHL,    /* IHL < 5 or header longer than the packet */
+	WIRE_DROP_IP4_TOTLEN, /* total length < IHL or > bytes received */
+	WIRE_DROP_IP4_CSUM,   /* IPv4 header checksum wrong */
+	WIRE_DROP_IP6_SHORT,  /* shorter than the fixed IPv6 header */
+	WIRE_DROP_IP6_PAYLEN, /* payload length > bytes received */
+	WIRE_DROP_IP6_EXTHDR, /* extension header truncated or too many */
+	WIRE_DROP_FRAG_BAD,   /* fragment offset/length inconsistent */
+	WIRE_DROP_UDP_SHORT,  /* shorter than a UDP header */
+	WIRE_DROP_UDP_LEN,    /* UDP length field lies */
+	WIRE_DROP_UDP_CSUM,   /* UDP checksum wrong (or zero over IPv6) */
+	WIRE_DROP_TCP_SHORT,  /* shorter than a TCP header */
+	WIRE_DROP_TCP_DOFF,   /* data offset < 5 or past the segment */
+	WIRE_DROP_TCP_OPT,    /* an option's length field lies */
+	WIRE_DROP_TCP_CSUM,   /* TCP checksum wrong */
+	WIRE_DROP_ICMP_SHORT, /* shorter than an ICMP header */
+	WIRE_DROP_ICMP_CSUM,  /* ICMP/ICMPv6 checksum wrong */
+	WIRE_DROP_PROTO,      /* transport protocol not handled */
 	WIRE_DROP__COUNT
 };
 
 const char *wire_drop_name(enum wire_drop reason);
 
 /* TCP flags as in the header's 13th byte. */
-enum { WIRE_TCP_FIN = 0x01,
-       WIRE_TCP_SYN = 0x02,
-       WIRE_TCP_RST = 0x04,
-       WIRE_TCP_PSH = 0x08,
-       WIRE_TCP_ACK = 0x10,
-       WIRE_TCP_URG = 0x20,
-       WIRE_TCP_ECE = 0x40,
-       WIRE_TCP_CWR = 0x80 };
+enum {
+	WIRE_TCP_FIN = 0x01,
+	WIRE_TCP_SYN = 0x02,
+	WIRE_TCP_RST = 0x04,
+	WIRE_TCP_PSH = 0x08,
+	WIRE_TCP_ACK = 0x10,
+	WIRE_TCP_URG = 0x20,
+	WIRE_TCP_ECE = 0x40,
+	WIRE_TCP_CWR = 0x80
+};
 
 #define WIRE_TCP_MAX_SACK 4
 
 /* The TCP options tunproxy understands (RFC 9293 3.2, RFC 7323, RFC 2018).
  * Unknown options are skipped; a lying length makes the segment invalid. */
 struct wire_tcp_opts {
-	uint16_t mss;		/* 0: option absent */
-	uint8_t wscale;		/* valid only if has_wscale; capped at 14 */
+	uint16_t mss;	/* 0: option absent */
+	uint8_t wscale; /* valid only if has_wscale; capped at 14 */
 	bool has_wscale;
 	bool sack_permitted;
 	bool has_ts;
 	uint32_t ts_val;
 	uint32_t ts_ecr;
-	uint8_t sack_count;	/* number of valid blocks below */
+	uint8_t sack_count; /* number of valid blocks below */
 	struct {
 		uint32_t start, end;
 	} sack[WIRE_TCP_MAX_SACK];
@@ -93,26 +99,26 @@ struct wire_tcp_opts {
 
 struct wire_tcp {
 	uint32_t seq, ack;
-	uint16_t window;	/* unscaled, host order */
+	uint16_t window; /* unscaled, host order */
 	uint8_t flags;
-	uint8_t hdr_len;	/* header length in bytes including options */
+	uint8_t hdr_len; /* header length in bytes including options */
 	struct wire_tcp_opts opts;
 };
 
 struct wire_icmp {
 	uint8_t type, code;
-	uint16_t id, seq;	/* echo only, host order */
+	uint16_t id, seq; /* echo only, host order */
 };
 
 /* One checked packet. Ports are host order; addresses as in addr.h. */
 struct wire_packet {
-	const uint8_t *l3;	/* first byte of the IP header */
-	uint16_t l3_len;	/* IP total length (trailing bytes ignored) */
-	uint16_t l3_hdr_len;	/* IP header incl. IPv6 extension headers */
-	uint8_t family;		/* 4 or 6 */
-	uint8_t proto;		/* transport protocol (after IPv6 ext hdrs) */
-	uint8_t ttl;		/* TTL or hop limit */
-	uint8_t tos;		/* IPv4 TOS / IPv6 traffic class */
+	const uint8_t *l3;   /* first byte of the IP header */
+	uint16_t l3_len;     /* IP total length (trailing bytes ignored) */
+	uint16_t l3_hdr_len; /* IP header incl. IPv6 extension headers */
+	uint8_t family;	     /* 4 or 6 */
+	uint8_t proto;	     /* transport protocol (after IPv6 ext hdrs) */
+	uint8_t ttl;	     /* TTL or hop limit */
+	uint8_t tos;	     /* IPv4 TOS / IPv6 traffic class */
 	struct wire_addr src, dst;
 
 	/* Fragments (either family). When is_fragment is set only the fields
@@ -122,17 +128,17 @@ struct wire_packet {
 	 * bytes. */
 	bool is_fragment;
 	bool more_fragments;
-	bool dont_fragment;	/* IPv4 DF bit */
+	bool dont_fragment; /* IPv4 DF bit */
 	uint16_t frag_offset;
 	uint32_t frag_id;
-	uint16_t frag_hdr_off;	/* IPv6: offset of the Fragment header */
-	uint16_t frag_nh_off;	/* IPv6: offset of the Next Header byte that
+	uint16_t frag_hdr_off; /* IPv6: offset of the Fragment header */
+	uint16_t frag_nh_off;  /* IPv6: offset of the Next Header byte that
 				   names the Fragment header (6 if none
 				   precedes it) */
 
-	const uint8_t *l4;	/* first byte of the transport header */
-	uint16_t l4_len;	/* transport header + payload */
-	uint16_t sport, dport;	/* UDP/TCP; for ICMP echo: id and 0 */
+	const uint8_t *l4;     /* first byte of the transport header */
+	uint16_t l4_len;       /* transport header + payload */
+	uint16_t sport, dport; /* UDP/TCP; for ICMP echo: id and 0 */
 	const uint8_t *payload;
 	uint16_t payload_len;
 	union {

@@ -97,7 +97,8 @@ static void rand_src(const struct target *t, uint8_t *out)
 			keep = 0;
 		else
 			keep = (uint8_t)(0xff << (8 - (t->src_bits - bit0)));
-		out[i] = (uint8_t)((t->src_base[i] & keep) | ((uint8_t)rnd() & ~keep));
+		out[i] = (uint8_t)((t->src_base[i] & keep) |
+				   ((uint8_t)rnd() & ~keep));
 	}
 	/* Not the network's first or last address (v4). */
 	if (!t->v6 && (out[3] == 0 || out[3] == 255))
@@ -189,7 +190,9 @@ static int parse_cidr(const char *s, struct target *t)
 		return -1;
 	*slash = 0;
 	t->src_bits = atoi(slash + 1);
-	return inet_pton(t->v6 ? AF_INET6 : AF_INET, buf, t->src_base) == 1 ? 0 : -1;
+	return inet_pton(t->v6 ? AF_INET6 : AF_INET, buf, t->src_base) == 1
+		   ? 0
+		   : -1;
 }
 
 static void usage(void)
@@ -268,7 +271,8 @@ int main(int argc, char **argv)
 		while (off < n) {
 			int k = sendmmsg(fd, msg + off, (unsigned)(n - off), 0);
 			if (k < 0) {
-				if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) {
+				if (errno == ENOBUFS || errno == EAGAIN ||
+				    errno == EINTR) {
 					waits++;
 					usleep(200);
 					continue;
@@ -280,14 +284,19 @@ int main(int argc, char **argv)
 		}
 		sent += n;
 		if (rate > 0) {
-			double due = t0 + (double)sent / rate, d = due - now_s();
+			double due = t0 + (double)sent / rate,
+			       d = due - now_s();
 			if (d > 0)
 				usleep((useconds_t)(d * 1e6));
 		}
 	}
 	double dt = now_s() - t0;
-	printf("flood: %ld %s packets to %s in %.2f s (%.0f/s), %ld waits for the device\n",
-	       sent, t.mode == 's' ? "SYN" : t.mode == 'u' ? "UDP" : "ICMP echo",
+	printf("flood: %ld %s packets to %s in %.2f s (%.0f/s), %ld waits for "
+	       "the device\n",
+	       sent,
+	       t.mode == 's'   ? "SYN"
+	       : t.mode == 'u' ? "UDP"
+			       : "ICMP echo",
 	       argv[4], dt, dt > 0 ? (double)sent / dt : 0.0, waits);
 	close(fd);
 	return 0;

@@ -27,21 +27,21 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			failures++;                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fprintf(stderr, "\n");                             \
-		}                                                          \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			failures++;                                            \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fprintf(stderr, "\n");                                 \
+		}                                                              \
 	} while (0)
 
 static void probe_peek_off(void)
 {
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	bind(ls, (struct sockaddr *)&a, sizeof(a));
 	socklen_t l = sizeof(a);
 	getsockname(ls, (struct sockaddr *)&a, &l);
@@ -69,8 +69,7 @@ static void probe_peek_off(void)
 	CHECK(recv(s, NULL, 30, MSG_TRUNC) == 30, "MSG_TRUNC discard");
 	socklen_t ol = sizeof(off);
 	getsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, &ol);
-	CHECK(off == 25, "peek offset moved back by the discard (got %d)",
-	      off);
+	CHECK(off == 25, "peek offset moved back by the discard (got %d)", off);
 	CHECK(recv(s, buf, 1, MSG_PEEK) == 1 && buf[0] == 55,
 	      "peek continues at stream byte 55 (got %d)", buf[0]);
 	close(c);
@@ -86,7 +85,7 @@ static void probe_recverr(int family)
 		setsockopt(s, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	else
 		setsockopt(s, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t sl;
 	/* A port nobody listens on: bind one, note it, close it. */
 	int tmp = socket(family, SOCK_DGRAM, 0);
@@ -114,11 +113,11 @@ static void probe_recverr(int family)
 	send(s, "x", 1, 0);
 	usleep(20000);
 	char cbuf[512], d[16];
-	struct iovec iov = { d, sizeof(d) };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct iovec iov = {d, sizeof(d)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
 	CHECK(recvmsg(s, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) >= 0,
 	      "no queued error: %s", strerror(errno));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
@@ -129,12 +128,12 @@ static void probe_recverr(int family)
 		CHECK(ee.ee_errno == ECONNREFUSED, "errno %u", ee.ee_errno);
 		if (family == AF_INET)
 			CHECK(ee.ee_origin == SO_EE_ORIGIN_ICMP &&
-				      ee.ee_type == 3 && ee.ee_code == 3,
+				  ee.ee_type == 3 && ee.ee_code == 3,
 			      "v4 origin %u type %u code %u", ee.ee_origin,
 			      ee.ee_type, ee.ee_code);
 		else
 			CHECK(ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
-				      ee.ee_type == 1 && ee.ee_code == 4,
+				  ee.ee_type == 1 && ee.ee_code == 4,
 			      "v6 origin %u type %u code %u", ee.ee_origin,
 			      ee.ee_type, ee.ee_code);
 	}
@@ -145,18 +144,19 @@ static void probe_ping_socket(void)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 	if (s < 0) {
-		fprintf(stderr, "note: ping sockets not permitted here (%s); "
-				"the driver falls back to a raw socket\n",
+		fprintf(stderr,
+			"note: ping sockets not permitted here (%s); "
+			"the driver falls back to a raw socket\n",
 			strerror(errno));
 		return;
 	}
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	unsigned char req[16] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	unsigned char req[16] = {8, 0, 0, 0, 0x12, 0x34, 0, 1};
 	CHECK(sendto(s, req, sizeof(req), 0, (struct sockaddr *)&a,
 		     sizeof(a)) == sizeof(req),
 	      "ping send: %s", strerror(errno));
-	struct timeval tv = { 2, 0 };
+	struct timeval tv = {2, 0};
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	unsigned char rep[64];
 	ssize_t n = recv(s, rep, sizeof(rep), 0);
@@ -167,7 +167,7 @@ static void probe_ping_socket(void)
 	getsockname(s, (struct sockaddr *)&me, &ml);
 	if (n >= 8)
 		CHECK(rep[4] == (ntohs(me.sin_port) >> 8) &&
-			      rep[5] == (ntohs(me.sin_port) & 0xff),
+			  rep[5] == (ntohs(me.sin_port) & 0xff),
 		      "reply carries the socket's identifier");
 	close(s);
 }

@@ -31,8 +31,8 @@ struct capture {
 	int n;
 };
 
-static void on_output(void *ctx, const uint8_t *const *pkts,
-		      const size_t *lens, const uint8_t *families, size_t n)
+static void on_output(void *ctx, const uint8_t *const *pkts, const size_t *lens,
+		      const uint8_t *families, size_t n)
 {
 	struct capture *c = ctx;
 	pthread_mutex_lock(&c->lock);
@@ -68,8 +68,8 @@ static struct tp *make_engine(struct capture *cap)
 static int echo_socket(uint16_t *port)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
 	socklen_t l = sizeof(a);
 	getsockname(s, (struct sockaddr *)&a, &l);
@@ -79,8 +79,8 @@ static int echo_socket(uint16_t *port)
 
 static size_t build_udp(uint8_t *buf, uint16_t dport, const char *msg)
 {
-	struct wire_ip_hdr ip = { .family = 4, .proto = WIRE_PROTO_UDP };
-	uint8_t s[4] = { 127, 0, 0, 2 }, d[4] = { 127, 0, 0, 1 };
+	struct wire_ip_hdr ip = {.family = 4, .proto = WIRE_PROTO_UDP};
+	uint8_t s[4] = {127, 0, 0, 2}, d[4] = {127, 0, 0, 1};
 	wire_addr_from4(&ip.src, s);
 	wire_addr_from4(&ip.dst, d);
 	size_t ml = strlen(msg);
@@ -90,7 +90,7 @@ static size_t build_udp(uint8_t *buf, uint16_t dport, const char *msg)
 
 static void test_udp_round_trip_callback_mode(void **state)
 {
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct tp *tp = make_engine(&cap);
 	assert_int_equal(tp_start(tp), 0);
 	uint16_t port;
@@ -105,10 +105,10 @@ static void test_udp_round_trip_callback_mode(void **state)
 	char buf[256];
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	setsockopt(echo, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ssize_t n = recvfrom(echo, buf, sizeof(buf), 0,
-			     (struct sockaddr *)&from, &fl);
+	ssize_t n =
+	    recvfrom(echo, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 	assert_int_equal(n, 24);
 	assert_memory_equal(buf, "hello through the engine", 24);
 	/* ...and its answer comes back as an IP packet to the app. */
@@ -144,7 +144,7 @@ static void test_udp_round_trip_callback_mode(void **state)
 
 static void test_create_destroy_loop(void **state)
 {
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	for (int i = 0; i < 50; i++) {
 		struct tp *tp = make_engine(&cap);
 		if (i % 2)
@@ -155,8 +155,8 @@ static void test_create_destroy_loop(void **state)
 
 static void test_two_engines_independent(void **state)
 {
-	struct capture a = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct capture b = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture a = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct capture b = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct tp *ta = make_engine(&a), *tb = make_engine(&b);
 	assert_int_equal(tp_start(ta), 0);
 	assert_int_equal(tp_start(tb), 0);
@@ -167,7 +167,7 @@ static void test_two_engines_independent(void **state)
 	const uint8_t *pp = pkt;
 	assert_int_equal(tp_input(ta, &pp, &len, 1), 1);
 	char buf[64];
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	setsockopt(echo, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	assert_int_equal(recv(echo, buf, sizeof(buf), 0), 9);
 	usleep(50000);
@@ -190,7 +190,7 @@ static void *stopper(void *arg)
 
 static void test_run_stopped_from_other_thread(void **state)
 {
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct tp *tp = make_engine(&cap);
 	pthread_t t;
 	pthread_create(&t, NULL, stopper, tp);
@@ -213,10 +213,10 @@ static void test_bad_config_and_batches(void **state)
 	cfg.version = TP_API_VERSION + 1;
 	assert_int_equal(tp_create(&cfg, &tp), -TP_EVERSION);
 	cfg.version = TP_API_VERSION;
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	cfg.output_ctx = &cap;
 	assert_int_equal(tp_create(&cfg, &tp), 0);
-	uint8_t big[4000] = { 0x45 };
+	uint8_t big[4000] = {0x45};
 	const uint8_t *pp = big;
 	size_t len = sizeof(big); /* larger than the MTU */
 	assert_int_equal(tp_input(tp, &pp, &len, 1), -TP_EINVAL);
@@ -246,7 +246,7 @@ static int wait_output(struct capture *cap, int want)
  * the datagram never reaches the local socket. */
 static void test_loopback_refused_by_default(void **state)
 {
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct tp *tp = make_engine_allow(&cap, NULL);
 	assert_int_equal(tp_start(tp), 0);
 	uint16_t port;
@@ -278,7 +278,7 @@ static void test_loopback_refused_by_default(void **state)
  * specific), and a typo in a list stops tp_create. */
 static void test_policy_lists(void **state)
 {
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct tp_config cfg;
 	tp_config_init(&cfg);
 	cfg.output = on_output;
@@ -311,7 +311,7 @@ static void test_policy_lists(void **state)
 
 static void test_backpressure_when_not_running(void **state)
 {
-	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct tp *tp = make_engine(&cap);
 	uint8_t pkt[2048];
 	size_t len = build_udp(pkt, 9, "x");
@@ -334,14 +334,14 @@ static void test_backpressure_when_not_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_udp_round_trip_callback_mode),
-		cmocka_unit_test(test_create_destroy_loop),
-		cmocka_unit_test(test_two_engines_independent),
-		cmocka_unit_test(test_run_stopped_from_other_thread),
-		cmocka_unit_test(test_bad_config_and_batches),
-		cmocka_unit_test(test_backpressure_when_not_running),
-		cmocka_unit_test(test_loopback_refused_by_default),
-		cmocka_unit_test(test_policy_lists),
+	    cmocka_unit_test(test_udp_round_trip_callback_mode),
+	    cmocka_unit_test(test_create_destroy_loop),
+	    cmocka_unit_test(test_two_engines_independent),
+	    cmocka_unit_test(test_run_stopped_from_other_thread),
+	    cmocka_unit_test(test_bad_config_and_batches),
+	    cmocka_unit_test(test_backpressure_when_not_running),
+	    cmocka_unit_test(test_loopback_refused_by_default),
+	    cmocka_unit_test(test_policy_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

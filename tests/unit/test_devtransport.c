@@ -370,8 +370,8 @@ static void test_engine_echo(void **state)
 
 	/* A flow to the transport's own socket would loop packets back
 	 * into the proxy: refused even though 127.0.0.1 is allowed. */
-	len = wire_udp_build(pkt, sizeof(pkt), &ip, 40001, ntohs(pa.sin_port),
-			     5);
+	len =
+	    wire_udp_build(pkt, sizeof(pkt), &ip, 40001, ntohs(pa.sin_port), 5);
 	assert_int_equal(send(c, pkt, len, 0), (ssize_t)len);
 	assert_true(readable(c, 2000));
 	r = recv(c, reply, sizeof(reply), 0);

@@ -21,7 +21,7 @@ static void no_close(void *ctx, int sock, bool reset)
 	closed_count++;
 }
 
-static const struct core_host_ops null_ops = { .close = no_close };
+static const struct core_host_ops null_ops = {.close = no_close};
 
 static struct core_engine *new_engine(uint32_t max_flows, uint64_t budget)
 {
@@ -39,7 +39,7 @@ static struct flow_key key_n(uint32_t n)
 {
 	struct flow_key k;
 	memset(&k, 0, sizeof(k));
-	uint8_t a[4] = { 10, 0, 0, 8 }, b[4] = { 198, 51, 100, 1 };
+	uint8_t a[4] = {10, 0, 0, 8}, b[4] = {198, 51, 100, 1};
 	wire_addr_from4(&k.src, a);
 	wire_addr_from4(&k.dst, b);
 	k.family = 4;
@@ -82,7 +82,7 @@ static void test_lookup_and_handles(void **state)
 	assert_ptr_equal(again, f[7]); /* the freed slot is reused */
 	assert_null(flow_from_handle(e->flows, h7));
 	assert_non_null(
-		flow_from_handle(e->flows, flow_handle(e->flows, again)));
+	    flow_from_handle(e->flows, flow_handle(e->flows, again)));
 	core_destroy(e);
 }
 
@@ -109,7 +109,8 @@ static void test_full_table_evicts_oldest_datagram_flow(void **state)
 	for (uint32_t i = 0; i < 8; i++) {
 		struct flow_key k = key_n(i);
 		e->now = 1000 + i;
-		assert_non_null(flow_alloc(e, i == 7 ? FLOW_TCP : FLOW_UDP, &k));
+		assert_non_null(
+		    flow_alloc(e, i == 7 ? FLOW_TCP : FLOW_UDP, &k));
 	}
 	struct flow_key k0 = key_n(0);
 	union flow *f0 = flow_lookup(e->flows, &k0);
@@ -140,7 +141,7 @@ static void test_budget_counted(void **state)
 	size_t base = probe->mem.used;
 	core_destroy(probe);
 	struct core_engine *e =
-		new_engine(1024, base + 5 * sizeof(union flow) + 8);
+	    new_engine(1024, base + 5 * sizeof(union flow) + 8);
 	assert_non_null(e);
 	int ok = 0;
 	for (uint32_t i = 0; i < 100; i++) {
@@ -198,12 +199,12 @@ static void test_destroy_closes_sockets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lookup_and_handles),
-		cmocka_unit_test(test_limit_counted),
-		cmocka_unit_test(test_full_table_evicts_oldest_datagram_flow),
-		cmocka_unit_test(test_budget_counted),
-		cmocka_unit_test(test_timer_heap_order),
-		cmocka_unit_test(test_destroy_closes_sockets),
+	    cmocka_unit_test(test_lookup_and_handles),
+	    cmocka_unit_test(test_limit_counted),
+	    cmocka_unit_test(test_full_table_evicts_oldest_datagram_flow),
+	    cmocka_unit_test(test_budget_counted),
+	    cmocka_unit_test(test_timer_heap_order),
+	    cmocka_unit_test(test_destroy_closes_sockets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
