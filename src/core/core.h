@@ -143,6 +143,12 @@ void core_dgram_emit(struct core_engine *e, uint8_t *pkt, size_t len,
 void core_dgram_report(struct core_engine *e, union flow *f,
 		       const struct core_sock_error *err);
 
+/* f's timer fired: closes f (flows_expired) if it has been idle for
+ * timeout_us, else re-arms the timer for the rest (activity only updates
+ * last_active, so idle timers are re-armed lazily). */
+void core_dgram_idle_timer(struct core_engine *e, union flow *f,
+			   uint64_t timeout_us);
+
 /* Reports every error queued on f's host socket (a bounded number). */
 void core_dgram_drain_errors(struct core_engine *e, union flow *f);
 

@@ -77,6 +77,18 @@ void core_dgram_report(struct core_engine *e, union flow *f,
 				     0, quote, qlen);
 }
 
+void core_dgram_idle_timer(struct core_engine *e, union flow *f,
+			   uint64_t timeout_us)
+{
+	uint64_t end = f->c.last_active + timeout_us;
+	if (e->now < end) {
+		flow_timer_set(e, f, end);
+		return;
+	}
+	CTR_INC(e, flows_expired);
+	flow_close(e, f, false);
+}
+
 void core_dgram_drain_errors(struct core_engine *e, union flow *f)
 {
 	struct core_sock_error err;

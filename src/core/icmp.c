@@ -127,13 +127,7 @@ void icmp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
 
 void icmp_timer(struct core_engine *e, union flow *f)
 {
-	uint64_t end = f->c.last_active + e->cfg.icmp_timeout_us;
-	if (e->now < end) {
-		flow_timer_set(e, f, end);
-		return;
-	}
-	CTR_INC(e, flows_expired);
-	flow_close(e, f, false);
+	core_dgram_idle_timer(e, f, e->cfg.icmp_timeout_us);
 }
 
 void icmp_tx_resume(struct core_engine *e, union flow *f)

@@ -144,13 +144,7 @@ void udp_sock_event(struct core_engine *e, union flow *f, uint32_t events)
 
 void udp_timer(struct core_engine *e, union flow *f)
 {
-	uint64_t end = f->c.last_active + udp_timeout(e, f);
-	if (e->now < end) {
-		flow_timer_set(e, f, end);
-		return;
-	}
-	CTR_INC(e, flows_expired);
-	flow_close(e, f, false);
+	core_dgram_idle_timer(e, f, udp_timeout(e, f));
 }
 
 void udp_tx_resume(struct core_engine *e, union flow *f)
