@@ -120,6 +120,14 @@ socklen_t hostsock_sockaddr(uint8_t family, const struct wire_addr *a,
 /* Registers fd and returns its id, or closes it and returns -errno. */
 int hostsock_register(struct driver *d, int fd, uint32_t flow,
 		      enum hsock_kind kind, uint8_t family, uint32_t want);
+
+/* Registers a TCP socket whose connect() was just started (edge-triggered,
+ * watching for writability); connect_err, the errno of a connect that
+ * failed at once (0 if it is in progress), is delivered as a deferred
+ * error event so the core sees one path for every outcome. Returns the
+ * socket id or -errno (fd closed). */
+int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
+				 uint8_t family, int connect_err);
 /* The want, close and shutdown_wr host ops. */
 void hostsock_want(void *ctx, int sock, bool readable, bool writable);
 void hostsock_close(void *ctx, int sock, bool reset);

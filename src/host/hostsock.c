@@ -120,3 +120,17 @@ int hostsock_shutdown_wr(void *ctx, int sock)
 	struct driver *d = ctx;
 	return shutdown(d->socks[sock].fd, SHUT_WR) < 0 ? -errno : 0;
 }
+
+int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
+				 uint8_t family, int connect_err)
+{
+	/* Edge-triggered: data the core has peeked stays in the socket until
+	 * the app acknowledges it, and would keep a level-triggered fd ready. */
+	int id = hostsock_register(d, fd, flow, HS_TCP, family,
+				   POLLER_OUT | POLLER_EDGE);
+	if (id >= 0 && connect_err) {
+		d->socks[id].pending_err = connect_err;
+		driver_defer_event(d, id);
+	}
+	return id;
+}

@@ -118,13 +118,7 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	int err = connect_to(fd, family, dst, dport);
 	if (err == EINPROGRESS)
 		err = 0;
-	int id = hostsock_register(d, fd, flow, HS_TCP, family,
-				   POLLER_OUT | POLLER_EDGE);
-	if (id >= 0 && err) {
-		d->socks[id].pending_err = err;
-		driver_defer_event(d, id);
-	}
-	return id;
+	return hostsock_register_connecting(d, fd, flow, family, err);
 }
 
 static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)

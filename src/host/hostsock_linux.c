@@ -109,15 +109,7 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	int err = 0;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
 		err = errno;
-	/* Edge-triggered: data the core has peeked stays in the socket until
-	 * the app acknowledges it, and would keep a level-triggered fd ready. */
-	int id = hostsock_register(d, fd, flow, HS_TCP, family,
-				   POLLER_OUT | POLLER_EDGE);
-	if (id >= 0 && err) {
-		d->socks[id].pending_err = err;
-		driver_defer_event(d, id);
-	}
-	return id;
+	return hostsock_register_connecting(d, fd, flow, family, err);
 }
 
 static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
