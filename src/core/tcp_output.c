@@ -260,6 +260,9 @@ void tcp_reply_rst(struct core_engine *e, const struct wire_packet *pkt)
 		return;
 	tx_commit(e->tx, n, pkt->family);
 	CTR_INC(e, tcp_rst_sent);
+	/* Counted apart: the app's duplicate ACK of a FIN we resent may
+	 * arrive after the flow ended; that RST aborts nothing. */
+	CTR_INC(e, tcp_rst_stray);
 }
 
 /* Sequence number one past the last data byte (before our FIN). */

@@ -42,8 +42,16 @@ grep -q '^error' "$TP_TMP/server.log" && fail "the server saw errors: $(grep '^e
 created=$(tp_counter tcp_conns_created) || exit 1
 [ $((created - created0)) -eq "$n" ] ||
 	fail "tcp_conns_created went from $created0 to $created, want $n more"
+# A RST that answers a segment of no connection is allowed: when our
+# FIN was resent (a tail loss probe on a loaded machine), the app's second
+# ACK of it can arrive after the flow ended, and RFC 9293 answers it so.
+# Any other RST aborted a connection.
 rst=$(tp_counter tcp_rst_sent) || exit 1
-[ "$rst" = 0 ] || fail "tcp_rst_sent is $rst: a half-closed connection was reset"
+stray=$(tp_counter tcp_rst_stray) || exit 1
+if [ $((rst - stray)) != 0 ]; then
+	tp_print_counters
+	fail "tcp_rst_sent is $rst ($stray of them stray): a half-closed connection was reset"
+fi
 
 # server-first ends in the proxy's short TIME-WAIT.
 tp_wait_counter tcp_conns_open -eq 0 10 ||

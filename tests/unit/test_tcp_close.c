@@ -62,6 +62,13 @@ static void test_app_fin_first(void **state)
 	assert_false(th_sock(&t)->reset);
 	assert_int_equal(th_sock(&t)->rx_len, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_conns_open), 0);
+	/* The app ACKs a resent FIN again after the flow is gone: it gets
+	 * the RFC 9293 RST, counted as stray, not as an abort. */
+	th_send(&t, WIRE_TCP_ACK, t.app_nxt, end, NULL, 0);
+	assert_int_equal(th_out(&t), 1);
+	assert_int_equal(t.out[0].p.u.tcp.flags, WIRE_TCP_RST);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rst_sent), 1);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rst_stray), 1);
 	th_fini(&t);
 }
 

@@ -155,6 +155,7 @@ static void test_connect_refused(void **state)
 	assert_int_equal(r->ack, t.app_isn + 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_connect_refused), 1);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rst_sent), 1);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rst_stray), 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_half_open), 0);
 	assert_int_equal(core_flow_count(t.e), 0);
 	assert_true(fake_host_sock(&t.host, t.sock)->closed);
@@ -374,6 +375,7 @@ static void test_unknown_flow(void **state)
 	assert_int_equal(core_flow_count(t.e), 0);
 	assert_int_equal(t.host.connects, 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rst_sent), 2);
+	assert_int_equal(th_ctr(&t, TP_CTR_tcp_rst_stray), 2);
 	th_fini(&t);
 }
 
