@@ -379,7 +379,7 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	  "TCP window reductions undone: the app D-SACKed every resend")       \
 	X(icmp_errors_limited,                                                 \
 	  "ICMP errors about refused flows not sent: rate limit")              \
-	X(flows_evicted, "flows ended to make room (oldest first)")          \
+	X(flows_evicted, "flows ended to make room (oldest first)")            \
 	X(tcp_rst_stray,                                                       \
 	  "RSTs (in tcp_rst_sent) answering segments of no connection")
 
