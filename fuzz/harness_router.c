@@ -450,7 +450,7 @@ static void rt_taint(struct rt *r, const uint8_t *pkt, size_t len)
 
 static void rt_input(struct rt *r, const uint8_t *pkt, size_t len)
 {
-	core_input(r->e, pkt, len, r->now);
+	core_input(r->e, pkt, len, 0, r->now);
 	rt_end_step(r);
 }
 
@@ -682,7 +682,7 @@ static void op_raw(struct rt *r)
 	if (fl & 1)
 		fz_fix_checksums(buf, len);
 	rt_taint(r, buf, len);
-	core_input(r->e, buf, len, r->now);
+	core_input(r->e, buf, len, 0, r->now);
 	free(buf);
 	rt_end_step(r);
 }

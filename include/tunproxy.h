@@ -118,6 +118,13 @@ typedef void (*tp_output_fn)(void *ctx, const uint8_t *const *pkts,
 enum tp_framing {
 	TP_FRAMING_NONE = 0, /* Linux TUN with IFF_NO_PI, Android */
 	TP_FRAMING_UTUN = 1, /* Darwin utun: 4-byte address family first */
+	/* Linux TUN opened with IFF_VNET_HDR (tp_tun_open_offload): a
+	 * 10-byte virtio-net header first. The engine then reads the
+	 * kernel's TSO super-packets and checksum-offloaded packets as they
+	 * are and writes runs of TCP segments as GSO super-packets of up to
+	 * 64 KB: the kernel handles one packet where it would handle up to
+	 * 44, which is most of the cost of a bulk transfer. */
+	TP_FRAMING_VNET_HDR = 2,
 };
 
 struct tp_config {
@@ -381,7 +388,11 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	  "ICMP errors about refused flows not sent: rate limit")              \
 	X(flows_evicted, "flows ended to make room (oldest first)")            \
 	X(tcp_rst_stray,                                                       \
-	  "RSTs (in tcp_rst_sent) answering segments of no connection")
+	  "RSTs (in tcp_rst_sent) answering segments of no connection")        \
+	X(tun_gso_written,                                                     \
+	  "GSO super-packets written to the TUN (TP_FRAMING_VNET_HDR)")        \
+	X(tun_gso_segments, "TCP segments those super-packets carried")        \
+	X(tun_tso_read, "TSO super-packets read from the TUN")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,
@@ -421,6 +432,12 @@ size_t tp_get_drop_reasons(struct tp *tp, uint64_t *vals, size_t n);
  *   -TP_EINVAL  name NULL or longer than 15 bytes.
  *   -TP_ENOMEM, -TP_ESYS  another error. Any thread; no engine needed. */
 int tp_tun_open(const char *name, char actual_name[16]);
+
+/* The same with IFF_VNET_HDR and the TUN offloads (checksum, TSO for
+ * IPv4 and IPv6) turned on: pass the fd with framing
+ * TP_FRAMING_VNET_HDR. Same errors; -TP_ESYS also if the kernel refuses
+ * the offloads (then use tp_tun_open). */
+int tp_tun_open_offload(const char *name, char actual_name[16]);
 
 /* Linux helper: sets the MTU, an IPv4 address/prefix ("10.0.0.8/24") and
  * an IPv6 address/prefix (either may be NULL) on the named device and

@@ -106,7 +106,7 @@ int tp_create(const struct tp_config *c, struct tp **out)
 		tp->cfg.dev_client_idle_ms = 5000;
 	tp->udp = tp->cfg.listen_udp != NULL;
 	if (tp->cfg.mtu < 1280 || tp->cfg.mtu > 65535 ||
-	    tp->cfg.framing > TP_FRAMING_UTUN ||
+	    tp->cfg.framing > TP_FRAMING_VNET_HDR ||
 	    (tp->udp && tp->cfg.tun_fd >= 0) ||
 	    (!tp->udp && tp->cfg.tun_fd < 0 && !tp->cfg.output)) {
 		free(tp);
@@ -313,8 +313,8 @@ size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
 	if (n > TP_CTR_tx_dropped)
 		vals[TP_CTR_tx_dropped] +=
 		    __atomic_load_n(&tp->drv->tun_tx_dropped, __ATOMIC_RELAXED);
-	if (tp->udp)
-		tunconn_udp_counters(tp->drv->tun, vals, n);
+	if (tp->drv->tun->ops->counters)
+		tp->drv->tun->ops->counters(tp->drv->tun, vals, n);
 	return n;
 }
 

@@ -576,13 +576,15 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 }
 
 void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
-		uint64_t now_us)
+		uint32_t flags, uint64_t now_us)
 {
 	e->now = now_us;
 	CTR_INC(e, rx_packets);
 	CTR_ADD(e, rx_bytes, len);
 	struct wire_packet p;
-	enum wire_drop why = wire_packet_parse(pkt, len, &p);
+	enum wire_drop why = flags & CORE_IN_CSUM_OK
+				 ? wire_packet_parse_csum_ok(pkt, len, &p)
+				 : wire_packet_parse(pkt, len, &p);
 	if (why != WIRE_OK) {
 		count_drop(e, why, pkt, len);
 		return;

@@ -62,9 +62,18 @@ struct core_engine *core_create(const struct core_config *cfg,
 /* Closes every flow (host sockets through ops->close) and frees all. */
 void core_destroy(struct core_engine *e);
 
-/* One IP packet from the app. The buffer stays the caller's. */
+/* core_input() flags */
+enum {
+	/* The OS vouches for the packet's TCP/UDP checksum (TUN checksum
+	 * offload): it is not checked, and may hold only the pseudo-header
+	 * sum. */
+	CORE_IN_CSUM_OK = 1
+};
+
+/* One IP packet from the app, with CORE_IN_* flags. The buffer stays the
+ * caller's. */
 void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
-		uint64_t now_us);
+		uint32_t flags, uint64_t now_us);
 
 /* Events (CORE_EV_*) on the host socket of the flow with this handle.
  * Stale handles (flow already gone) are ignored. */

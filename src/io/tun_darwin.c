@@ -15,6 +15,11 @@ int tp_tun_open(const char *name, char actual_name[16])
 	return -TP_ENOTUN;
 }
 
+int tp_tun_open_offload(const char *name, char actual_name[16])
+{
+	return tp_tun_open(name, actual_name);
+}
+
 int tp_tun_configure(const char *name, uint32_t mtu, const char *ip4_cidr,
 		     const char *ip6_cidr, tp_log_fn log, void *log_ctx)
 {

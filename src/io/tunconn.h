@@ -19,9 +19,17 @@
 
 #include "core/engine.h"
 
+/* tun_pkt.flags */
+enum {
+	/* The OS vouches for the TCP/UDP checksum (virtio-net NEEDS_CSUM or
+	 * DATA_VALID): the field may hold only a partial sum. */
+	TUN_PKT_CSUM_OK = 1
+};
+
 struct tun_pkt {
 	const uint8_t *data;
 	size_t len;
+	uint32_t flags;
 };
 
 struct tunconn;
@@ -43,13 +51,19 @@ struct tunconn_ops {
 	 * for the engine to refuse (policy.c); malloc'd, the caller frees
 	 * it. NULL: none. */
 	char *(*policy_self)(const struct tunconn *t);
+	/* Optional: adds the backend's own counters into vals (indexed by
+	 * enum tp_counter, n of them). Any thread: relaxed atomic loads. */
+	void (*counters)(const struct tunconn *t, uint64_t *vals, size_t n);
 };
 
 struct tunconn {
 	const struct tunconn_ops *ops;
 };
 
-/* An fd backend over fd (not closed by close()). mtu sizes the arena. */
+/* An fd backend over fd (not closed by close()). mtu sizes the arena.
+ * framing is enum tp_framing; with TP_FRAMING_VNET_HDR each packet has a
+ * virtio-net header (tun_vnet.h) and runs of TCP segments are written as
+ * GSO super-packets. */
 struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu);
 
 /* A callback backend: output gets the outgoing batches; input is queued by

@@ -54,6 +54,7 @@ static int cb_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 		uint32_t idx = (c->head + i) % c->cap;
 		pkts[i].data = c->slots + (size_t)idx * c->slot_size;
 		pkts[i].len = c->lens[idx];
+		pkts[i].flags = 0;
 	}
 	c->taken = n;
 	bool more = c->count > n;

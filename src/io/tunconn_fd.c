@@ -6,19 +6,27 @@
  * front of every outgoing packet so that header is written in place, and
  * incoming packets are read with the header into the same arena.
  *
- * The TUN interface has no batched read or write (without the virtio-net
- * header and GSO, a later change), so a batch is a loop of non-blocking
- * calls that stops at EAGAIN; what batching buys here is fewer poller
- * round trips and one pass of the engine per batch.
+ * With TP_FRAMING_VNET_HDR (a Linux TUN opened by tp_tun_open_offload)
+ * each packet has a virtio-net header instead (tun_vnet.h): incoming
+ * packets may be TSO super-packets with partial checksums, which the
+ * engine takes as they are, and outgoing runs of TCP segments leave as
+ * one GSO super-packet, gathered from their slots by writev() without a
+ * copy.
+ *
+ * The TUN interface has no batched read or write, so a batch is a loop of
+ * non-blocking calls that stops at EAGAIN; what batching buys here is
+ * fewer poller round trips and one pass of the engine per batch.
  */
 #include "io/tunconn.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "io/tun_vnet.h"
 #include "tunproxy.h"
 
 #define FD_BATCH 64
@@ -28,14 +36,34 @@ struct tunconn_fd {
 	struct tunconn base;
 	int fd;
 	uint32_t framing;
+	size_t hdr; /* framing bytes before each packet */
 	size_t buf_size;
 	uint8_t *arena; /* FD_BATCH buffers of buf_size */
+	/* Loop thread writes, any thread reads (relaxed atomics). */
+	uint64_t gso_written, gso_segments, tso_read;
 };
+
+static void count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+/* Flags for the engine from a virtio-net header; counts TSO packets. */
+static uint32_t vnet_rx_flags(struct tunconn_fd *c, const uint8_t *buf)
+{
+	struct vnet_hdr h;
+	vnet_hdr_read(buf, &h);
+	if ((h.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE)
+		count(&c->tso_read, 1);
+	return h.flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)
+		   ? TUN_PKT_CSUM_OK
+		   : 0;
+}
 
 static int fd_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 {
 	struct tunconn_fd *c = (struct tunconn_fd *)t;
-	size_t hdr = c->framing == TP_FRAMING_UTUN ? UTUN_HDR : 0;
+	size_t hdr = c->hdr;
 	if (max > FD_BATCH)
 		max = FD_BATCH;
 	int n = 0;
@@ -55,15 +83,68 @@ static int fd_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 			continue;
 		pkts[n].data = buf + hdr;
 		pkts[n].len = (size_t)r - hdr;
+		pkts[n].flags = c->framing == TP_FRAMING_VNET_HDR
+				    ? vnet_rx_flags(c, buf)
+				    : 0;
 		n++;
 	}
 	return n;
+}
+
+/* A write that failed for this packet only: the queue is full or the
+ * packet refused, a lossy link that TCP recovers from. Otherwise the
+ * device is gone. */
+static bool write_fatal(int err)
+{
+	return err == EBADF || err == EIO;
+}
+
+/* The next run of pkts (1..n packets) behind one virtio-net header:
+ * alone, or merged into a GSO super-packet. Returns how many it took,
+ * or -errno if the device is gone. */
+static int write_vnet_run(struct tunconn_fd *c, struct core_tx_pkt *pkts, int n,
+			  uint64_t *dropped)
+{
+	struct iovec iov[FD_BATCH];
+	struct vnet_hdr h = {0};
+	int k = vnet_gso_run(pkts, n < FD_BATCH ? n : FD_BATCH);
+	size_t hl = k > 1 ? vnet_gso_merge(pkts, k, &h) : 0;
+	uint8_t *p = pkts[0].data - VNET_HDR_LEN;
+	vnet_hdr_write(p, &h);
+	iov[0].iov_base = p;
+	iov[0].iov_len = pkts[0].len + VNET_HDR_LEN;
+	for (int i = 1; i < k; i++) {
+		iov[i].iov_base = pkts[i].data + hl;
+		iov[i].iov_len = pkts[i].len - hl;
+	}
+	ssize_t w;
+	do {
+		w = writev(c->fd, iov, k);
+	} while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		if (write_fatal(errno))
+			return -errno;
+		*dropped += (uint64_t)k;
+	} else if (k > 1) {
+		count(&c->gso_written, 1);
+		count(&c->gso_segments, (uint64_t)k);
+	}
+	return k;
 }
 
 static int fd_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
 			  uint64_t *dropped)
 {
 	struct tunconn_fd *c = (struct tunconn_fd *)t;
+	if (c->framing == TP_FRAMING_VNET_HDR) {
+		for (int i = 0; i < n;) {
+			int k = write_vnet_run(c, pkts + i, n - i, dropped);
+			if (k < 0)
+				return k;
+			i += k;
+		}
+		return n;
+	}
 	for (int i = 0; i < n; i++) {
 		uint8_t *p = pkts[i].data;
 		size_t len = pkts[i].len;
@@ -82,10 +163,8 @@ static int fd_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
 			w = write(c->fd, p, len);
 		} while (w < 0 && errno == EINTR);
 		if (w < 0) {
-			if (errno == EBADF || errno == EIO)
+			if (write_fatal(errno))
 				return -errno;
-			/* Queue full or the packet refused: a lossy link,
-			 * which TCP recovers from; counted, not fatal. */
 			(*dropped)++;
 		}
 	}
@@ -95,6 +174,20 @@ static int fd_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
 static int fd_fd(const struct tunconn *t)
 {
 	return ((const struct tunconn_fd *)t)->fd;
+}
+
+static void fd_counters(const struct tunconn *t, uint64_t *vals, size_t n)
+{
+	const struct tunconn_fd *c = (const struct tunconn_fd *)t;
+	if (n > TP_CTR_tun_gso_written)
+		vals[TP_CTR_tun_gso_written] +=
+		    __atomic_load_n(&c->gso_written, __ATOMIC_RELAXED);
+	if (n > TP_CTR_tun_gso_segments)
+		vals[TP_CTR_tun_gso_segments] +=
+		    __atomic_load_n(&c->gso_segments, __ATOMIC_RELAXED);
+	if (n > TP_CTR_tun_tso_read)
+		vals[TP_CTR_tun_tso_read] +=
+		    __atomic_load_n(&c->tso_read, __ATOMIC_RELAXED);
 }
 
 static void fd_close(struct tunconn *t)
@@ -109,6 +202,7 @@ static const struct tunconn_ops fd_ops = {
     .write_batch = fd_write_batch,
     .fd = fd_fd,
     .close = fd_close,
+    .counters = fd_counters,
 };
 
 struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu)
@@ -119,9 +213,13 @@ struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu)
 	c->base.ops = &fd_ops;
 	c->fd = fd;
 	c->framing = framing;
-	/* Room for one maximal packet: a peer may send more than our MTU
-	 * if its side is misconfigured; a short buffer would truncate. */
-	c->buf_size = (mtu > 65535 ? mtu : 65535) + UTUN_HDR;
+	c->hdr = framing == TP_FRAMING_UTUN	  ? UTUN_HDR
+		 : framing == TP_FRAMING_VNET_HDR ? VNET_HDR_LEN
+						  : 0;
+	/* Room for one maximal packet (a TSO super-packet, or a peer that
+	 * sends more than our MTU because its side is misconfigured): a
+	 * short buffer would truncate. */
+	c->buf_size = (mtu > 65535 ? mtu : 65535) + c->hdr;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		free(c);

@@ -318,6 +318,7 @@ static int udp_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 			continue; /* keepalive (truncation cannot happen) */
 		pkts[k].data = h->msg_iov->iov_base;
 		pkts[k].len = u->rx[i].msg_len;
+		pkts[k].flags = 0;
 		k++;
 	}
 	return k;
@@ -456,12 +457,24 @@ static char *udp_policy_self(const struct tunconn *t)
 	return list;
 }
 
+static void udp_counters(const struct tunconn *t, uint64_t *vals, size_t n)
+{
+	const struct tunconn_udp *u = (const struct tunconn_udp *)t;
+	if (n > TP_CTR_dev_foreign_dropped)
+		vals[TP_CTR_dev_foreign_dropped] +=
+		    __atomic_load_n(&u->foreign_dropped, __ATOMIC_RELAXED);
+	if (n > TP_CTR_dev_client_changes)
+		vals[TP_CTR_dev_client_changes] +=
+		    __atomic_load_n(&u->client_changes, __ATOMIC_RELAXED);
+}
+
 static const struct tunconn_ops udp_ops = {
     .read_batch = udp_read_batch,
     .write_batch = udp_write_batch,
     .fd = udp_fd,
     .close = udp_close,
     .policy_self = udp_policy_self,
+    .counters = udp_counters,
 };
 
 static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
@@ -545,15 +558,4 @@ struct tunconn *tunconn_udp_create(const struct tunconn_udp_opts *o, int *err)
 fail:
 	udp_close(&u->base);
 	return NULL;
-}
-
-void tunconn_udp_counters(const struct tunconn *t, uint64_t *vals, size_t n)
-{
-	const struct tunconn_udp *u = (const struct tunconn_udp *)t;
-	if (n > TP_CTR_dev_foreign_dropped)
-		vals[TP_CTR_dev_foreign_dropped] +=
-		    __atomic_load_n(&u->foreign_dropped, __ATOMIC_RELAXED);
-	if (n > TP_CTR_dev_client_changes)
-		vals[TP_CTR_dev_client_changes] +=
-		    __atomic_load_n(&u->client_changes, __ATOMIC_RELAXED);
 }

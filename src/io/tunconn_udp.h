@@ -33,9 +33,4 @@ struct tunconn_udp_opts {
  * in use, TP_EPERM, TP_ENOMEM or TP_ESYS. */
 struct tunconn *tunconn_udp_create(const struct tunconn_udp_opts *o, int *err);
 
-/* Adds the backend's counters (dev_foreign_dropped, dev_client_changes)
- * into vals, indexed by enum tp_counter, for the first n. Safe from any
- * thread. */
-void tunconn_udp_counters(const struct tunconn *t, uint64_t *vals, size_t n);
-
 #endif

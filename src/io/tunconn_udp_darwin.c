@@ -13,7 +13,3 @@ struct tunconn *tunconn_udp_create(const struct tunconn_udp_opts *o, int *err)
 	*err = -TP_EINVAL;
 	return NULL;
 }
-
-void tunconn_udp_counters(const struct tunconn *t, uint64_t *vals, size_t n)
-{
-}

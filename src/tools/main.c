@@ -26,6 +26,8 @@ struct cli {
 	int tun_fd;
 	const char *addr4, *addr6;
 	bool no_tun_config;
+	bool no_offload; /* --tun without the virtio-net header */
+	bool vnet_hdr;	 /* --tun-fd opened with IFF_VNET_HDR */
 	int verbosity;
 	char listen[300];   /* --listen udp:...: cfg.listen_udp points here */
 	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
@@ -54,6 +56,8 @@ static void usage(FILE *f)
 	    "--no-tun-config\n"
 	    "  --tun-fd N          use the already-open TUN fd N (not "
 	    "configured)\n"
+	    "  --vnet-hdr          the --tun-fd fd was opened with "
+	    "IFF_VNET_HDR\n"
 	    "  --listen udp:HOST:PORT  the UDP dev transport: one IP packet "
 	    "per\n"
 	    "                      datagram, from one client at a time "
@@ -77,6 +81,13 @@ static void usage(FILE *f)
 	    "netns)\n"
 	    "  --mtu N             MTU of the device and the engine (default "
 	    "1500)\n"
+	    "  --no-offload        open the device without the virtio-net "
+	    "header:\n"
+	    "                      no TSO/GSO super-packets, no checksum "
+	    "offload\n"
+	    "                      (by default the kernel hands over up to "
+	    "64 KB\n"
+	    "                      of a TCP stream per packet, both ways)\n"
 	    "\n"
 	    "Limits and timeouts:\n"
 	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
@@ -192,7 +203,9 @@ enum {
 	OPT_CLIENT_IDLE,
 	OPT_ALLOW,
 	OPT_DENY,
-	OPT_ALLOW_LOOPBACK
+	OPT_ALLOW_LOOPBACK,
+	OPT_NO_OFFLOAD,
+	OPT_VNET_HDR
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -217,6 +230,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"tun-addr", required_argument, NULL, OPT_ADDR4},
 	    {"tun-addr6", required_argument, NULL, OPT_ADDR6},
 	    {"no-tun-config", no_argument, NULL, OPT_NO_CONFIG},
+	    {"no-offload", no_argument, NULL, OPT_NO_OFFLOAD},
+	    {"vnet-hdr", no_argument, NULL, OPT_VNET_HDR},
 	    {"mtu", required_argument, NULL, OPT_MTU},
 	    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	    {"max-half-open", required_argument, NULL, OPT_MAX_HALF},
@@ -259,6 +274,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_NO_CONFIG:
 			c->no_tun_config = true;
+			break;
+		case OPT_NO_OFFLOAD:
+			c->no_offload = true;
+			break;
+		case OPT_VNET_HDR:
+			c->vnet_hdr = true;
 			break;
 		case OPT_MTU:
 			if (!parse_uint(optarg, 65535, &v) || v < 1280)
@@ -435,7 +456,8 @@ int main(int argc, char **argv)
 	int fd = c.tun_fd;
 	if (c.tun_name) {
 		char name[16];
-		fd = tp_tun_open(c.tun_name, name);
+		fd = c.no_offload ? tp_tun_open(c.tun_name, name)
+				  : tp_tun_open_offload(c.tun_name, name);
 		if (fd < 0) {
 			fprintf(stderr, "tunproxy: cannot open TUN '%s': %s\n",
 				c.tun_name, tp_strerror(fd));
@@ -455,6 +477,8 @@ int main(int argc, char **argv)
 		log_line(NULL, TP_LOG_INFO, "TUN device ready");
 	}
 	c.cfg.tun_fd = fd;
+	if ((c.tun_name && !c.no_offload) || c.vnet_hdr)
+		c.cfg.framing = TP_FRAMING_VNET_HDR;
 
 	struct tp *tp;
 	int rc = tp_create(&c.cfg, &tp);

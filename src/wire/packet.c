@@ -100,6 +100,9 @@ static bool packet_csum_ok(const struct wire_packet *pkt, uint16_t l4_len,
 {
 	uint32_t sum = 0;
 
+	if (pkt->l4_csum_ok &&
+	    (pkt->proto == WIRE_PROTO_TCP || pkt->proto == WIRE_PROTO_UDP))
+		return true;
 	if (with_pseudo)
 		sum = wire_csum_pseudo(pkt->family, &pkt->src, &pkt->dst,
 				       pkt->proto, l4_len);
@@ -191,7 +194,7 @@ static enum wire_drop packet_udp(struct wire_packet *pkt)
 	pkt->l4_len = ulen;
 
 	uint16_t csum = wire_get16(pkt->l4 + 6);
-	if (csum == 0) {
+	if (csum == 0 && !pkt->l4_csum_ok) {
 		/* RFC 768: zero means "not computed"; RFC 8200 8.1 forbids
 		 * it over IPv6. */
 		if (pkt->family == 6)
@@ -430,12 +433,12 @@ static enum wire_drop packet_ip6(const uint8_t *buf, size_t len,
 	return packet_l4(pkt);
 }
 
-/* Checks len bytes at buf and fills *pkt; see packet.h. */
-enum wire_drop wire_packet_parse(const uint8_t *buf, size_t len,
-				 struct wire_packet *pkt)
+static enum wire_drop packet_parse(const uint8_t *buf, size_t len, bool csum_ok,
+				   struct wire_packet *pkt)
 {
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->l3 = buf;
+	pkt->l4_csum_ok = csum_ok;
 	if (len == 0)
 		return WIRE_DROP_EMPTY;
 	switch (buf[0] >> 4) {
@@ -446,4 +449,17 @@ enum wire_drop wire_packet_parse(const uint8_t *buf, size_t len,
 	default:
 		return WIRE_DROP_VERSION;
 	}
+}
+
+/* Checks len bytes at buf and fills *pkt; see packet.h. */
+enum wire_drop wire_packet_parse(const uint8_t *buf, size_t len,
+				 struct wire_packet *pkt)
+{
+	return packet_parse(buf, len, false, pkt);
+}
+
+enum wire_drop wire_packet_parse_csum_ok(const uint8_t *buf, size_t len,
+					 struct wire_packet *pkt)
+{
+	return packet_parse(buf, len, true, pkt);
 }

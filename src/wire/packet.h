@@ -126,6 +126,7 @@ struct wire_packet {
 	 * fragment's data, after l3_hdr_len bytes of headers) are valid; proto
 	 * is the Fragment header's Next Header for IPv6. frag_offset is in
 	 * bytes. */
+	bool l4_csum_ok; /* set by wire_packet_parse_csum_ok */
 	bool is_fragment;
 	bool more_fragments;
 	bool dont_fragment; /* IPv4 DF bit */
@@ -151,6 +152,13 @@ struct wire_packet {
  * packet must be dropped; never reads outside [buf, buf+len). */
 enum wire_drop wire_packet_parse(const uint8_t *buf, size_t len,
 				 struct wire_packet *pkt);
+
+/* The same for a packet whose TCP/UDP checksum the OS has vouched for
+ * (TUN checksum offload): that field is not checked, as it may hold only
+ * the pseudo-header sum. Every length is checked as above; ICMP
+ * checksums still are. */
+enum wire_drop wire_packet_parse_csum_ok(const uint8_t *buf, size_t len,
+					 struct wire_packet *pkt);
 
 /* Parses TCP options from len bytes at opt into *out (zeroed first).
  * Returns false if an option's length is malformed. */

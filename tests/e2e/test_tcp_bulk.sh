@@ -8,6 +8,10 @@
 # byte counters must have seen the data, and afterwards tcp_conns_open and
 # flows_open must be back to 0 and memory back to its idle level. Transfer
 # rates are printed (information only: never a pass/fail criterion).
+# The proxy opens its TUN with the virtio-net header, so both directions
+# must have gone as TSO/GSO super-packets (tun_tso_read, tun_gso_written);
+# test_tcp_bulk_plain.sh runs this again with --no-offload, where neither
+# may move.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tp_require curl nginx nc sha256sum
@@ -29,7 +33,8 @@ TP_PIDS+=("$TP_SPAWNED")
 tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | grep -q '\\[$HOST_V6\\]'" &&
 	tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | grep -q '$HOST_V4'" ||
 	fail "the sink is not listening: $(cat "$TP_TMP/sink.log")"
-tp_start_proxy
+# shellcheck disable=SC2086 # a list of options
+tp_start_proxy ${TP_BULK_PROXY_ARGS:-}
 
 now() { date +%s.%N; }
 rate() { awk -v b="$1" -v t0="$2" -v t1="$3" \
@@ -83,6 +88,21 @@ rxb=$(tp_counter rx_bytes) || exit 1
 txb=$(tp_counter tx_bytes) || exit 1
 [ $((txb - txb0)) -ge $((2 * SIZE)) ] ||
 	fail "tx_bytes went from $txb0 to $txb: want at least $((2 * SIZE)) more (two downloads)"
+
+# Offloads: on by default, off with --no-offload.
+gso=$(tp_counter tun_gso_written) || exit 1
+tso=$(tp_counter tun_tso_read) || exit 1
+case " ${TP_BULK_PROXY_ARGS:-} " in
+*" --no-offload "*)
+	[ "$gso" = 0 ] && [ "$tso" = 0 ] ||
+		fail "--no-offload, yet tun_gso_written is $gso and tun_tso_read $tso"
+	;;
+*)
+	[ "$gso" -gt 0 ] && [ "$tso" -gt 0 ] ||
+		fail "offloads on, yet tun_gso_written is $gso and tun_tso_read $tso: no super-packets"
+	tp_log "super-packets: $gso written carrying $(tp_counter tun_gso_segments) segments, $tso read"
+	;;
+esac
 
 # Everything closed: no connection, no flow, no memory left behind (the
 # flows the proxy closed first sit in a 2 s TIME-WAIT).

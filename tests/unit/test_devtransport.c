@@ -90,7 +90,7 @@ static int read_all(struct tunconn *t, struct tun_pkt *pkts, int max)
 static uint64_t ctr(struct tunconn *t, enum tp_counter c)
 {
 	uint64_t v[TP_CTR__COUNT] = {0};
-	tunconn_udp_counters(t, v, TP_CTR__COUNT);
+	t->ops->counters(t, v, TP_CTR__COUNT);
 	return v[c];
 }
 

@@ -66,7 +66,7 @@ static int send_udp(struct th *t, uint16_t sport)
 	ip.dst = t->dst;
 	memcpy(buf + wire_ip_hdr_len(t->family) + 8, "query", 5);
 	size_t n = wire_udp_build(buf, sizeof(buf), &ip, sport, 53, 5);
-	core_input(t->e, buf, n, t->now);
+	core_input(t->e, buf, n, 0, t->now);
 	return th_out(t);
 }
 
@@ -82,7 +82,7 @@ static int send_echo(struct th *t, uint16_t id)
 	memcpy(buf + wire_ip_hdr_len(fam) + 8, "ping", 4);
 	size_t n = wire_icmp_echo_build(buf, sizeof(buf), &ip,
 					fam == 4 ? 8 : 128, id, 1, 4);
-	core_input(t->e, buf, n, t->now);
+	core_input(t->e, buf, n, 0, t->now);
 	return th_out(t);
 }
 

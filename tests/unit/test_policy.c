@@ -481,7 +481,7 @@ static void eng_fini(struct eng *g)
  * is kept, parsed, in g->p). */
 static size_t eng_feed(struct eng *g, const uint8_t *pkt, size_t len)
 {
-	core_input(g->e, pkt, len, g->now);
+	core_input(g->e, pkt, len, 0, g->now);
 	struct core_tx_pkt out[8];
 	size_t n = core_tx_peek(g->e, out, 8);
 	g->out_len = 0;

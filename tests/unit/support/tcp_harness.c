@@ -85,7 +85,7 @@ void th_send_full(struct th *t, uint8_t flags, uint32_t seq, uint32_t ack,
 		memcpy(buf + off, payload, len);
 	size_t n = wire_tcp_build(buf, sizeof(buf), &ip, &h, len);
 	assert_true(n > 0);
-	core_input(t->e, buf, n, t->now);
+	core_input(t->e, buf, n, 0, t->now);
 }
 
 void th_send(struct th *t, uint8_t flags, uint32_t seq, uint32_t ack,

@@ -1,0 +1,77 @@
+/* tun_vnet.h - the virtio-net header of a Linux TUN opened with
+ * IFF_VNET_HDR, and GSO super-packets built from runs of TCP segments.
+ *
+ * With the header on and the offloads granted (TUNSETOFFLOAD: TUN_F_CSUM,
+ * TUN_F_TSO4, TUN_F_TSO6), each read returns one packet behind a 10-byte
+ * header that may say "checksum left partial" (the kernel vouches for the
+ * data) and "TCP super-packet of up to 64 KB, cut at gso_size" (the app's
+ * TCP handed the device one segment where it would have sent up to 44).
+ * Writes go the other way: consecutive full-size segments of one TCP
+ * connection, which the engine builds one per slot, leave as one
+ * super-packet, so the kernel runs the app's receive path once per 64 KB
+ * instead of once per segment.
+ *
+ * Pure functions over packet bytes (no I/O): tunconn_fd.c does the reads
+ * and writev()s. Header fields are in host byte order (legacy virtio,
+ * which TUN uses unless told otherwise).
+ */
+#ifndef TP_IO_TUN_VNET_H
+#define TP_IO_TUN_VNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+
+#define VNET_HDR_LEN 10
+
+enum {
+	VNET_F_NEEDS_CSUM = 1, /* checksum partial: csum_start/offset */
+	VNET_F_DATA_VALID = 2  /* checksum already verified */
+};
+
+enum {
+	VNET_GSO_NONE = 0,
+	VNET_GSO_TCPV4 = 1,
+	VNET_GSO_TCPV6 = 4,
+	VNET_GSO_ECN = 0x80
+};
+
+struct vnet_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+void vnet_hdr_read(const uint8_t *p, struct vnet_hdr *h);
+void vnet_hdr_write(uint8_t *p, const struct vnet_hdr *h);
+
+/**
+ * vnet_gso_run() - how many packets, from the first, go as one
+ * @pkts:	outgoing packets (the engine's, as built: full checksums)
+ * @n:		how many (>= 1)
+ *
+ * Counts the leading packets that are segments of one TCP connection,
+ * back to back in sequence, all with the first's payload size but the
+ * last (which may be shorter and may carry PSH or FIN), the same header
+ * bytes otherwise, and at most 64 KB together. Returns at least 1.
+ */
+int vnet_gso_run(const struct core_tx_pkt *pkts, int n);
+
+/**
+ * vnet_gso_merge() - turn the first packet's header into the run's
+ * @pkts:	the run (k >= 2 packets from vnet_gso_run); pkts[0]'s IP
+ *		length, IPv4 header checksum, TCP flags and TCP checksum
+ *		are rewritten in place
+ * @k:		its length
+ * @h:		filled: the virtio-net header to write before it
+ *
+ * Returns the length of the IP and TCP headers: the other packets of the
+ * run contribute only the bytes after that.
+ */
+size_t vnet_gso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h);
+
+#endif
