@@ -671,7 +671,8 @@ static void op_frag(struct rt *r)
 		free(f.pkt[j]);
 }
 
-/* op: raw bytes as a packet. [flags] [length u16] [bytes...] */
+/* op: raw bytes as a packet. [flags] [length u16] [bytes...]; flags bit 0:
+ * fix the checksums, bit 1: say the OS vouched for them. */
 static void op_raw(struct rt *r)
 {
 	struct fz_in *in = &r->in;
@@ -682,7 +683,8 @@ static void op_raw(struct rt *r)
 	if (fl & 1)
 		fz_fix_checksums(buf, len);
 	rt_taint(r, buf, len);
-	core_input(r->e, buf, len, 0, r->now);
+	/* As from a TUN with checksum offload: no checksum in the way. */
+	core_input(r->e, buf, len, fl & 2 ? CORE_IN_CSUM_OK : 0, r->now);
 	free(buf);
 	rt_end_step(r);
 }

@@ -12,7 +12,9 @@
  *   gives the same view; a UDP, TCP or ICMP echo packet without IP options
  *   or extension headers rebuilt with the builders parses back to the same
  *   fields; wire_ip_fragment() splits it into fragments that each parse,
- *   fit the MTU and reassemble to the original bytes.
+ *   fit the MTU and reassemble to the original bytes. The trusting parse
+ *   (wire_packet_parse_csum_ok) must give the same verdict and view, but
+ *   for accepting what failed only a TCP or UDP checksum.
  *
  * fz_tcp_opts_run:  [mode] [bytes...]
  *   mode bit 0 clear: the bytes are TCP options: wire_tcp_parse_opts() must
@@ -445,6 +447,18 @@ void fz_packet_parse_run(const uint8_t *data, size_t size)
 			 "a second parse differs");
 		check_rebuild(&p);
 		check_fragment(&p, flags >> 1);
+	}
+
+	struct wire_packet t;
+	enum wire_drop rt = wire_packet_parse_csum_ok(buf, len, &t);
+	bool l4_csum = r == WIRE_DROP_TCP_CSUM || r == WIRE_DROP_UDP_CSUM;
+	FZ_CHECK(rt == (l4_csum ? WIRE_OK : r),
+		 "trusting parse says %d, plain parse %d", rt, r);
+	if (rt == WIRE_OK) {
+		check_view(buf, len, &t);
+		t.l4_csum_ok = false;
+		FZ_CHECK(l4_csum || !memcmp(&p, &t, sizeof(p)),
+			 "the trusting parse gives another view");
 	}
 	free(buf);
 }
