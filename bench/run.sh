@@ -11,13 +11,15 @@
 #   ns app (the client)  ->  ns proxy (the forwarder)  ->  ns net (servers)
 #                            vp 198.51.100.2/24 <-> vn 198.51.100.1/24
 #                                                       lo 203.0.113.10
-# Forwarders (FORWARDERS, default "kernel tunproxy tunproxy-65520 pasta
-# pasta-65520 slirp4netns slirp4netns-65520"):
+# Forwarders (FORWARDERS, default "kernel tunproxy tunproxy-plain
+# tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520"):
 #   kernel        app --veth--> proxy (ip_forward=1, a plain router) --> net
 #   tunproxy      tunproxy --tun tp0 --no-tun-config in proxy; tp0 moved to
 #                 app, 10.0.0.8/24, default route via tp0, MTU 1500
-#                 (tunproxy-65520: --mtu 65520 and the same on tp0, to show
-#                 what larger packets, i.e. TUN offloads, would give)
+#                 (the TUN offloads on, its default: TSO/GSO super-packets
+#                 both ways; tunproxy-plain: --no-offload, one packet per
+#                 segment as over a handed-in fd; tunproxy-65520: --mtu
+#                 65520 and the same on tp0)
 #   pasta         pasta -f --config-net in proxy, attached to the app ns
 #                 (MTU 1500; pasta-65520: pasta's default MTU)
 #   slirp4netns   slirp4netns --configure in proxy, tap0 in the app ns
@@ -72,7 +74,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
+FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-plain tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
 HOLD_COUNTS=${HOLD_COUNTS:-1000 10000}
 SCENARIOS_SET=${SCENARIOS+x}
 SCENARIOS=${SCENARIOS:-up down rr crr urr mem}
@@ -282,12 +284,12 @@ setup_kernel() {
 }
 
 setup_tunproxy() {
-	local mtu=${1:-1500} i
+	local mtu=${1:-1500} extra=${2:-} i
 	[ "$TUNPROXY_OK" = 1 ] || { log "no tunproxy binary"; return 1; }
 	FWD_LOG="$TMP/tunproxy.log"
 	# shellcheck disable=SC2086 # TUNPROXY_ARGS is a list of options
 	spawn "$NS_PROXY" "$FWD_LOG" "$TUNPROXY" --tun tp0 --no-tun-config -q \
-		--mtu "$mtu" ${TUNPROXY_ARGS:-}
+		--mtu "$mtu" $extra ${TUNPROXY_ARGS:-}
 	FWD_PID=$SPAWNED
 	for ((i = 0; i < 100; i++)); do
 		ip -n "$NS_PROXY" link show tp0 >/dev/null 2>&1 && break
@@ -331,6 +333,7 @@ setup_forwarder() {
 	case $1 in
 	kernel) setup_kernel ;;
 	tunproxy) setup_tunproxy 1500 ;;
+	tunproxy-plain) setup_tunproxy 1500 --no-offload ;;
 	tunproxy-65520) setup_tunproxy 65520 ;;
 	pasta) setup_pasta 1500 ;;
 	pasta-65520) setup_pasta 65520 ;;
@@ -540,7 +543,7 @@ run_mem() {
 
 scenarios_for() {
 	case $1 in
-	*-65520) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down" ;;
+	*-65520 | *-plain) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down" ;;
 	*) echo "$SCENARIOS" ;;
 	esac
 }
