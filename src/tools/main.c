@@ -458,6 +458,15 @@ int main(int argc, char **argv)
 		char name[16];
 		fd = c.no_offload ? tp_tun_open(c.tun_name, name)
 				  : tp_tun_open_offload(c.tun_name, name);
+		if (fd == -TP_EINVAL || fd == -TP_ESYS) {
+			/* A kernel without these offloads: the plain device
+			 * works, one packet per segment. */
+			log_line(NULL, TP_LOG_WARN,
+				 "TUN offloads refused; continuing without "
+				 "them (--no-offload)");
+			c.no_offload = true;
+			fd = tp_tun_open(c.tun_name, name);
+		}
 		if (fd < 0) {
 			fprintf(stderr, "tunproxy: cannot open TUN '%s': %s\n",
 				c.tun_name, tp_strerror(fd));
