@@ -10,7 +10,7 @@
 #
 # Environment: JOBS (parallel build jobs, default: CPUs), TP_SKIP_ASAN=1
 # (only the normal build), CTEST_ARGS (extra ctest arguments, e.g. "-L unit"),
-# FUZZ_SECONDS (seconds per fuzz target, default 30; 0 skips fuzzing).
+# FUZZ_SECONDS (seconds per fuzz target, default 20; 0 skips fuzzing).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -111,9 +111,9 @@ if [ "${TP_SKIP_ASAN:-0}" != 1 ]; then
 fi
 
 # Fuzzing (fuzz/run.sh, owned with fuzz/): each libFuzzer target runs for
-# FUZZ_SECONDS (default 30) from the committed seed corpus; a crash, leak or
+# FUZZ_SECONDS (default 20) from the committed seed corpus; a crash, leak or
 # broken invariant fails the run. FUZZ_SECONDS=0 skips the step.
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 if [ "$FUZZ_SECONDS" != 0 ]; then
 	echo "== fuzz: every target for $FUZZ_SECONDS s (fuzz/run.sh)"
 	if bash "$ROOT/fuzz/run.sh" "$FUZZ_SECONDS"; then
