@@ -223,6 +223,8 @@ static int read_tun(struct driver *d)
 		d->batch_more = false;
 		driver_push_corked(d);
 		flush(d, now);
+		if (d->tun->drained)
+			break;
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef TP_IO_TUNCONN_H
 #define TP_IO_TUNCONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,11 @@ struct tunconn_ops {
 
 struct tunconn {
 	const struct tunconn_ops *ops;
+	/* Set by read_batch when it stopped because nothing more was ready
+	 * (not because the batch or its buffer was full): the driver then
+	 * waits for the poller instead of asking again, a call that would
+	 * only say "nothing" (level-triggered, so nothing is missed). */
+	bool drained;
 };
 
 /* An fd backend over fd (not closed by close()). mtu sizes the arena.

@@ -59,6 +59,7 @@ static int cb_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 	c->taken = n;
 	bool more = c->count > n;
 	pthread_mutex_unlock(&c->lock);
+	t->drained = !more;
 	if (more)
 		os_wake_signal(&c->wake);
 	return (int)n;

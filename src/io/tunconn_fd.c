@@ -36,13 +36,13 @@
  * 64 KB super-packets a few at a time. Resident memory stays at this size
  * whatever the traffic, instead of 64 maximal buffers (4 MB). */
 #define FD_ARENA_SMALL (FD_BATCH * 2048)
-#define FD_ALIGN 64
+#define FD_ALIGN       64
 
 struct tunconn_fd {
 	struct tunconn base;
 	int fd;
 	uint32_t framing;
-	size_t hdr; /* framing bytes before each packet */
+	size_t hdr;	   /* framing bytes before each packet */
 	size_t buf_size;   /* room for one maximal packet and its header */
 	size_t arena_size; /* FD_ARENA_SMALL + buf_size */
 	uint8_t *arena;
@@ -75,14 +75,17 @@ static int fd_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 		max = FD_BATCH;
 	int n = 0;
 	size_t off = 0;
+	t->drained = false;
 	while (n < max && c->arena_size - off >= c->buf_size) {
 		uint8_t *buf = c->arena + off;
 		ssize_t r = read(c->fd, buf, c->buf_size);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				t->drained = true;
 				break;
+			}
 			return n ? n : -errno;
 		}
 		if (r == 0)

@@ -296,6 +296,8 @@ static int udp_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 	do {
 		n = recvmmsg(u->fd, u->rx, (unsigned)max, MSG_DONTWAIT, NULL);
 	} while (n < 0 && errno == EINTR);
+	/* A short batch: the socket had no more queued. */
+	t->drained = n < max;
 	if (n < 0) {
 		/* A UDP socket's pending ICMP error or a transient shortage
 		 * is not the end of the transport. */
