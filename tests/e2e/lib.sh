@@ -374,7 +374,8 @@ tp_start_udp_echo() {
 }
 
 # tp_start_http DIR: nginx serving DIR on 203.0.113.10:80 and
-# [2001:db8:1::10]:80.
+# [2001:db8:1::10]:80. TP_HTTP_LIMIT_RATE (e.g. 2m) makes it send each
+# response at that many bytes per second (nginx limit_rate).
 tp_start_http() {
 	local dir=$1 conf="$TP_TMP/nginx"
 	tp_require nginx
@@ -400,6 +401,7 @@ http {
         listen $HOST_V4:$HTTP_PORT;
         listen [$HOST_V6]:$HTTP_PORT;
         root $dir;
+        ${TP_HTTP_LIMIT_RATE:+limit_rate $TP_HTTP_LIMIT_RATE;}
     }
 }
 EOF

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Running out of file descriptors (docs/robustness.md, "Exhaustion and
 # memory budget"). The proxy runs under `prlimit --nofile=64:64`; a long
-# download (curl, rate-limited, 24 MiB of random bytes) runs through it the
-# whole time. Then an app opens TCP connections and holds them until the
+# download (24 MiB of random bytes that nginx paces at 2 MB/s) runs through
+# it the whole time. Then an app opens TCP connections and holds them until the
 # proxy has no fd left for another host socket. While it is so:
 #   - a new TCP connect is refused at once (RST: ECONNREFUSED, curl's
 #     "Connection refused"), a new UDP flow gets an ICMP "administratively
@@ -23,7 +23,9 @@ www="$TP_TMP/www"
 mkdir -p "$www"
 head -c $((24 << 20)) /dev/urandom >"$www/big"
 echo "small" >"$www/index.html"
-tp_start_http "$www"
+# Paced by the server, so the bytes keep arriving steadily (curl's own
+# --limit-rate lets a fast start run ahead, then pauses for seconds).
+TP_HTTP_LIMIT_RATE=2m tp_start_http "$www"
 tp_start_udp_echo
 tp_spawn "$NS_NET" "$TP_TMP/hold.log" "$TP_PY" -u "$TP_E2E_DIR/tcp_echo_server.py" \
 	"$HOLD_PORT" "$HOST_V4"
@@ -39,7 +41,7 @@ fd0=$(fds)
 tp_log "proxy: RLIMIT_NOFILE $limit, $fd0 fds open at start"
 
 # The long transfer, started before the exhaustion and kept up through it.
-in_app curl -sS --max-time 120 --limit-rate 2M -o "$TP_TMP/got" "http://$HOST_V4/big" \
+in_app curl -sS --max-time 120 -o "$TP_TMP/got" "http://$HOST_V4/big" \
 	>"$TP_TMP/curl.log" 2>&1 &
 CURL_PID=$!
 TP_PIDS+=("$CURL_PID")
@@ -80,10 +82,13 @@ grep -qE 'refused, no host socket: (tcp|udp|icmp) .* too many open files \(EMFIL
 	fail "no log line saying the fds ran out and what to do"
 lines=$(grep -c 'refused, no host socket' "$TP_LOG")
 tp_log "refused while out of fds: $((sock1 - sock0 + 1)) flows, $lines log lines"
-sleep 1
+# A stall is no progress in 10 s (nginx sends every ~100 ms or so).
+t0=$(date +%s.%N)
+tp_wait_for 10 sh -c "[ \$(stat -c %s '$TP_TMP/got') -gt $size0 ]" ||
+	fail "the download stalled while the proxy was out of fds ($size0 -> $(stat -c %s "$TP_TMP/got") bytes in 10 s)"
 size1=$(stat -c %s "$TP_TMP/got")
-[ "$size1" -gt "$size0" ] || fail "the download stalled while the proxy was out of fds ($size0 -> $size1 bytes)"
-tp_log "download went on: $size0 -> $size1 bytes during the exhaustion"
+tp_log "download went on: $size0 -> $size1 bytes during the exhaustion (progress seen after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
+[ "$(fds)" -ge $((FD_LIMIT - 1)) ] || fail "the fds were freed before the download was seen moving"
 tp_proxy_alive || fail "the proxy died while out of fds"
 
 # Free the fds: service comes back.
