@@ -66,6 +66,15 @@ struct tunconn {
 	bool drained;
 };
 
+/* For counters(): adds a backend counter (written with relaxed atomics on
+ * the loop thread) into vals[i], if vals has that many. */
+static inline void tunconn_add_counter(uint64_t *vals, size_t n, size_t i,
+				       const uint64_t *c)
+{
+	if (i < n)
+		vals[i] += __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
 /* An fd backend over fd (not closed by close()). mtu sizes the arena.
  * framing is enum tp_framing; with TP_FRAMING_VNET_HDR each packet has a
  * virtio-net header (tun_vnet.h) and runs of TCP segments are written as

@@ -103,12 +103,18 @@ static int fd_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 	return n;
 }
 
-/* A write that failed for this packet only: the queue is full or the
- * packet refused, a lossy link that TCP recovers from. Otherwise the
- * device is gone. */
-static bool write_fatal(int err)
+/* Writes one packet (cnt pieces). Returns 1 if written, 0 if it failed
+ * for this packet only (queue full or the packet refused: a lossy link,
+ * which TCP recovers from), -errno if the device is gone. */
+static int write_packet(int fd, const struct iovec *iov, int cnt)
 {
-	return err == EBADF || err == EIO;
+	ssize_t w;
+	do {
+		w = writev(fd, iov, cnt);
+	} while (w < 0 && errno == EINTR);
+	if (w >= 0)
+		return 1;
+	return errno == EBADF || errno == EIO ? -errno : 0;
 }
 
 /* The next run of pkts (1..n packets) behind one virtio-net header:
@@ -129,13 +135,10 @@ static int write_vnet_run(struct tunconn_fd *c, struct core_tx_pkt *pkts, int n,
 		iov[i].iov_base = pkts[i].data + hl;
 		iov[i].iov_len = pkts[i].len - hl;
 	}
-	ssize_t w;
-	do {
-		w = writev(c->fd, iov, k);
-	} while (w < 0 && errno == EINTR);
-	if (w < 0) {
-		if (write_fatal(errno))
-			return -errno;
+	int w = write_packet(c->fd, iov, k);
+	if (w < 0)
+		return w;
+	if (w == 0) {
 		*dropped += (uint64_t)k;
 	} else if (k > 1) {
 		count(&c->gso_written, 1);
@@ -170,15 +173,12 @@ static int fd_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
 			p[3] = (uint8_t)af;
 			len += UTUN_HDR;
 		}
-		ssize_t w;
-		do {
-			w = write(c->fd, p, len);
-		} while (w < 0 && errno == EINTR);
-		if (w < 0) {
-			if (write_fatal(errno))
-				return -errno;
+		struct iovec iov = {p, len};
+		int w = write_packet(c->fd, &iov, 1);
+		if (w < 0)
+			return w;
+		if (w == 0)
 			(*dropped)++;
-		}
 	}
 	return n;
 }
@@ -191,15 +191,9 @@ static int fd_fd(const struct tunconn *t)
 static void fd_counters(const struct tunconn *t, uint64_t *vals, size_t n)
 {
 	const struct tunconn_fd *c = (const struct tunconn_fd *)t;
-	if (n > TP_CTR_tun_gso_written)
-		vals[TP_CTR_tun_gso_written] +=
-		    __atomic_load_n(&c->gso_written, __ATOMIC_RELAXED);
-	if (n > TP_CTR_tun_gso_segments)
-		vals[TP_CTR_tun_gso_segments] +=
-		    __atomic_load_n(&c->gso_segments, __ATOMIC_RELAXED);
-	if (n > TP_CTR_tun_tso_read)
-		vals[TP_CTR_tun_tso_read] +=
-		    __atomic_load_n(&c->tso_read, __ATOMIC_RELAXED);
+	tunconn_add_counter(vals, n, TP_CTR_tun_gso_written, &c->gso_written);
+	tunconn_add_counter(vals, n, TP_CTR_tun_gso_segments, &c->gso_segments);
+	tunconn_add_counter(vals, n, TP_CTR_tun_tso_read, &c->tso_read);
 }
 
 static void fd_close(struct tunconn *t)

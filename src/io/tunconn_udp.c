@@ -462,12 +462,10 @@ static char *udp_policy_self(const struct tunconn *t)
 static void udp_counters(const struct tunconn *t, uint64_t *vals, size_t n)
 {
 	const struct tunconn_udp *u = (const struct tunconn_udp *)t;
-	if (n > TP_CTR_dev_foreign_dropped)
-		vals[TP_CTR_dev_foreign_dropped] +=
-		    __atomic_load_n(&u->foreign_dropped, __ATOMIC_RELAXED);
-	if (n > TP_CTR_dev_client_changes)
-		vals[TP_CTR_dev_client_changes] +=
-		    __atomic_load_n(&u->client_changes, __ATOMIC_RELAXED);
+	tunconn_add_counter(vals, n, TP_CTR_dev_foreign_dropped,
+			    &u->foreign_dropped);
+	tunconn_add_counter(vals, n, TP_CTR_dev_client_changes,
+			    &u->client_changes);
 }
 
 static const struct tunconn_ops udp_ops = {
