@@ -98,9 +98,13 @@ case " ${TP_BULK_PROXY_ARGS:-} " in
 		fail "--no-offload, yet tun_gso_written is $gso and tun_tso_read $tso"
 	;;
 *)
-	[ "$gso" -gt 0 ] && [ "$tso" -gt 0 ] ||
-		fail "offloads on, yet tun_gso_written is $gso and tun_tso_read $tso: no super-packets"
-	tp_log "super-packets: $gso written carrying $(tp_counter tun_gso_segments) segments, $tso read"
+	if grep -q 'TUN offloads refused' "$TP_LOG"; then
+		tp_log "this kernel refused the TUN offloads: the proxy fell back to the plain path"
+	else
+		[ "$gso" -gt 0 ] && [ "$tso" -gt 0 ] ||
+			fail "offloads on, yet tun_gso_written is $gso and tun_tso_read $tso: no super-packets"
+		tp_log "super-packets: $gso written carrying $(tp_counter tun_gso_segments) segments, $tso read"
+	fi
 	;;
 esac
 
