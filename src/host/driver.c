@@ -215,10 +215,7 @@ static int read_tun(struct driver *d)
 		for (int i = 0; i < n; i++) {
 			d->batch_more = i + 1 < n;
 			core_input(d->core, pkts[i].data, pkts[i].len,
-				   pkts[i].flags & TUN_PKT_CSUM_OK
-				       ? CORE_IN_CSUM_OK
-				       : 0,
-				   now);
+				   pkts[i].flags, now);
 		}
 		d->batch_more = false;
 		driver_push_corked(d);

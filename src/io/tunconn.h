@@ -20,17 +20,11 @@
 
 #include "core/engine.h"
 
-/* tun_pkt.flags */
-enum {
-	/* The OS vouches for the TCP/UDP checksum (virtio-net NEEDS_CSUM or
-	 * DATA_VALID): the field may hold only a partial sum. */
-	TUN_PKT_CSUM_OK = 1
-};
-
 struct tun_pkt {
 	const uint8_t *data;
 	size_t len;
-	uint32_t flags;
+	uint32_t flags; /* CORE_IN_* for core_input (CORE_IN_CSUM_OK when
+			   a virtio-net header vouched for the checksum) */
 };
 
 struct tunconn;

@@ -63,7 +63,7 @@ static uint32_t vnet_rx_flags(struct tunconn_fd *c, const uint8_t *buf)
 	if ((h.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE)
 		count(&c->tso_read, 1);
 	return h.flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)
-		   ? TUN_PKT_CSUM_OK
+		   ? CORE_IN_CSUM_OK
 		   : 0;
 }
 

@@ -26,8 +26,6 @@ dl_tcp_listening() { in_proxy ss -Hltn "sport = :$1" | grep -q .; }
 
 # dl_start_proxy [ARGS]: tunproxy --listen udp:127.0.0.1:8081 in "proxy".
 dl_start_proxy() {
-	# shellcheck disable=SC2034 # lib.sh's record of the proxy's arguments
-	TP_PROXY_ARGS=("$@")
 	: >>"$TP_LOG"
 	# shellcheck disable=SC2086 # TP_WRAPPER is a command line
 	setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$TUNPROXY" \

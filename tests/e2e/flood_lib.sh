@@ -116,3 +116,30 @@ fl_wait_fds() {
 	done
 	return 1
 }
+
+# fl_mark_flow_limits: note rx_packets and the flow-limit counters before a
+# UDP or ICMP flood; fl_check_flow_limits WHAT EXTRA after it: log the
+# deltas (EXTRA: more "name value" text for the line) and add to FAILS
+# unless the proxy read all FL_COUNT packets (WHAT names them) and one of
+# flows_refused_limit, flows_refused_memory, flows_evicted moved.
+fl_mark_flow_limits() {
+	FL_RX0=$(tp_counter rx_packets)
+	FL_LIM0=$(tp_counter flows_refused_limit)
+	FL_MEM0=$(tp_counter flows_refused_memory)
+	FL_EV0=$(fl_counter0 flows_evicted)
+}
+
+fl_check_flow_limits() {
+	local rx lim mem ev
+	rx=$(($(tp_counter rx_packets) - FL_RX0))
+	lim=$(($(tp_counter flows_refused_limit) - FL_LIM0))
+	mem=$(($(tp_counter flows_refused_memory) - FL_MEM0))
+	ev=$(($(fl_counter0 flows_evicted) - FL_EV0))
+	tp_log "proxy read $rx packets; flows_open $(tp_counter flows_open)," \
+		"flows_refused_limit +$lim, flows_refused_memory +$mem, flows_evicted +$ev," \
+		"$2, fds $(fl_fds); tp0 TX drops $(fl_tun_drops)"
+	[ "$rx" -ge "$FL_COUNT" ] ||
+		FAILS+=("the proxy read only $rx of the $FL_COUNT $1")
+	[ $((lim + mem + ev)) -gt 0 ] ||
+		FAILS+=("none of flows_refused_limit, flows_refused_memory, flows_evicted moved during the flood")
+}

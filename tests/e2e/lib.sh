@@ -70,7 +70,6 @@ TP_LOG=""
 TP_PID=""
 TP_PIDS=() # every server we started (each is its own process group)
 TP_NS_MADE=()
-TP_PROXY_ARGS=()
 TP_DONE=0
 
 tp_log() { printf '[%s] %s\n' "$TP_NAME" "$*" >&2; }
@@ -231,31 +230,8 @@ tp_setup() {
 # --no-tun-config plus ARGS, wait for the device, move it to "app" and
 # configure it there.
 tp_start_proxy() {
-	TP_PROXY_ARGS=("$@")
-	: >>"$TP_LOG"
-	# A device of the same name left by a previous proxy must be gone.
-	tp_wait_for 5 sh -c "! ip -n '$NS_APP' link show '$TP_TUN'" ||
-		fail "$TP_TUN still exists in app"
-	# shellcheck disable=SC2086 # TP_WRAPPER is a command line
-	setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$TUNPROXY" --tun "$TP_TUN" \
-		--no-tun-config $TP_VERBOSE "$@" >>"$TP_LOG" 2>&1 </dev/null &
-	TP_PID=$!
-	local i
-	for ((i = 0; i < 100 * TP_SLOW; i++)); do
-		ip -n "$NS_PROXY" link show "$TP_TUN" >/dev/null 2>&1 && break
-		tp_running "$TP_PID" || fail "tunproxy exited at start-up"
-		sleep 0.1
-	done
-	ip -n "$NS_PROXY" link show "$TP_TUN" >/dev/null 2>&1 ||
-		fail "tunproxy did not create $TP_TUN"
-	ip -n "$NS_PROXY" link set "$TP_TUN" netns "$NS_APP" || fail "move $TP_TUN to app"
-	ip -n "$NS_APP" addr add "$APP_V4/24" dev "$TP_TUN" || fail "app addr"
-	ip -n "$NS_APP" addr add "$APP_V6/64" dev "$TP_TUN" nodad || fail "app addr6"
-	ip -n "$NS_APP" link set "$TP_TUN" mtu 1500 up || fail "app link up"
-	ip -n "$NS_APP" route add default dev "$TP_TUN" || fail "app route"
-	ip -n "$NS_APP" -6 route add default dev "$TP_TUN" || fail "app route6"
-	tp_running "$TP_PID" || fail "tunproxy died after the TUN was moved"
-	tp_log "tunproxy pid $TP_PID up: $TUNPROXY ${TP_PROXY_ARGS[*]}"
+	# shellcheck disable=SC2086 # TP_VERBOSE is empty or one option
+	tp_start_proxy_cmd "$TUNPROXY" --tun "$TP_TUN" --no-tun-config $TP_VERBOSE "$@"
 }
 
 # tp_stop_proxy: SIGTERM the proxy and check it exits 0 with no sanitizer or
@@ -473,7 +449,7 @@ tp_wait_counter() {
 
 # --- another proxy program ----------------------------------------------------
 
-# tp_start_proxy_cmd CMD [ARGS...]: like tp_start_proxy, for any program
+# tp_start_proxy_cmd CMD [ARGS...]: what tp_start_proxy does, for any program
 # that creates TUN device $TP_TUN in "proxy" and leaves it unconfigured
 # (e.g. examples/embed --tun tp0 --no-tun-config): start it there under
 # TP_WRAPPER, wait for the device, move it to "app" and configure it. The
@@ -481,8 +457,8 @@ tp_wait_counter() {
 # counters on SIGUSR1 the way tunproxy does, and teardown checks its exit
 # status and the log as for tunproxy.
 tp_start_proxy_cmd() {
-	TP_PROXY_ARGS=("$@")
 	: >>"$TP_LOG"
+	# A device of the same name left by a previous proxy must be gone.
 	tp_wait_for 5 sh -c "! ip -n '$NS_APP' link show '$TP_TUN'" ||
 		fail "$TP_TUN still exists in app"
 	# shellcheck disable=SC2086 # TP_WRAPPER is a command line

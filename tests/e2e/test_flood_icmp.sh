@@ -28,10 +28,7 @@ FAILS=()
 pings() { in_app ping -c 5 -i 0.3 -W 2 "$HOST_V4" 2>&1; }
 received() { echo "$1" | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
 
-rx0=$(tp_counter rx_packets)
-lim0=$(tp_counter flows_refused_limit)
-mem0=$(tp_counter flows_refused_memory)
-ev0=$(fl_counter0 flows_evicted)
+fl_mark_flow_limits
 fl_start icmp "$HOST_V4" 0
 sleep 1
 fl_running || tp_log "warning: the flood ended before the ping started (slow machine?)"
@@ -44,17 +41,7 @@ else
 	tp_log "ping during the flood FAILED: $(echo "$out" | grep "packets transmitted")"
 fi
 fl_wait
-rx1=$(tp_counter rx_packets)
-lim1=$(tp_counter flows_refused_limit)
-mem1=$(tp_counter flows_refused_memory)
-ev1=$(fl_counter0 flows_evicted)
-tp_log "proxy read $((rx1 - rx0)) packets; flows_open $(tp_counter flows_open)," \
-	"flows_refused_limit +$((lim1 - lim0)), flows_refused_memory +$((mem1 - mem0)), flows_evicted +$((ev1 - ev0))," \
-	"icmp_echo_requests $(tp_counter icmp_echo_requests), fds $(fl_fds); tp0 TX drops $(fl_tun_drops)"
-[ $((rx1 - rx0)) -ge "$FL_COUNT" ] ||
-	FAILS+=("the proxy read only $((rx1 - rx0)) of the $FL_COUNT requests")
-[ $((lim1 - lim0 + mem1 - mem0 + ev1 - ev0)) -gt 0 ] ||
-	FAILS+=("none of flows_refused_limit, flows_refused_memory, flows_evicted moved during the flood")
+fl_check_flow_limits requests "icmp_echo_requests $(tp_counter icmp_echo_requests)"
 fl_check_rss "ICMP echo flood"
 tp_proxy_alive || fail "the proxy died during the flood"
 

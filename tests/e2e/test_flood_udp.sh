@@ -31,10 +31,7 @@ FAILS=()
 
 lookup() { in_app dig +time=2 +tries=3 +short @"$HOST_V4" "$DNS_NAME" A 2>&1; }
 
-rx0=$(tp_counter rx_packets)
-lim0=$(tp_counter flows_refused_limit)
-mem0=$(tp_counter flows_refused_memory)
-ev0=$(fl_counter0 flows_evicted)
+fl_mark_flow_limits
 fl_start udp "$HOST_V4" "$PORT"
 sleep 1
 fl_running || tp_log "warning: the flood ended before the dig started (slow machine?)"
@@ -46,17 +43,7 @@ else
 	tp_log "dig during the flood FAILED: $out"
 fi
 fl_wait
-rx1=$(tp_counter rx_packets)
-lim1=$(tp_counter flows_refused_limit)
-mem1=$(tp_counter flows_refused_memory)
-ev1=$(fl_counter0 flows_evicted)
-tp_log "proxy read $((rx1 - rx0)) packets; flows_open $(tp_counter flows_open)," \
-	"flows_refused_limit +$((lim1 - lim0)), flows_refused_memory +$((mem1 - mem0)), flows_evicted +$((ev1 - ev0))," \
-	"flows_refused_socket $(tp_counter flows_refused_socket), fds $(fl_fds); tp0 TX drops $(fl_tun_drops)"
-[ $((rx1 - rx0)) -ge "$FL_COUNT" ] ||
-	FAILS+=("the proxy read only $((rx1 - rx0)) of the $FL_COUNT datagrams")
-[ $((lim1 - lim0 + mem1 - mem0 + ev1 - ev0)) -gt 0 ] ||
-	FAILS+=("none of flows_refused_limit, flows_refused_memory, flows_evicted moved during the flood")
+fl_check_flow_limits datagrams "flows_refused_socket $(tp_counter flows_refused_socket)"
 fl_check_rss "UDP flood"
 tp_proxy_alive || fail "the proxy died during the flood"
 

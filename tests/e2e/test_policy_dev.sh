@@ -22,10 +22,10 @@ tp_require dig
 tp_setup
 tp_start_dns
 
-TP_PROXY_ARGS=(--listen "udp:[::]:$DL_PROXY_PORT" --listen-public -vv)
+proxy_args=(--listen "udp:[::]:$DL_PROXY_PORT" --listen-public -vv)
 : >>"$TP_LOG"
 # shellcheck disable=SC2086 # TP_WRAPPER is a command line
-setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$TUNPROXY" "${TP_PROXY_ARGS[@]}" \
+setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$TUNPROXY" "${proxy_args[@]}" \
 	>>"$TP_LOG" 2>&1 </dev/null &
 TP_PID=$!
 tp_wait_for 10 dl_udp_bound "$DL_PROXY_PORT" || fail "proxy did not bind udp :$DL_PROXY_PORT"
