@@ -127,6 +127,21 @@ enum tp_framing {
 	TP_FRAMING_VNET_HDR = 2,
 };
 
+/* Where host -> app TCP data waits until the app acknowledges it
+ * (tp_config.tcp_rx; docs/architecture.md, "Host -> app TCP data"). */
+enum tp_tcp_rx {
+	/* The kernel socket when this kernel can peek TCP data at an offset
+	 * (SO_PEEK_OFF on TCP: Linux 6.9 and later, probed once at
+	 * tp_create), else userspace rings. */
+	TP_TCP_RX_AUTO = 0,
+	/* Always the kernel socket: tp_create fails with TP_ESYS (logged)
+	 * where the kernel cannot. */
+	TP_TCP_RX_PEEK = 1,
+	/* Always userspace rings charged to max_memory: the path Darwin
+	 * (iOS, macOS) always uses. */
+	TP_TCP_RX_COPY = 2,
+};
+
 struct tp_config {
 	uint32_t size;	  /* sizeof(struct tp_config), set by init */
 	uint32_t version; /* TP_API_VERSION, set by init */
@@ -206,6 +221,9 @@ struct tp_config {
 	 * tp_create fail with TP_EINVAL and a log line naming it. */
 	const char *allow;
 	const char *deny;
+
+	uint32_t tcp_rx; /* enum tp_tcp_rx (default AUTO); the counter
+			    tcp_rx_userspace says which path is in use */
 };
 
 /* Fills c with defaults (callback mode until tun_fd is set), including
@@ -392,7 +410,16 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	X(tun_gso_written,                                                     \
 	  "GSO super-packets written to the TUN (TP_FRAMING_VNET_HDR)")        \
 	X(tun_gso_segments, "TCP segments those super-packets carried")        \
-	X(tun_tso_read, "TSO super-packets read from the TUN")
+	X(tun_tso_read, "TSO super-packets read from the TUN")                 \
+	X(tcp_rx_userspace,                                                    \
+	  "1: host->app TCP data waits in userspace rings; 0: in the kernel")  \
+	X(tcp_rx_fallbacks,                                                    \
+	  "TCP sockets moved to userspace rings: SO_PEEK_OFF refused")         \
+	X(tcp_rx_rings_refused,                                                \
+	  "TCP receive rings (or ring growths) the memory budget refused")     \
+	X(tcp_rx_ringless,                                                     \
+	  "times a TCP connection was served without a ring (budget)")         \
+	X(tcp_rx_ring_bytes, "bytes held in TCP receive rings now")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "core/policy.h"
 #include "host/driver.h"
+#include "host/tcprx.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
 #include "tunproxy.h"
@@ -107,6 +108,7 @@ int tp_create(const struct tp_config *c, struct tp **out)
 	tp->udp = tp->cfg.listen_udp != NULL;
 	if (tp->cfg.mtu < 1280 || tp->cfg.mtu > 65535 ||
 	    tp->cfg.framing > TP_FRAMING_VNET_HDR ||
+	    tp->cfg.tcp_rx > TP_TCP_RX_COPY ||
 	    (tp->udp && tp->cfg.tun_fd >= 0) ||
 	    (!tp->udp && tp->cfg.tun_fd < 0 && !tp->cfg.output)) {
 		free(tp);
@@ -315,6 +317,7 @@ size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
 		    __atomic_load_n(&tp->drv->tun_tx_dropped, __ATOMIC_RELAXED);
 	if (tp->drv->tun->ops->counters)
 		tp->drv->tun->ops->counters(tp->drv->tun, vals, n);
+	tcprx_counters(tp->drv, vals, n);
 	return n;
 }
 

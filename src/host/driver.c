@@ -107,6 +107,11 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 			   (unsigned long long)cc.max_memory);
 		goto fail;
 	}
+	int rxerr = tcprx_driver_init(d, cfg->tcp_rx);
+	if (rxerr < 0) {
+		*err = rxerr;
+		goto fail;
+	}
 	int tfd = tun->ops->fd(tun);
 	if (poller_add(d->poller, d->wake.rfd, DRV_TAG(TAG_WAKE, 0),
 		       POLLER_IN) < 0 ||

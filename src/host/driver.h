@@ -42,6 +42,8 @@ struct hsock {
 	uint8_t deferred : 1;  /* on the deferred-event list */
 	uint8_t corked : 1;    /* TCP: last send had MSG_MORE, not pushed */
 	uint8_t rx_full : 1;   /* TCP (tcprx_copy.c): a peek found no room */
+	uint8_t rx_mode : 2;   /* TCP: enum tcprx_mode (tcprx_backend.h) */
+	uint8_t peek_set : 1;  /* TCP: the kernel's peek offset was set */
 	uint32_t gen;	       /* bumped each time the id is reused */
 	int pending_err;       /* error to report before any other (errno) */
 	uint32_t peek_off;     /* TCP: the kernel's SO_PEEK_OFF as we set it */
@@ -83,7 +85,15 @@ struct driver {
 	uint32_t ncork;
 	uint32_t cork_id[DRV_TUN_BATCH], cork_gen[DRV_TUN_BATCH];
 	uint64_t tun_tx_dropped;
-	void *tcprx;		/* tcprx.h's driver-wide state */
+	void *tcprx;		/* tcprx_copy.c's driver-wide state */
+	uint8_t tcprx_mode;	/* enum tcprx_mode: the engine's choice */
+	bool tcprx_warned;	/* the fallback was logged */
+	/* Receive-path figures for the tcp_rx_* counters (read by any
+	 * thread: updated with atomics). */
+	struct tcprx_stats {
+		uint64_t userspace, fallbacks, rings_refused, ringless;
+		uint64_t ring_bytes;
+	} tcprx_stats;
 	uint32_t log_level_req; /* atomic: tp_set_log_level's request + 1 */
 };
 

@@ -114,7 +114,6 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 		return fd;
 	int on = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	tcprx_setup(d, fd);
 	int err = connect_to(fd, family, dst, dport);
 	if (err == EINPROGRESS)
 		err = 0;

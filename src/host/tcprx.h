@@ -4,19 +4,24 @@
  * The core asks for them through the peek/discard host ops: peek() copies
  * bytes at any offset past the oldest unacknowledged one (new data, and
  * retransmissions), discard() drops the oldest once the app ACKed them.
- * Two implementations, one chosen by the build (CMakeLists.txt):
+ * Two backends, both built into every Linux binary; tcprx.c picks one at
+ * run time (tp_config.tcp_rx, `--tcp-rx`):
  *
- *   tcprx_peekoff_linux.c  Linux: the bytes stay in the kernel socket;
+ *   tcprx_peekoff_linux.c  the bytes stay in the kernel socket;
  *                          SO_PEEK_OFF peeks at an offset, MSG_TRUNC
  *                          discards without a copy. No userspace buffer.
- *   tcprx_copy.c           Darwin (no SO_PEEK_OFF), and Linux with
- *                          -DTP_TCPRX_COPY=ON so CI runs this path too:
- *                          bytes are read into a bounded per-connection
- *                          ring charged to the engine's memory budget and
- *                          served from there; when the budget refuses a
- *                          ring, MSG_PEEK from the socket's head into one
- *                          shared scratch area (a smaller window, never a
- *                          stall).
+ *                          Needs SO_PEEK_OFF on TCP (Linux 6.9+), which
+ *                          tcprx_peekoff_probe() checks once per engine.
+ *                          (tcprx_peekoff_darwin.c: never available.)
+ *   tcprx_copy.c           bytes are read into a per-connection ring
+ *                          charged to the engine's memory budget and
+ *                          served from there. Darwin always, Linux when
+ *                          the probe fails or tcp_rx is COPY.
+ * A socket whose SO_PEEK_OFF is refused later (its first use, or any
+ * retransmission) moves to the ring for the rest of its life: the peek
+ * path never consumes unacknowledged bytes, so the socket still holds the
+ * stream from the oldest one and nothing is sent twice or lost
+ * (tests/unit/test_tcprx.c, e2e test_tcp_rx_fallback.sh).
  * The core is the same for both: it cannot tell them apart.
  */
 #ifndef TP_HOST_TCPRX_H
@@ -26,8 +31,10 @@
 
 #include "host/driver.h"
 
-/* Prepares a new TCP socket fd (before connect). */
-void tcprx_setup(struct driver *d, int fd);
+/* Resolves the engine's receive path from tp_config.tcp_rx (probing the
+ * kernel for AUTO and PEEK) and logs the choice. Returns 0, or -TP_ESYS
+ * when PEEK was asked for and the kernel cannot (logged). */
+int tcprx_driver_init(struct driver *d, uint32_t tcp_rx);
 
 /* The host ops peek, recv and discard for TCP socket id (see
  * core/host_ops.h for the contract). */
@@ -42,5 +49,9 @@ void tcprx_release(struct driver *d, int id);
 
 /* Frees the driver-wide state (at driver_destroy). */
 void tcprx_driver_free(struct driver *d);
+
+/* Adds the receive path's counters (tcp_rx_*) to vals (n entries,
+ * indexed by enum tp_counter). Any thread. */
+void tcprx_counters(struct driver *d, uint64_t *vals, size_t n);
 
 #endif

@@ -44,7 +44,7 @@
 #include <sys/uio.h>
 
 #include "core/mem.h"
-#include "host/tcprx.h"
+#include "host/tcprx_backend.h"
 
 #define RX_RING	   (256u * 1024u)
 #define RX_SCRATCH (64u * 1024u)
@@ -175,11 +175,7 @@ static long peek_scratch(struct driver *d, struct hsock *s, size_t off,
 			      false);
 }
 
-void tcprx_setup(struct driver *d, int fd)
-{
-}
-
-long tcprx_peek(struct driver *d, int id, size_t offset,
+long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 		const struct core_iov *iov, int iovcnt)
 {
 	struct hsock *s = &d->socks[id];
@@ -206,14 +202,14 @@ long tcprx_peek(struct driver *d, int id, size_t offset,
 	return -EAGAIN;
 }
 
-long tcprx_recv(struct driver *d, int id, const struct core_iov *iov,
+long tcprx_copy_recv(struct driver *d, int id, const struct core_iov *iov,
 		int iovcnt)
 {
 	struct hsock *s = &d->socks[id];
 	struct tcprx_ring *r = s->rx;
 	if (r && r->len) {
 		size_t n = copy_out(iov, iovcnt, r->buf, r->head, r->len, true);
-		tcprx_discard(d, id, n);
+		tcprx_copy_discard(d, id, n);
 		return (long)n;
 	}
 	if (r && r->err)
@@ -226,7 +222,7 @@ long tcprx_recv(struct driver *d, int id, const struct core_iov *iov,
 	return n < 0 ? -errno : n;
 }
 
-int tcprx_discard(struct driver *d, int id, size_t n)
+int tcprx_copy_discard(struct driver *d, int id, size_t n)
 {
 	struct hsock *s = &d->socks[id];
 	struct tcprx_ring *r = s->rx;
@@ -264,14 +260,14 @@ int tcprx_discard(struct driver *d, int id, size_t n)
 	return 0;
 }
 
-void tcprx_release(struct driver *d, int id)
+void tcprx_copy_release(struct driver *d, int id)
 {
 	struct hsock *s = &d->socks[id];
 	ring_put(d, s);
 	s->rx_full = 0;
 }
 
-void tcprx_driver_free(struct driver *d)
+void tcprx_copy_driver_free(struct driver *d)
 {
 	free(d->tcprx);
 	d->tcprx = NULL;

@@ -88,6 +88,16 @@ static void usage(FILE *f)
 	    "                      (by default the kernel hands over up to "
 	    "64 KB\n"
 	    "                      of a TCP stream per packet, both ways)\n"
+	    "  --tcp-rx auto|peek|copy  where host->app TCP data waits until "
+	    "the\n"
+	    "                      app ACKs it: peek = in the kernel socket "
+	    "(needs\n"
+	    "                      SO_PEEK_OFF on TCP, Linux 6.9+), copy = "
+	    "in\n"
+	    "                      userspace rings (the iOS path); auto "
+	    "(default)\n"
+	    "                      probes the kernel and picks peek where it "
+	    "works\n"
 	    "\n"
 	    "Limits and timeouts:\n"
 	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
@@ -205,7 +215,8 @@ enum {
 	OPT_DENY,
 	OPT_ALLOW_LOOPBACK,
 	OPT_NO_OFFLOAD,
-	OPT_VNET_HDR
+	OPT_VNET_HDR,
+	OPT_TCP_RX
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -232,6 +243,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"no-tun-config", no_argument, NULL, OPT_NO_CONFIG},
 	    {"no-offload", no_argument, NULL, OPT_NO_OFFLOAD},
 	    {"vnet-hdr", no_argument, NULL, OPT_VNET_HDR},
+	    {"tcp-rx", required_argument, NULL, OPT_TCP_RX},
 	    {"mtu", required_argument, NULL, OPT_MTU},
 	    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	    {"max-half-open", required_argument, NULL, OPT_MAX_HALF},
@@ -280,6 +292,16 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_VNET_HDR:
 			c->vnet_hdr = true;
+			break;
+		case OPT_TCP_RX:
+			if (strcmp(optarg, "auto") == 0)
+				c->cfg.tcp_rx = TP_TCP_RX_AUTO;
+			else if (strcmp(optarg, "peek") == 0)
+				c->cfg.tcp_rx = TP_TCP_RX_PEEK;
+			else if (strcmp(optarg, "copy") == 0)
+				c->cfg.tcp_rx = TP_TCP_RX_COPY;
+			else
+				bad = "--tcp-rx (auto, peek or copy)";
 			break;
 		case OPT_MTU:
 			if (!parse_uint(optarg, 65535, &v) || v < 1280)

@@ -87,7 +87,7 @@ strip_comments() {
 check_sources() {
 	local f n=0 code
 	for f in $(find "$ROOT/src" -name '*_darwin.c' -o -name '*_kqueue.c' |
-		sort) "$ROOT/src/host/tcprx_copy.c"; do
+		sort) "$ROOT/src/host/tcprx_copy.c" "$ROOT/src/host/tcprx.c"; do
 		n=$((n + 1))
 		if ! "$CLANG" -std=gnu17 -fsyntax-only -Wall -Wextra -Werror \
 			-Wno-unused-parameter -DSO_NOSIGPIPE=0x1022 \
@@ -131,6 +131,7 @@ check_cmake() {
 		sort -u)
 	for f in src/host/poller_kqueue.c src/host/hostsock_darwin.c src/host/os_darwin.c \
 		src/host/tcprx_copy.c src/io/tun_darwin.c src/io/tunconn_udp_darwin.c \
+		src/host/tcprx.c src/host/tcprx_peekoff_darwin.c \
 		src/host/hostsock.c src/host/driver.c src/api/tp.c; do
 		grep -qx "$f" <<<"$list" || bad "cmake: the Darwin build lacks $f"
 	done

@@ -26,7 +26,12 @@
 #
 # Environment: TUNPROXY (the binary; CTest sets it, default build/tunproxy),
 # TP_WRAPPER (e.g. "valgrind --error-exitcode=99"), TP_VERBOSE (proxy log
-# level flag, default -v), TP_KEEP=1 (keep the temp dir with the logs).
+# level flag, default -v), TP_KEEP=1 (keep the temp dir with the logs),
+# TP_TCP_RX (auto|peek|copy: tp_start_proxy adds --tcp-rx), TP_PROXY_PRELOAD
+# (an LD_PRELOAD library for the proxy, e.g. the SO_PEEK_OFF shim) and
+# TP_EXPECT_RX (userspace|fallback: tp_pass checks the proxy's receive path,
+# tcp_rx_userspace = 1 or tcp_rx_fallbacks > 0). tests/CMakeLists.txt sets
+# these for the TCP tests' *.copy, *.nopeek and *.latepeek variants.
 
 TP_E2E_DIR=${TP_E2E_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 TP_ROOT=$(cd "$TP_E2E_DIR/../.." && pwd)
@@ -97,9 +102,28 @@ tp_show_log() {
 }
 
 tp_pass() {
+	tp_check_rx_path
 	TP_DONE=1
 	tp_log "PASS"
 	exit 0
+}
+
+# tp_check_rx_path: with TP_EXPECT_RX set, the proxy (if still running) must
+# be on the receive path the variant asked for (see the top).
+tp_check_rx_path() {
+	[ -n "${TP_EXPECT_RX:-}" ] && [ -n "${TP_PID:-}" ] && tp_running "$TP_PID" || return 0
+	local v
+	case $TP_EXPECT_RX in
+	userspace)
+		v=$(tp_counter tcp_rx_userspace) || exit 1
+		[ "$v" = 1 ] || fail "tcp_rx_userspace = $v: auto did not pick the rings under the shim"
+		;;
+	fallback)
+		v=$(tp_counter tcp_rx_fallbacks) || exit 1
+		[ "$v" -gt 0 ] || fail "tcp_rx_fallbacks = 0: no socket moved to a ring mid-stream"
+		;;
+	esac
+	tp_log "receive path as expected ($TP_EXPECT_RX, $v)"
 }
 
 # in_app/in_proxy/in_net CMD...: run CMD inside that namespace.
@@ -231,7 +255,8 @@ tp_setup() {
 # configure it there.
 tp_start_proxy() {
 	# shellcheck disable=SC2086 # TP_VERBOSE is empty or one option
-	tp_start_proxy_cmd "$TUNPROXY" --tun "$TP_TUN" --no-tun-config $TP_VERBOSE "$@"
+	tp_start_proxy_cmd "$TUNPROXY" --tun "$TP_TUN" --no-tun-config $TP_VERBOSE \
+		${TP_TCP_RX:+--tcp-rx "$TP_TCP_RX"} "$@"
 }
 
 # tp_stop_proxy: SIGTERM the proxy and check it exits 0 with no sanitizer or
@@ -461,8 +486,13 @@ tp_start_proxy_cmd() {
 	# A device of the same name left by a previous proxy must be gone.
 	tp_wait_for 5 sh -c "! ip -n '$NS_APP' link show '$TP_TUN'" ||
 		fail "$TP_TUN still exists in app"
+	local pre=()
+	# ASan insists on being first in the preload list; the shim is only
+	# an interposer, so the order check can be waived.
+	[ -n "${TP_PROXY_PRELOAD:-}" ] && pre=(env "LD_PRELOAD=$TP_PROXY_PRELOAD"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 	# shellcheck disable=SC2086 # TP_WRAPPER is a command line
-	setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$@" >>"$TP_LOG" 2>&1 </dev/null &
+	setsid ip netns exec "$NS_PROXY" "${pre[@]}" $TP_WRAPPER "$@" >>"$TP_LOG" 2>&1 </dev/null &
 	TP_PID=$!
 	local i
 	for ((i = 0; i < 100 * TP_SLOW; i++)); do

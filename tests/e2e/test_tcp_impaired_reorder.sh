@@ -49,7 +49,7 @@ tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | gre
 : >>"$TP_LOG"
 # shellcheck disable=SC2086 # TP_WRAPPER is a command line
 setsid ip netns exec "$NS_PROXY" $TP_WRAPPER "$TUNPROXY" --listen "udp:127.0.0.1:$DEV_PORT" \
-	$TP_VERBOSE >>"$TP_LOG" 2>&1 </dev/null &
+	$TP_VERBOSE ${TP_TCP_RX:+--tcp-rx "$TP_TCP_RX"} >>"$TP_LOG" 2>&1 </dev/null &
 TP_PID=$!
 tp_wait_for 10 sh -c "ip netns exec $NS_PROXY ss -Hlun 'sport = :$DEV_PORT' | grep -q ." ||
 	fail "tunproxy --listen did not bind udp :$DEV_PORT"
