@@ -44,6 +44,7 @@ struct hsock {
 	uint8_t rx_full : 1;   /* TCP (tcprx_copy.c): a peek found no room */
 	uint8_t rx_mode : 2;   /* TCP: enum tcprx_mode (tcprx_backend.h) */
 	uint8_t peek_set : 1;  /* TCP: the kernel's peek offset was set */
+	uint8_t ringless : 1;  /* TCP (tcprx_copy.c): served without a ring */
 	uint32_t gen;	       /* bumped each time the id is reused */
 	int pending_err;       /* error to report before any other (errno) */
 	uint32_t peek_off;     /* TCP: the kernel's SO_PEEK_OFF as we set it */

@@ -24,8 +24,8 @@
 int tcprx_driver_init(struct driver *d, uint32_t tcp_rx)
 {
 	char why[120] = "";
-	if (tcp_rx == TP_TCP_RX_COPY || (tcp_rx == TP_TCP_RX_AUTO &&
-					 TP_TCPRX_AUTO_COPY)) {
+	if (tcp_rx == TP_TCP_RX_COPY ||
+	    (tcp_rx == TP_TCP_RX_AUTO && TP_TCPRX_AUTO_COPY)) {
 		d->tcprx_mode = TCPRX_COPY;
 		driver_log(d, TP_LOG_INFO,
 			   "TCP receive path: userspace rings (tcp_rx copy)");
@@ -34,8 +34,8 @@ int tcprx_driver_init(struct driver *d, uint32_t tcp_rx)
 		driver_log(d, TP_LOG_INFO,
 			   "TCP receive path: kernel socket (%s)", why);
 	} else if (tcp_rx == TP_TCP_RX_PEEK) {
-		driver_log(d, TP_LOG_ERROR,
-			   "tcp_rx peek: %s; use auto or copy", why);
+		driver_log(d, TP_LOG_ERROR, "tcp_rx peek: %s; use auto or copy",
+			   why);
 		return -TP_ESYS;
 	} else {
 		d->tcprx_mode = TCPRX_COPY;

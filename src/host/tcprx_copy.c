@@ -1,41 +1,57 @@
 /* tcprx_copy.c - host -> app TCP data kept in userspace until the app
- * acknowledges it (see tcprx.h). Darwin has no SO_PEEK_OFF; Linux builds
- * this file instead of tcprx_peekoff_linux.c with -DTP_TCPRX_COPY=ON, so
- * the path Apple platforms use is exercised end to end on Linux in CI.
+ * acknowledges it (see tcprx.h). Darwin always takes this path; Linux
+ * takes it where the kernel cannot peek TCP data at an offset, or with
+ * tcp_rx copy (the e2e tests' *.copy variants run it in CI).
  *
  * Theory of operation
  *
  * The core names the bytes it wants by their offset past the oldest
  * unacknowledged byte, and every byte it has sent must be there again for
  * a retransmission until discard(). Each connection with data in flight
- * has a ring of RX_RING bytes holding exactly the stream from that oldest
- * byte on: peek() reads from the socket into the ring's free space as far
- * as the request needs, then copies out from the ring; discard() advances
- * the ring's head. Bytes leave the kernel only into the ring, so the ring
- * plus the socket always hold the stream from offset 0, and the ring can
- * be dropped and re-made whenever it is empty.
+ * has a ring holding exactly the stream from that oldest byte on: peek()
+ * reads from the socket into the ring's free space as far as the request
+ * needs, then copies out from the ring; discard() advances the ring's
+ * head. Bytes leave the kernel only into the ring, so the ring plus the
+ * socket always hold the stream from offset 0; the ring can be dropped
+ * whenever it is empty, and a connection can gain a ring at any time.
  *
- * Bounds and memory: a ring is allocated on the first peek that finds
- * data and freed as soon as it is empty again (an idle connection holds
- * none), and is charged to the engine's budget (max_memory), leaving a
- * quarter of the budget to flows: rings never make the engine refuse new
- * flows by themselves. When the budget refuses a ring, the connection is
- * served straight from the socket: MSG_PEEK from its head into one shared
- * scratch area of RX_SCRATCH bytes, copying out what lies at the offset,
- * and discard() reads and drops. That costs a copy per peek of everything
- * before the offset, but it needs no memory and never stalls: it only
- * limits the connection's flight to RX_SCRATCH bytes.
+ * Sharing the budget (an iOS extension dies at a few tens of MB, and
+ * max_memory is the promise that keeps it alive): rings are charged to the
+ * engine's budget, which keeps a quarter for flows (rings never make the
+ * engine refuse new flows by themselves). What is left, the ring pool, is
+ * shared: a connection's fair share is the pool divided by the connections
+ * holding rings, and its ring is sized to the largest power of two within
+ * the share, between RX_RING_MIN and RX_RING_MAX. A ring starts at its
+ * share, grows (doubling) when it is full and the share has grown, and
+ * shrinks when its share is well below its size and its bytes fit the
+ * smaller one. Each connection's flight is its ring's size, so the
+ * throughput of N connections degrades smoothly as the budget tightens
+ * instead of some getting RX_RING_MAX and others nothing. An idle
+ * connection holds no ring (freed as soon as it is empty).
+ *
+ * Without a ring (the pool cannot give even RX_RING_MIN), a connection is
+ * served straight from its socket: MSG_PEEK from the head into one shared
+ * scratch area of RX_SCRATCH bytes, copying out what lies at the offset;
+ * discard() reads and drops. Its flight is RX_SCRATCH bytes, and it gets a
+ * ring again as soon as one fits.
  *
  * Wake-ups: the core stops asking when peek() says -EAGAIN and waits for
- * the socket to become readable (edge-triggered). When the answer was
- * -EAGAIN only because the ring (or scratch) was full, the data is
- * already in the socket and no new edge would come: the next discard()
- * that makes room queues a deferred readable event instead.
+ * a readable event (edge-triggered). A ring read to EAGAIN guarantees one:
+ * the socket was drained, so new data or the host's FIN makes an edge.
+ * Two -EAGAIN answers have no edge coming, and the next discard() that
+ * makes room queues a deferred readable event instead (rx_full):
+ *   - the ring (or the scratch flight) is full: the data is already in
+ *     the socket;
+ *   - without a ring, nothing lies at the offset yet: MSG_PEEK does not
+ *     drain the socket, so the host's FIN (or data) may already sit
+ *     behind the bytes in flight, its edge long gone. (Before this, a
+ *     FIN that arrived behind data in flight was never seen, and the
+ *     download stalled at its end: test_tcp_rx_budget.sh,
+ *     test_tcprx.c.)
  *
  * End of stream and errors: a read returning 0 (FIN) or an error is
  * remembered in the ring and reported once the bytes before it are out,
- * as the kernel would. Without a ring, a FIN behind data not yet
- * acknowledged is seen on the first peek after that data is acknowledged.
+ * as the kernel would.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,61 +62,161 @@
 #include "core/mem.h"
 #include "host/tcprx_backend.h"
 
-#define RX_RING	   (256u * 1024u)
-#define RX_SCRATCH (64u * 1024u)
+#define RX_RING_MAX (256u * 1024u)
+#define RX_RING_MIN (8u * 1024u)
+#define RX_SCRATCH  (16u * 1024u)
 
 struct tcprx_ring {
-	uint32_t head, len;
+	uint32_t head, len, cap;
 	uint8_t eof;  /* the host's FIN was read after the ring's bytes */
 	uint8_t full; /* a peek found the ring full: wake on room */
 	int err;      /* errno of a failed read, after the ring's bytes */
-	uint8_t buf[RX_RING];
+	uint8_t buf[];
 };
 
-/* The scratch area, allocated on first use and kept until the driver
- * goes: one per driver, never per connection. */
-static uint8_t *scratch(struct driver *d)
+/* Driver-wide state: the scratch area (allocated on first use) and the
+ * rings' census, which the fair share is computed from. */
+struct tcprx_copy_state {
+	uint8_t *scratch;
+	uint32_t nrings;
+	size_t ring_bytes; /* charged to the budget for rings */
+};
+
+static struct tcprx_copy_state *state(struct driver *d)
 {
 	if (!d->tcprx)
-		d->tcprx = malloc(RX_SCRATCH);
+		d->tcprx = calloc(1, sizeof(struct tcprx_copy_state));
 	return d->tcprx;
 }
 
-static struct tcprx_ring *ring_get(struct driver *d)
+static size_t ring_size(uint32_t cap)
+{
+	return sizeof(struct tcprx_ring) + cap;
+}
+
+/* The ring size a connection should have now: its share of the pool with
+ * `extra` more rings than today, rounded down to a power of two and kept
+ * within RX_RING_MIN..RX_RING_MAX. */
+static uint32_t fair_cap(struct driver *d, struct tcprx_copy_state *st,
+			 uint32_t extra)
+{
+	const struct core_mem *m = core_budget(d->core);
+	if (m->budget == 0)
+		return RX_RING_MAX;
+	size_t others = m->used - st->ring_bytes;
+	size_t keep = m->budget / 4 + others;
+	size_t pool = m->budget > keep ? m->budget - keep : 0;
+	size_t share = pool / (st->nrings + extra ? st->nrings + extra : 1);
+	uint32_t cap = RX_RING_MAX;
+	while (cap > RX_RING_MIN && ring_size(cap) > share)
+		cap /= 2;
+	return cap;
+}
+
+/* Charges n bytes of ring memory, keeping the flows' quarter free. */
+static bool charge(struct driver *d, struct tcprx_copy_state *st, size_t n)
 {
 	struct core_mem *m = core_budget(d->core);
-	size_t reserve = m->budget / 4;
-	if (!core_mem_can(m, sizeof(struct tcprx_ring) + reserve) ||
-	    core_mem_charge(m, sizeof(struct tcprx_ring)) < 0)
-		return NULL;
-	struct tcprx_ring *r = malloc(sizeof(*r));
-	if (!r) {
-		core_mem_uncharge(m, sizeof(struct tcprx_ring));
-		return NULL;
+	if (!core_mem_can(m, n + m->budget / 4) || core_mem_charge(m, n) < 0)
+		return false;
+	st->ring_bytes += n;
+	__atomic_store_n(&d->tcprx_stats.ring_bytes, st->ring_bytes,
+			 __ATOMIC_RELAXED);
+	return true;
+}
+
+static void uncharge(struct driver *d, struct tcprx_copy_state *st, size_t n)
+{
+	core_mem_uncharge(core_budget(d->core), n);
+	st->ring_bytes -= n;
+	__atomic_store_n(&d->tcprx_stats.ring_bytes, st->ring_bytes,
+			 __ATOMIC_RELAXED);
+}
+
+static void count(uint64_t *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+/* A new empty ring at the connection's fair share (smaller if only that
+ * fits), or NULL: then the connection goes without (counted). */
+static struct tcprx_ring *ring_get(struct driver *d,
+				   struct tcprx_copy_state *st)
+{
+	for (uint32_t cap = fair_cap(d, st, 1); cap >= RX_RING_MIN; cap /= 2) {
+		if (!charge(d, st, ring_size(cap)))
+			continue;
+		struct tcprx_ring *r = malloc(ring_size(cap));
+		if (!r) {
+			uncharge(d, st, ring_size(cap));
+			break;
+		}
+		memset(r, 0, sizeof(*r));
+		r->cap = cap;
+		st->nrings++;
+		return r;
 	}
-	r->head = r->len = 0;
-	r->eof = r->full = 0;
-	r->err = 0;
-	return r;
+	return NULL;
 }
 
 static void ring_put(struct driver *d, struct hsock *s)
 {
+	struct tcprx_copy_state *st = d->tcprx;
 	if (!s->rx)
 		return;
+	uncharge(d, st, ring_size(s->rx->cap));
 	free(s->rx);
 	s->rx = NULL;
-	core_mem_uncharge(core_budget(d->core), sizeof(struct tcprx_ring));
+	st->nrings--;
+}
+
+/* Copies n bytes out of ring r from offset off into dst (linear). */
+static void ring_read(const struct tcprx_ring *r, uint32_t off, uint8_t *dst,
+		      size_t n)
+{
+	uint32_t p = (r->head + off) % r->cap;
+	size_t first = r->cap - p < n ? r->cap - p : n;
+	memcpy(dst, r->buf + p, first);
+	memcpy(dst + first, r->buf, n - first);
+}
+
+/* Moves the ring's bytes into a new one of cap bytes (>= its length).
+ * Returns false, leaving r as it was, if the budget or malloc says no. */
+static bool ring_resize(struct driver *d, struct hsock *s, uint32_t cap)
+{
+	struct tcprx_copy_state *st = d->tcprx;
+	struct tcprx_ring *r = s->rx;
+	bool grow = cap > r->cap;
+	/* Growing charges the difference first; shrinking frees it after. */
+	if (grow && !charge(d, st, cap - r->cap)) {
+		count(&d->tcprx_stats.rings_refused);
+		return false;
+	}
+	struct tcprx_ring *n = malloc(ring_size(cap));
+	if (!n) {
+		if (grow)
+			uncharge(d, st, cap - r->cap);
+		return false;
+	}
+	*n = *r;
+	ring_read(r, 0, n->buf, r->len);
+	n->head = 0;
+	n->cap = cap;
+	if (!grow)
+		uncharge(d, st, r->cap - cap);
+	free(r);
+	s->rx = n;
+	return true;
 }
 
 /* Reads from the socket into the ring until it holds `need` bytes, the
- * socket is empty, or the ring is full. */
+ * socket is empty (EAGAIN), or the ring is full. */
 static void ring_fill(struct hsock *s, struct tcprx_ring *r, size_t need)
 {
-	while (r->len < need && r->len < RX_RING && !r->eof && !r->err) {
-		uint32_t tail = (r->head + r->len) % RX_RING;
-		uint32_t room = RX_RING - r->len;
-		uint32_t first = RX_RING - tail < room ? RX_RING - tail : room;
+	while (r->len < need && r->len < r->cap && !r->eof && !r->err) {
+		uint32_t tail = (r->head + r->len) % r->cap;
+		uint32_t room = r->cap - r->len;
+		uint32_t first = r->cap - tail < room ? r->cap - tail : room;
 		struct iovec v[2] = {{r->buf + tail, first},
 				     {r->buf, room - first}};
 		struct msghdr mh = {.msg_iov = v,
@@ -117,10 +233,11 @@ static void ring_fill(struct hsock *s, struct tcprx_ring *r, size_t need)
 	}
 }
 
-/* Copies up to the iovecs' room from src (len bytes, wrapping at RX_RING
- * from pos when wrap is set). */
+/* Copies up to the iovecs' room of the len bytes at src + pos (a ring of
+ * cap bytes when cap is not 0, else linear). */
 static size_t copy_out(const struct core_iov *iov, int iovcnt,
-		       const uint8_t *src, uint32_t pos, size_t len, bool wrap)
+		       const uint8_t *src, uint32_t cap, uint32_t pos,
+		       size_t len)
 {
 	size_t done = 0;
 	for (int i = 0; i < iovcnt && done < len; i++) {
@@ -128,12 +245,13 @@ static size_t copy_out(const struct core_iov *iov, int iovcnt,
 		uint8_t *dst = iov[i].base;
 		size_t got = 0;
 		while (got < want) {
-			uint32_t p =
-			    wrap ? (uint32_t)((pos + done + got) % RX_RING)
-				 : (uint32_t)(pos + done + got);
+			uint32_t p = (uint32_t)(pos + done + got);
 			size_t c = want - got;
-			if (wrap && c > RX_RING - p)
-				c = RX_RING - p;
+			if (cap) {
+				p %= cap;
+				if (c > cap - p)
+					c = cap - p;
+			}
 			memcpy(dst + got, src + p, c);
 			got += c;
 		}
@@ -150,12 +268,15 @@ static size_t iov_len(const struct core_iov *iov, int iovcnt)
 	return n;
 }
 
-/* Without a ring: MSG_PEEK from the socket's head into scratch. */
-static long peek_scratch(struct driver *d, struct hsock *s, size_t off,
+/* Without a ring: MSG_PEEK from the socket's head into scratch. Every
+ * -EAGAIN asks for a wake-up on the next discard (see the top). */
+static long peek_scratch(struct driver *d, struct tcprx_copy_state *st,
+			 struct hsock *s, size_t off,
 			 const struct core_iov *iov, int iovcnt)
 {
-	uint8_t *sc = scratch(d);
-	if (!sc)
+	if (!st->scratch)
+		st->scratch = malloc(RX_SCRATCH);
+	if (!st->scratch)
 		return -EAGAIN;
 	if (off >= RX_SCRATCH) {
 		s->rx_full = 1;
@@ -164,38 +285,62 @@ static long peek_scratch(struct driver *d, struct hsock *s, size_t off,
 	size_t need = off + iov_len(iov, iovcnt);
 	if (need > RX_SCRATCH)
 		need = RX_SCRATCH;
-	ssize_t n = recv(s->fd, sc, need, MSG_DONTWAIT | MSG_PEEK);
+	ssize_t n = recv(s->fd, st->scratch, need, MSG_DONTWAIT | MSG_PEEK);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
 		return 0;
-	if ((size_t)n <= off)
-		return -EAGAIN; /* nothing at off yet; a new edge will come */
-	return (long)copy_out(iov, iovcnt, sc, (uint32_t)off, (size_t)n - off,
-			      false);
+	if ((size_t)n <= off) {
+		/* Bytes in flight fill what the socket has; a FIN may wait
+		 * behind them with no edge to come. */
+		s->rx_full = 1;
+		return -EAGAIN;
+	}
+	return (long)copy_out(iov, iovcnt, st->scratch, 0, (uint32_t)off,
+			      (size_t)n - off);
 }
 
 long tcprx_copy_peek(struct driver *d, int id, size_t offset,
-		const struct core_iov *iov, int iovcnt)
+		     const struct core_iov *iov, int iovcnt)
 {
 	struct hsock *s = &d->socks[id];
+	struct tcprx_copy_state *st = state(d);
+	if (!st)
+		return -EAGAIN;
 	struct tcprx_ring *r = s->rx;
 	if (!r) {
-		r = ring_get(d);
-		if (!r)
-			return peek_scratch(d, s, offset, iov, iovcnt);
+		r = ring_get(d, st);
+		if (!r) {
+			if (!s->ringless) {
+				/* Counted once per stint without a ring. */
+				s->ringless = 1;
+				count(&d->tcprx_stats.ringless);
+				count(&d->tcprx_stats.rings_refused);
+			}
+			return peek_scratch(d, st, s, offset, iov, iovcnt);
+		}
+		s->ringless = 0;
 		s->rx = r;
 	}
-	ring_fill(s, r, offset + iov_len(iov, iovcnt));
+	size_t need = offset + iov_len(iov, iovcnt);
+	ring_fill(s, r, need);
+	if (r->len < need && r->len == r->cap && !r->eof && !r->err) {
+		/* Full: grow if this connection's share allows. */
+		uint32_t cap = fair_cap(d, st, 0);
+		if (cap > r->cap && ring_resize(d, s, r->cap * 2)) {
+			r = s->rx;
+			ring_fill(s, r, need);
+		}
+	}
 	if (r->len > offset)
-		return (long)copy_out(iov, iovcnt, r->buf,
-				      (uint32_t)((r->head + offset) % RX_RING),
-				      r->len - offset, true);
+		return (long)copy_out(iov, iovcnt, r->buf, r->cap,
+				      r->head + (uint32_t)offset,
+				      r->len - offset);
 	if (r->err)
 		return -r->err;
 	if (r->eof)
 		return 0;
-	if (r->len == RX_RING)
+	if (r->len == r->cap)
 		r->full = 1;
 	if (r->len == 0)
 		ring_put(d, s); /* nothing to hold: an idle socket has none */
@@ -203,12 +348,13 @@ long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 }
 
 long tcprx_copy_recv(struct driver *d, int id, const struct core_iov *iov,
-		int iovcnt)
+		     int iovcnt)
 {
 	struct hsock *s = &d->socks[id];
 	struct tcprx_ring *r = s->rx;
 	if (r && r->len) {
-		size_t n = copy_out(iov, iovcnt, r->buf, r->head, r->len, true);
+		size_t n =
+		    copy_out(iov, iovcnt, r->buf, r->cap, r->head, r->len);
 		tcprx_copy_discard(d, id, n);
 		return (long)n;
 	}
@@ -225,6 +371,7 @@ long tcprx_copy_recv(struct driver *d, int id, const struct core_iov *iov,
 int tcprx_copy_discard(struct driver *d, int id, size_t n)
 {
 	struct hsock *s = &d->socks[id];
+	struct tcprx_copy_state *st = d->tcprx;
 	struct tcprx_ring *r = s->rx;
 	if (n && s->rx_full) {
 		s->rx_full = 0;
@@ -232,19 +379,26 @@ int tcprx_copy_discard(struct driver *d, int id, size_t n)
 	}
 	if (r) {
 		size_t k = n < r->len ? n : r->len;
-		r->head = (uint32_t)((r->head + k) % RX_RING);
+		r->head = (uint32_t)((r->head + k) % r->cap);
 		r->len -= (uint32_t)k;
 		n -= k;
 		if (r->full && k) {
 			r->full = 0;
 			driver_defer_event(d, id);
 		}
-		if (r->len == 0 && !r->eof && !r->err)
+		if (r->len == 0 && !r->eof && !r->err) {
 			ring_put(d, s);
+		} else if (k) {
+			/* Give back what is over this connection's share
+			 * once its bytes fit the smaller ring. */
+			uint32_t cap = fair_cap(d, st, 0);
+			if (cap < r->cap / 2 && r->len <= cap)
+				ring_resize(d, s, cap);
+		}
 	}
 	/* Bytes peeked without a ring are still in the socket. */
 	while (n > 0) {
-		uint8_t *sc = scratch(d);
+		uint8_t *sc = st ? st->scratch : NULL;
 		if (!sc)
 			return -ENOMEM;
 		size_t c = n < RX_SCRATCH ? n : RX_SCRATCH;
@@ -265,10 +419,14 @@ void tcprx_copy_release(struct driver *d, int id)
 	struct hsock *s = &d->socks[id];
 	ring_put(d, s);
 	s->rx_full = 0;
+	s->ringless = 0;
 }
 
 void tcprx_copy_driver_free(struct driver *d)
 {
-	free(d->tcprx);
+	struct tcprx_copy_state *st = d->tcprx;
+	if (st)
+		free(st->scratch);
+	free(st);
 	d->tcprx = NULL;
 }

@@ -22,14 +22,12 @@ void tcprx_peekoff_off(struct hsock *s)
 {
 }
 
-long tcprx_peekoff_peek(struct hsock *s, const struct core_iov *iov,
-			int iovcnt)
+long tcprx_peekoff_peek(struct hsock *s, const struct core_iov *iov, int iovcnt)
 {
 	return -EOPNOTSUPP;
 }
 
-long tcprx_peekoff_recv(struct hsock *s, const struct core_iov *iov,
-			int iovcnt)
+long tcprx_peekoff_recv(struct hsock *s, const struct core_iov *iov, int iovcnt)
 {
 	return -EOPNOTSUPP;
 }

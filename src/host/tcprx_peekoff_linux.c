@@ -58,8 +58,8 @@ static int loopback_pair(int fds[2])
 	fds[0] = fds[1] = -1;
 	if (l < 0)
 		return -errno;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&a, &al) < 0)
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
 		goto fail;
 	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fds[0] < 0)
@@ -148,8 +148,7 @@ void tcprx_peekoff_off(struct hsock *s)
 	s->peek_set = 0;
 }
 
-long tcprx_peekoff_peek(struct hsock *s, const struct core_iov *iov,
-			int iovcnt)
+long tcprx_peekoff_peek(struct hsock *s, const struct core_iov *iov, int iovcnt)
 {
 	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
 			    .msg_iovlen = (size_t)iovcnt};
@@ -160,8 +159,7 @@ long tcprx_peekoff_peek(struct hsock *s, const struct core_iov *iov,
 	return n;
 }
 
-long tcprx_peekoff_recv(struct hsock *s, const struct core_iov *iov,
-			int iovcnt)
+long tcprx_peekoff_recv(struct hsock *s, const struct core_iov *iov, int iovcnt)
 {
 	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
 			    .msg_iovlen = (size_t)iovcnt};

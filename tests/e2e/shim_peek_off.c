@@ -80,7 +80,8 @@ static int refuse(int fd, const void *val, socklen_t len)
 
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	if (level == SOL_SOCKET && name == SO_PEEK_OFF && refuse(fd, val, len)) {
+	if (level == SOL_SOCKET && name == SO_PEEK_OFF &&
+	    refuse(fd, val, len)) {
 		count_refusal();
 		errno = EOPNOTSUPP;
 		return -1;
