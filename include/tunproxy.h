@@ -203,8 +203,9 @@ struct tp_config {
 	/* Destination policy (docs/robustness.md, "Safe defaults"). Always
 	 * refused unless allowed below: this host's loopback (127.0.0.0/8,
 	 * ::1), unspecified (0.0.0.0/8, ::), multicast (224.0.0.0/4,
-	 * ff00::/8) and broadcast (255.255.255.255) destinations, and the
-	 * dev transport's own socket. A refused TCP connection gets a RST, a
+	 * ff00::/8), broadcast (255.255.255.255) and link-local
+	 * (169.254.0.0/16, fe80::/10: cloud metadata services live there)
+	 * destinations, and the dev transport's own socket. A refused TCP connection gets a RST, a
 	 * UDP flow or echo request an ICMP/ICMPv6 "administratively
 	 * prohibited" (nothing for multicast and broadcast), and each is
 	 * counted in flows_refused_policy.

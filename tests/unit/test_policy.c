@@ -204,6 +204,13 @@ static void test_builtin_defaults(void **state)
 	    "::ffff:127.0.0.1",
 	    "::ffff:0.0.0.0",
 	    "::ffff:224.0.0.251",
+	    "169.254.169.254", /* the cloud metadata service */
+	    "169.254.0.0",
+	    "169.254.255.255",
+	    "::ffff:169.254.169.254",
+	    "fe80::1",
+	    "febf:ffff::1",
+	    "fe80::a9fe:a9fe",
 	};
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (!refused_udp(&rs, no[i]))
@@ -217,7 +224,10 @@ static void test_builtin_defaults(void **state)
 	    "240.0.0.1",
 	    "255.255.255.254",
 	    "::2",
-	    "fe80::1",
+	    "169.253.255.255",
+	    "169.255.0.0",
+	    "fe7f:ffff::1",
+	    "fec0::1",
 	    "feff::1",
 	    "2001:db8::1",
 	    "198.51.100.1",
@@ -230,6 +240,34 @@ static void test_builtin_defaults(void **state)
 	assert_true(refused(&rs, "127.0.0.1", WIRE_PROTO_TCP, 22));
 	assert_true(refused(&rs, "127.0.0.1", WIRE_PROTO_ICMP, 0));
 	assert_true(refused(&rs, "::1", WIRE_PROTO_ICMP6, 0));
+	assert_true(refused(&rs, "169.254.169.254", WIRE_PROTO_TCP, 80));
+	assert_true(refused(&rs, "169.254.169.254", WIRE_PROTO_ICMP, 0));
+	assert_true(refused(&rs, "fe80::1", WIRE_PROTO_TCP, 22));
+	assert_true(refused(&rs, "fe80::1", WIRE_PROTO_ICMP6, 0));
+}
+
+/* Link-local (issue 10, finding 4) is reopened by --allow, as loopback is:
+ * the longer or equal user prefix wins over the built-in /16 and /10. */
+static void test_link_local_reopened(void **state)
+{
+	struct rules rs;
+	rules_init(&rs);
+	rules_add(&rs, POLICY_ALLOW, "169.254.169.254/32:80 fe80::/10");
+	assert_false(refused(&rs, "169.254.169.254", WIRE_PROTO_TCP, 80));
+	assert_true(refused(&rs, "169.254.169.254", WIRE_PROTO_TCP, 443));
+	assert_true(refused(&rs, "169.254.1.1", WIRE_PROTO_UDP, 80));
+	assert_false(refused(&rs, "fe80::1", WIRE_PROTO_UDP, 53));
+	assert_false(refused(&rs, "fe80::1", WIRE_PROTO_ICMP6, 0));
+	struct flow_key k = key_of("169.254.1.1", WIRE_PROTO_UDP, 80);
+	char why[128];
+	policy_rule_str(policy_match(rs.r, rs.n, &k), why, sizeof(why));
+	assert_string_equal(
+	    why, "deny 169.254.0.0/16 (link-local, refused by default)");
+	k = key_of("fe80::1", WIRE_PROTO_UDP, 80);
+	rules_init(&rs);
+	policy_rule_str(policy_match(rs.r, rs.n, &k), why, sizeof(why));
+	assert_string_equal(why,
+			    "deny fe80::/10 (link-local, refused by default)");
 }
 
 static void test_cidr_edges(void **state)
@@ -756,6 +794,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_valid),
 	    cmocka_unit_test(test_parse_invalid),
 	    cmocka_unit_test(test_builtin_defaults),
+	    cmocka_unit_test(test_link_local_reopened),
 	    cmocka_unit_test(test_cidr_edges),
 	    cmocka_unit_test(test_ports),
 	    cmocka_unit_test(test_precedence),
