@@ -128,6 +128,18 @@ struct core_engine *core_create(const struct core_config *cfg,
 	e->reasm = reasm_create(&e->mem, cfg->reasm_max_bytes, 64,
 				cfg->reasm_timeout_us);
 	e->scratch = core_mem_alloc(&e->mem, CORE_SCRATCH_SIZE);
+	struct admit_budget fb;
+	admit_budget(cfg->fd_limit, cfg->max_flows, &fb);
+	e->fd_limit = fb.fd_limit;
+	e->max_dgram = fb.dgram;
+	if (fb.fd_limit)
+		core_log(
+		    e, fb.flows < cfg->max_flows ? TP_LOG_INFO : TP_LOG_DEBUG,
+		    "open-file limit %u: room for %u flows (max_flows %u); "
+		    "UDP/ICMP flows held to %u, leaving %u fds to TCP "
+		    "and %u to the process",
+		    fb.fd_limit, fb.flows, cfg->max_flows, fb.dgram,
+		    fb.tcp_reserve, fb.proc_reserve);
 	int pol = policy_load(e, cfg);
 	/* The lists were read only now: do not keep the caller's pointers. */
 	e->cfg.policy_allow = e->cfg.policy_deny = e->cfg.policy_self = NULL;

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 
+#include "core/admit.h"
 #include "core/core.h"
 
 #define HANDLE_IDX_BITS 20u
@@ -26,6 +27,7 @@ struct flow_table {
 	uint32_t *heap;	      /* slot indices ordered by deadline */
 	uint32_t *free_stack; /* freed slot indices below high_water */
 	uint32_t max, nbuckets, count, high_water, nfree, heap_len;
+	uint32_t ndgram; /* UDP and ICMP flows among count */
 	uint64_t seed;
 };
 
@@ -142,7 +144,8 @@ bool flow_is_datagram(const union flow *f)
 	return f->c.type == FLOW_UDP || f->c.type == FLOW_ICMP;
 }
 
-bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
+bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f),
+		       const union flow *keep)
 {
 	struct flow_table *t = e->flows;
 	if (t->high_water == 0)
@@ -150,7 +153,8 @@ bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
 	union flow *victim = NULL;
 	for (int i = 0; i < EVICT_SAMPLES; i++) {
 		union flow *f = &t->slots[rng_next(e) % t->high_water];
-		if (f->c.type == FLOW_FREE || f->c.closing || !pred(f))
+		if (f->c.type == FLOW_FREE || f->c.closing || f == keep ||
+		    !pred(f))
 			continue;
 		if (!victim || f->c.last_active < victim->c.last_active)
 			victim = f;
@@ -167,13 +171,17 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 		       const struct flow_key *key)
 {
 	struct flow_table *t = e->flows;
+	bool dgram = type == FLOW_UDP || type == FLOW_ICMP;
+	/* Datagram flows must leave fds for TCP and the process (admit.c). */
+	if (dgram && !admit_dgram(e, key))
+		return NULL;
 	/* A full table first makes an old datagram flow give way: a flood
 	 * of UDP or ping flows must not lock out the next DNS query or
 	 * connection. TCP connections are never evicted for another flow.
 	 * The memory budget is different: at the budget, new flows are
 	 * refused (and TCP windows shrink), as the budget promises. */
 	if (t->count >= t->max)
-		flow_evict_oldest(e, flow_is_datagram);
+		flow_evict_oldest(e, flow_is_datagram, NULL);
 	if (t->count >= t->max) {
 		CTR_INC(e, flows_refused_limit);
 		core_log_refusal(e, CORE_REFUSE_LIMIT, key,
@@ -211,6 +219,7 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 	f->c.hash_next = t->buckets[b];
 	t->buckets[b] = idx + 1;
 	t->count++;
+	t->ndgram += dgram;
 	CTR_SET(e, flows_open, t->count);
 	CTR_INC(e, flows_created);
 	return f;
@@ -348,6 +357,7 @@ void flow_sweep(struct core_engine *e)
 		hash_remove(t, f);
 		uint16_t gen = f->c.gen;
 		bool pending = f->c.in_pending;
+		t->ndgram -= flow_is_datagram(f);
 		memset(f, 0, sizeof(*f));
 		f->c.gen = gen;
 		/* Still linked on the tx-resume list: the list walker skips
@@ -393,4 +403,9 @@ void flow_for_each(struct flow_table *t,
 uint32_t flow_table_count(const struct flow_table *t)
 {
 	return t->count;
+}
+
+uint32_t flow_dgram_count(const struct flow_table *t)
+{
+	return t->ndgram;
 }

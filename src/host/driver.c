@@ -24,11 +24,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TUN_BATCHES_PER_WAKE 8
 #define EVENTS_PER_WAIT	     256
+
+/* The open-file limit the engine budgets its flows by (admit.h): the
+ * soft RLIMIT_NOFILE, 0 when unlimited or unknown. Read once, here: an
+ * embedding app raises it before tp_create (docs/embedding.md). */
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (uint64_t)rl.rlim_cur;
+}
 
 static uint64_t now_us(void)
 {
@@ -68,6 +80,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	struct core_config cc;
 	core_config_from_public(&cc, cfg);
 	cc.hash_seed = os_random64();
+	cc.fd_limit = fd_limit();
 	/* Every flow has at most one host socket; a few spare ids cover
 	 * sockets closed and reopened within one pass. */
 	d->nsocks = cc.max_flows + 64;

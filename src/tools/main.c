@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -445,6 +446,49 @@ static void print_counters(struct tp *tp)
 	fflush(stderr);
 }
 
+/* Every flow holds a host socket: take all the fds the hard limit allows
+ * (the soft limit is often 1024, far below --max-flows), and say what we
+ * got; the engine then budgets its flows by it (src/core/admit.c). */
+static void raise_fd_limit(uint32_t log_level)
+{
+	struct rlimit rl;
+	char msg[160];
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(msg, sizeof(msg), "open-file limit unknown: %s",
+			 strerror(errno));
+		log_line(NULL, TP_LOG_WARN, msg);
+		return;
+	}
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			snprintf(msg, sizeof(msg),
+				 "open-file limit stays %llu: raising it to "
+				 "the hard limit %llu failed: %s",
+				 (unsigned long long)was,
+				 (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+			log_line(NULL, TP_LOG_WARN, msg);
+			return;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		snprintf(msg, sizeof(msg), "open-file limit: unlimited");
+	else if (rl.rlim_cur == was)
+		snprintf(msg, sizeof(msg),
+			 "open-file limit %llu (the hard limit)",
+			 (unsigned long long)was);
+	else
+		snprintf(msg, sizeof(msg),
+			 "open-file limit raised from %llu to the hard limit "
+			 "%llu",
+			 (unsigned long long)was,
+			 (unsigned long long)rl.rlim_cur);
+	if (log_level >= TP_LOG_INFO)
+		log_line(NULL, TP_LOG_INFO, msg);
+}
+
 int main(int argc, char **argv)
 {
 	int sub = tools_dispatch(argc, argv);
@@ -464,6 +508,8 @@ int main(int argc, char **argv)
 			  : c.verbosity == 1 ? TP_LOG_INFO
 			  : c.verbosity == 2 ? TP_LOG_DEBUG
 					     : TP_LOG_TRACE;
+
+	raise_fd_limit(c.cfg.log_level);
 
 	/* Block the signals before any thread starts so only sigwait sees
 	 * them. */
