@@ -77,6 +77,11 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	d->log_ctx = cfg->log_ctx;
 	d->log_level = cfg->log_level;
 
+	int orc = hostsock_options_init(d, cfg);
+	if (orc < 0) {
+		*err = orc;
+		goto fail;
+	}
 	struct core_config cc;
 	core_config_from_public(&cc, cfg);
 	cc.hash_seed = os_random64();
@@ -101,6 +106,16 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		*err = -TP_EINVAL;
 		goto fail;
 	}
+	if (policy_parse(cfg->tun_prefixes, POLICY_DENY, NULL, 0, perr,
+			 sizeof(perr)) < 0) {
+		driver_log(d, TP_LOG_ERROR, "tun_prefixes: %s", perr);
+		*err = -TP_EINVAL;
+		goto fail;
+	}
+	if (cfg->tun_prefixes && *cfg->tun_prefixes)
+		driver_log(d, TP_LOG_INFO,
+			   "refusing flows to the TUN's own prefixes: %s",
+			   cfg->tun_prefixes);
 	char *self = tun->ops->policy_self ? tun->ops->policy_self(tun) : NULL;
 	if (self && policy_parse(self, POLICY_DENY, NULL, 0, NULL, 0) < 0) {
 		driver_log(d, TP_LOG_WARN,

@@ -488,8 +488,8 @@ static void on_log(void *ctx, enum tp_log_level level, const char *msg)
 		snprintf(g->log[g->nlog++], sizeof(g->log[0]), "%s", msg);
 }
 
-static void eng_init(struct eng *g, const char *allow, const char *deny,
-		     const char *self)
+static void eng_init_tun(struct eng *g, const char *allow, const char *deny,
+			 const char *self, const char *tun)
 {
 	memset(g, 0, sizeof(*g));
 	fake_host_init(&g->host);
@@ -497,6 +497,7 @@ static void eng_init(struct eng *g, const char *allow, const char *deny,
 	tp_config_init(&pub);
 	pub.allow = allow;
 	pub.deny = deny;
+	pub.tun_prefixes = tun;
 	pub.log = on_log;
 	pub.log_ctx = g;
 	pub.log_level = TP_LOG_INFO;
@@ -507,6 +508,12 @@ static void eng_init(struct eng *g, const char *allow, const char *deny,
 	g->e = core_create(&cfg, &fake_host_ops, &g->host);
 	assert_non_null(g->e);
 	g->now = 1000000000ull;
+}
+
+static void eng_init(struct eng *g, const char *allow, const char *deny,
+		     const char *self)
+{
+	eng_init_tun(g, allow, deny, self, NULL);
 }
 
 static void eng_fini(struct eng *g)
@@ -708,6 +715,45 @@ static void test_allow_and_self_through_engine(void **state)
 	eng_fini(&g);
 }
 
+/* The TUN's own prefixes (issue 10, finding 3): a flow there would be
+ * sent by a host socket straight back into the TUN when it shares the
+ * namespace, and read again as a new flow, forever. Refused like the
+ * defaults, every protocol, both families; an allow rule reopens one. */
+static void test_tun_prefixes_refused(void **state)
+{
+	struct eng g;
+	uint8_t pkt[2048];
+	size_t len;
+	eng_init_tun(&g, "10.0.0.200/32", NULL, NULL, "10.0.0.8/24,fdaa::8/64");
+	len = udp_to(pkt, "10.0.0.9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_admin_prohibited(&g, pkt, len);
+	assert_non_null(strstr(g.log[g.nlog - 1],
+			       "deny 10.0.0.0/24 (the TUN's own prefix"));
+	len = udp_to(pkt, "fdaa::9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_admin_prohibited(&g, pkt, len);
+	len = tcp_to(pkt, "10.0.0.8", 80, WIRE_TCP_SYN);
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_true(g.p.u.tcp.flags & WIRE_TCP_RST);
+	len = echo_to(pkt, "fdaa::1");
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_int_equal(g.host.udp_opens + g.host.connects + g.host.icmp_opens,
+			 0);
+	assert_int_equal(ctr(&g, TP_CTR_flows_refused_policy), 4);
+	assert_int_equal(ctr(&g, TP_CTR_flows_created), 0);
+	/* Outside the prefixes, and the one address allowed: carried. */
+	len = udp_to(pkt, "10.0.1.9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 0);
+	len = udp_to(pkt, "fdaa:0:0:1::9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 0);
+	len = udp_to(pkt, "10.0.0.200", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 0);
+	assert_int_equal(g.host.udp_opens, 3);
+	assert_int_equal(ctr(&g, TP_CTR_flows_refused_policy), 4);
+	eng_fini(&g);
+}
+
 /* A bad list makes core_create fail (the driver checks first and names
  * the entry). */
 static void test_bad_list_fails_create(void **state)
@@ -801,6 +847,7 @@ int main(void)
 	    cmocka_unit_test(test_no_reply_addresses),
 	    cmocka_unit_test(test_refusal_packets),
 	    cmocka_unit_test(test_allow_and_self_through_engine),
+	    cmocka_unit_test(test_tun_prefixes_refused),
 	    cmocka_unit_test(test_bad_list_fails_create),
 	    cmocka_unit_test(test_refusal_log_rate_limited),
 	    cmocka_unit_test(test_refusal_icmp_rate_limited),
