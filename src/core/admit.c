@@ -58,7 +58,7 @@ bool admit_make_room(struct core_engine *e, int err, const union flow *keep)
 {
 	if (!admit_out_of_fds(err))
 		return false;
-	return flow_evict_oldest(e, flow_is_datagram, keep);
+	return flow_evict_datagram(e, keep);
 }
 
 bool admit_dgram(struct core_engine *e, const struct flow_key *key)
@@ -66,7 +66,7 @@ bool admit_dgram(struct core_engine *e, const struct flow_key *key)
 	/* No limit known: only max_flows bounds them (flow_alloc). */
 	if (!e->fd_limit || flow_dgram_count(e->flows) < e->max_dgram)
 		return true;
-	if (flow_evict_oldest(e, flow_is_datagram, NULL) &&
+	if (flow_evict_datagram(e, NULL) &&
 	    flow_dgram_count(e->flows) < e->max_dgram)
 		return true;
 	CTR_INC(e, flows_refused_limit);

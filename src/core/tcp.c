@@ -341,7 +341,7 @@ void tcp_input_new(struct core_engine *e, const struct flow_key *key,
 		return;
 	}
 	if (e->ctr[TP_CTR_tcp_half_open] >= e->cfg.max_tcp_half_open &&
-	    !flow_evict_oldest(e, tcp_is_half_open, NULL)) {
+	    !flow_evict_oldest(e, tcp_is_half_open)) {
 		CTR_INC(e, tcp_refused_half_open);
 		core_log_hostile(e, "tcp: SYN refused: %u connects pending",
 				 e->cfg.max_tcp_half_open);
