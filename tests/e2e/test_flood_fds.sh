@@ -6,11 +6,13 @@
 #   - tunproxy raised its soft limit to the hard one (1024: /proc/PID/limits
 #     and the log line) and logged the datagram budget it derived from it;
 #   - 100,000 UDP datagrams from distinct source addresses and ports (a new
-#     flow each, flood.c at 20,000/s) to a closed port of the test host: a dig
-#     and a curl started while the flood runs get their answers, and a dig
-#     right after it ends (the flood's flows have not expired: 10 s) too;
+#     flow each, flood.c at 20,000/s) to a closed port of the test host: a dig,
+#     a curl and a ping started while the flood runs get their answers, and
+#     a dig and a ping right after it ends (the flood's flows have not
+#     expired: 10 s) too;
 #   - 30,000 echo requests from distinct sources (6,000/s, so the flood
-#     lasts 5 s): a ping during the flood and one right after get replies;
+#     lasts 5 s): a ping and a dig during the flood and right after it get
+#     their answers;
 #   - datagram flows were ended to make room (flows_evicted), no flow was
 #     refused for want of a socket (flows_refused_socket stays 0: the budget
 #     kept fds free), UDP and ICMP flows open never exceed the budget, and
@@ -88,6 +90,13 @@ if [ "$out" = "tunproxy fd flood page" ]; then
 else
 	FAILS+=("curl during the UDP flood failed: '$out' $(state)")
 fi
+out=$(pings)
+n=$(received "$out")
+if [ "${n:-0}" -gt 0 ]; then
+	tp_log "ping during the UDP flood: $n of 5 replies $(state)"
+else
+	FAILS+=("ping during the UDP flood got no reply: $(echo "$out" | grep 'packets transmitted') $(state)")
+fi
 udp_max=$(tp_counter udp_flows_open)
 fl_wait
 out=$(lookup)
@@ -95,6 +104,13 @@ if [ "$out" = "$HOST_V4" ]; then
 	tp_log "dig right after the UDP flood: ok $(state)"
 else
 	FAILS+=("dig right after the UDP flood got no answer: '$out' $(state)")
+fi
+out=$(pings)
+n=$(received "$out")
+if [ "${n:-0}" -gt 0 ]; then
+	tp_log "ping right after the UDP flood: $n of 5 replies $(state)"
+else
+	FAILS+=("ping right after the UDP flood got no reply: $(echo "$out" | grep 'packets transmitted') $(state)")
 fi
 ev1=$(fl_counter0 flows_evicted)
 tp_log "UDP flood: flows_evicted +$((ev1 - ev0)), udp_flows_open $udp_max during, $(tp_counter udp_flows_open) after (budget $budget)"
@@ -114,6 +130,12 @@ if [ "${n:-0}" -gt 0 ]; then
 else
 	FAILS+=("ping during the ICMP flood got no reply: $(echo "$out" | grep 'packets transmitted') $(state)")
 fi
+out=$(lookup)
+if [ "$out" = "$HOST_V4" ]; then
+	tp_log "dig during the ICMP flood: ok $(state)"
+else
+	FAILS+=("dig during the ICMP flood got no answer: '$out' $(state)")
+fi
 icmp_max=$(tp_counter icmp_flows_open)
 fl_wait
 out=$(pings)
@@ -122,6 +144,12 @@ if [ "${n:-0}" -gt 0 ]; then
 	tp_log "ping right after the ICMP flood: $n of 5 replies $(state)"
 else
 	FAILS+=("ping right after the ICMP flood got no reply: $(echo "$out" | grep 'packets transmitted') $(state)")
+fi
+out=$(lookup)
+if [ "$out" = "$HOST_V4" ]; then
+	tp_log "dig right after the ICMP flood: ok $(state)"
+else
+	FAILS+=("dig right after the ICMP flood got no answer: '$out' $(state)")
 fi
 ev2=$(fl_counter0 flows_evicted)
 tp_log "ICMP flood: flows_evicted +$((ev2 - ev1)), icmp_flows_open $icmp_max during (budget $budget)"
