@@ -203,8 +203,9 @@ struct tp_config {
 	/* Destination policy (docs/robustness.md, "Safe defaults"). Always
 	 * refused unless allowed below: this host's loopback (127.0.0.0/8,
 	 * ::1), unspecified (0.0.0.0/8, ::), multicast (224.0.0.0/4,
-	 * ff00::/8) and broadcast (255.255.255.255) destinations, and the
-	 * dev transport's own socket. A refused TCP connection gets a RST, a
+	 * ff00::/8), broadcast (255.255.255.255) and link-local
+	 * (169.254.0.0/16, fe80::/10: cloud metadata services live there)
+	 * destinations, and the dev transport's own socket. A refused TCP connection gets a RST, a
 	 * UDP flow or echo request an ICMP/ICMPv6 "administratively
 	 * prohibited" (nothing for multicast and broadcast), and each is
 	 * counted in flows_refused_policy.
@@ -224,6 +225,30 @@ struct tp_config {
 
 	uint32_t tcp_rx; /* enum tp_tcp_rx (default AUTO); the counter
 			    tcp_rx_userspace says which path is in use */
+
+	/* Routing loops (docs/tunproxy.md, "The TUN as this namespace's
+	 * default route"). When the TUN is in the same network namespace as
+	 * the engine's host sockets, a socket's packets may be routed back
+	 * into the TUN: read again as a new flow, sent again, forever.
+	 * tun_prefixes: the TUN's own addresses with their prefixes, the
+	 * syntax of allow ("10.0.0.8/24, fdaa::8/64"): flows to these
+	 * prefixes are refused (kind "the TUN's own prefix"; an allow rule
+	 * reopens them as for the defaults). Read only during tp_create;
+	 * NULL: none (tunproxy --tun sets its --tun-addr/--tun-addr6).
+	 * fwmark: nonzero: SO_MARK on every host socket (Linux; needs
+	 * CAP_NET_ADMIN), so a policy rule ("ip rule add not fwmark N table
+	 * T") routes them around the TUN.
+	 * bind_interface: an interface name: every host socket is bound to
+	 * it (SO_BINDTODEVICE on Linux, needs CAP_NET_RAW before 5.7;
+	 * IP_BOUND_IF on Apple platforms), so it leaves by that interface
+	 * whatever the default route says. Read only during tp_create;
+	 * NULL: none.
+	 * tp_create fails with TP_EPERM if the OS refuses either option and
+	 * TP_EINVAL for an unknown interface, a bad tun_prefixes entry, or
+	 * fwmark where the OS has no marks (logged). */
+	const char *tun_prefixes;
+	uint32_t fwmark;
+	const char *bind_interface;
 };
 
 /* Fills c with defaults (callback mode until tun_fd is set), including

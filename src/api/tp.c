@@ -144,7 +144,8 @@ int tp_create(const struct tp_config *c, struct tp **out)
 	}
 	tp->drv = driver_create(&tp->cfg, tun, &err);
 	/* Read only during creation, like listen_udp. */
-	tp->cfg.allow = tp->cfg.deny = NULL;
+	tp->cfg.allow = tp->cfg.deny = tp->cfg.tun_prefixes = NULL;
+	tp->cfg.bind_interface = NULL;
 	if (!tp->drv) {
 		free(tp);
 		return err ? err : -TP_ENOMEM;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "core/admit.h"
 #include "core/engine.h"
 #include "core/flow.h"
 #include "core/host_ops.h"
@@ -54,6 +55,8 @@ struct core_engine {
 	uint32_t refusal_skipped[CORE_REFUSE__COUNT]; /* since the last line */
 	uint64_t refuse_icmp_at;     /* token bucket of refusal ICMP errors */
 	uint32_t refuse_icmp_tokens; /* (core_refuse_packet) */
+	uint32_t fd_limit;	     /* cfg.fd_limit, 0: none (admit.c) */
+	uint32_t max_dgram;	     /* datagram flows it leaves room for */
 };
 
 /* Counters are written by the engine's thread only and may be read from

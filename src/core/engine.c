@@ -66,6 +66,7 @@ void core_config_from_public(struct core_config *cfg,
 	cfg->log_level = pub->log_level;
 	cfg->policy_allow = pub->allow;
 	cfg->policy_deny = pub->deny;
+	cfg->policy_tun = pub->tun_prefixes;
 }
 
 /* Builds the rule array: built-in defaults, the driver's own sockets,
@@ -76,10 +77,11 @@ static int policy_load(struct core_engine *e, const struct core_config *cfg)
 	    policy_parse(cfg->policy_allow, POLICY_ALLOW, NULL, 0, NULL, 0);
 	int nd = policy_parse(cfg->policy_deny, POLICY_DENY, NULL, 0, NULL, 0);
 	int ns = policy_parse(cfg->policy_self, POLICY_DENY, NULL, 0, NULL, 0);
-	if (na < 0 || nd < 0 || ns < 0)
+	int nt = policy_parse(cfg->policy_tun, POLICY_DENY, NULL, 0, NULL, 0);
+	if (na < 0 || nd < 0 || ns < 0 || nt < 0)
 		return -1;
 	uint64_t cap = (uint64_t)POLICY_BUILTIN_COUNT + (uint64_t)na +
-		       (uint64_t)nd + (uint64_t)ns;
+		       (uint64_t)nd + (uint64_t)ns + (uint64_t)nt;
 	if (cap > UINT32_MAX / sizeof(struct policy_rule))
 		return -1;
 	e->rules = core_mem_alloc(&e->mem, cap * sizeof(struct policy_rule));
@@ -95,6 +97,14 @@ static int policy_load(struct core_engine *e, const struct core_config *cfg)
 		e->rules[i].proto = WIRE_PROTO_UDP;
 	}
 	n += (uint32_t)ns;
+	/* The TUN's own prefixes: a host socket's packet there would come
+	 * back in as a new flow, forever (issue 10, finding 3). Built-in
+	 * rank: the user's lists beat them at equal length. */
+	policy_parse(cfg->policy_tun, POLICY_DENY, e->rules + n, (uint32_t)nt,
+		     NULL, 0);
+	for (uint32_t i = n; i < n + (uint32_t)nt; i++)
+		e->rules[i].kind = POLICY_TUN;
+	n += (uint32_t)nt;
 	n += (uint32_t)policy_parse(cfg->policy_allow, POLICY_ALLOW,
 				    e->rules + n, (uint32_t)na, NULL, 0);
 	n += (uint32_t)policy_parse(cfg->policy_deny, POLICY_DENY, e->rules + n,
@@ -128,9 +138,22 @@ struct core_engine *core_create(const struct core_config *cfg,
 	e->reasm = reasm_create(&e->mem, cfg->reasm_max_bytes, 64,
 				cfg->reasm_timeout_us);
 	e->scratch = core_mem_alloc(&e->mem, CORE_SCRATCH_SIZE);
+	struct admit_budget fb;
+	admit_budget(cfg->fd_limit, cfg->max_flows, &fb);
+	e->fd_limit = fb.fd_limit;
+	e->max_dgram = fb.dgram;
+	if (fb.fd_limit)
+		core_log(
+		    e, fb.flows < cfg->max_flows ? TP_LOG_INFO : TP_LOG_DEBUG,
+		    "open-file limit %u: room for %u flows (max_flows %u); "
+		    "UDP/ICMP flows held to %u, leaving %u fds to TCP "
+		    "and %u to the process",
+		    fb.fd_limit, fb.flows, cfg->max_flows, fb.dgram,
+		    fb.tcp_reserve, fb.proc_reserve);
 	int pol = policy_load(e, cfg);
 	/* The lists were read only now: do not keep the caller's pointers. */
 	e->cfg.policy_allow = e->cfg.policy_deny = e->cfg.policy_self = NULL;
+	e->cfg.policy_tun = NULL;
 	if (!e->flows || !e->tx || !e->reasm || !e->scratch || pol < 0) {
 		core_destroy(e);
 		return NULL;

@@ -46,6 +46,11 @@ struct core_config {
 	const char *policy_allow;
 	const char *policy_deny;
 	const char *policy_self;
+	const char *policy_tun; /* the TUN's prefixes, denied (all protocols) */
+	/* The process's open-file limit (RLIMIT_NOFILE's soft limit, read
+	 * by the driver: the core calls no OS); 0: unknown or unlimited.
+	 * Datagram flows are held to what it leaves (admit.h). */
+	uint64_t fd_limit;
 };
 
 /* Fills cfg from the public config (defaults applied). */

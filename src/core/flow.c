@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 
+#include "core/admit.h"
 #include "core/core.h"
 
 #define HANDLE_IDX_BITS 20u
@@ -26,6 +27,8 @@ struct flow_table {
 	uint32_t *heap;	      /* slot indices ordered by deadline */
 	uint32_t *free_stack; /* freed slot indices below high_water */
 	uint32_t max, nbuckets, count, high_water, nfree, heap_len;
+	uint32_t *dgram; /* slot indices of the UDP and ICMP flows, dense */
+	uint32_t ndgram; /* how many */
 	uint64_t seed;
 };
 
@@ -47,7 +50,9 @@ struct flow_table *flow_table_create(struct core_engine *e, uint32_t max)
 	t->buckets = calloc(t->nbuckets, sizeof(uint32_t));
 	t->heap = calloc(max, sizeof(uint32_t));
 	t->free_stack = calloc(max, sizeof(uint32_t));
-	if (!t->slots || !t->buckets || !t->heap || !t->free_stack) {
+	t->dgram = calloc(max, sizeof(uint32_t));
+	if (!t->slots || !t->buckets || !t->heap || !t->free_stack ||
+	    !t->dgram) {
 		flow_table_destroy(t);
 		return NULL;
 	}
@@ -63,6 +68,7 @@ void flow_table_destroy(struct flow_table *t)
 	free(t->buckets);
 	free(t->heap);
 	free(t->free_stack);
+	free(t->dgram);
 	core_mem_free(&t->e->mem, t, sizeof(*t));
 }
 
@@ -142,6 +148,36 @@ bool flow_is_datagram(const union flow *f)
 	return f->c.type == FLOW_UDP || f->c.type == FLOW_ICMP;
 }
 
+static uint32_t *dgram_pos(union flow *f)
+{
+	return f->c.type == FLOW_UDP ? &f->udp.dgram_pos : &f->icmp.dgram_pos;
+}
+
+/* Ends victim, chosen by one of the two below. */
+static void evict(struct core_engine *e, union flow *victim)
+{
+	CTR_INC(e, flows_evicted);
+	core_flow_evict(e, victim);
+	flow_sweep(e);
+}
+
+bool flow_evict_datagram(struct core_engine *e, const union flow *keep)
+{
+	struct flow_table *t = e->flows;
+	union flow *victim = NULL;
+	for (int i = 0; i < EVICT_SAMPLES && t->ndgram; i++) {
+		union flow *f = &t->slots[t->dgram[rng_next(e) % t->ndgram]];
+		if (f->c.closing || f == keep)
+			continue;
+		if (!victim || f->c.last_active < victim->c.last_active)
+			victim = f;
+	}
+	if (!victim)
+		return false;
+	evict(e, victim);
+	return true;
+}
+
 bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
 {
 	struct flow_table *t = e->flows;
@@ -157,9 +193,7 @@ bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
 	}
 	if (!victim)
 		return false;
-	CTR_INC(e, flows_evicted);
-	core_flow_evict(e, victim);
-	flow_sweep(e);
+	evict(e, victim);
 	return true;
 }
 
@@ -167,13 +201,17 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 		       const struct flow_key *key)
 {
 	struct flow_table *t = e->flows;
+	bool dgram = type == FLOW_UDP || type == FLOW_ICMP;
+	/* Datagram flows must leave fds for TCP and the process (admit.c). */
+	if (dgram && !admit_dgram(e, key))
+		return NULL;
 	/* A full table first makes an old datagram flow give way: a flood
 	 * of UDP or ping flows must not lock out the next DNS query or
 	 * connection. TCP connections are never evicted for another flow.
 	 * The memory budget is different: at the budget, new flows are
 	 * refused (and TCP windows shrink), as the budget promises. */
 	if (t->count >= t->max)
-		flow_evict_oldest(e, flow_is_datagram);
+		flow_evict_datagram(e, NULL);
 	if (t->count >= t->max) {
 		CTR_INC(e, flows_refused_limit);
 		core_log_refusal(e, CORE_REFUSE_LIMIT, key,
@@ -211,6 +249,10 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 	f->c.hash_next = t->buckets[b];
 	t->buckets[b] = idx + 1;
 	t->count++;
+	if (dgram) {
+		*dgram_pos(f) = t->ndgram;
+		t->dgram[t->ndgram++] = idx;
+	}
 	CTR_SET(e, flows_open, t->count);
 	CTR_INC(e, flows_created);
 	return f;
@@ -348,6 +390,13 @@ void flow_sweep(struct core_engine *e)
 		hash_remove(t, f);
 		uint16_t gen = f->c.gen;
 		bool pending = f->c.in_pending;
+		if (flow_is_datagram(f)) {
+			/* Off the dense list: the last entry takes its place. */
+			uint32_t pos = *dgram_pos(f);
+			uint32_t last = t->dgram[--t->ndgram];
+			t->dgram[pos] = last;
+			*dgram_pos(&t->slots[last]) = pos;
+		}
 		memset(f, 0, sizeof(*f));
 		f->c.gen = gen;
 		/* Still linked on the tx-resume list: the list walker skips
@@ -393,4 +442,9 @@ void flow_for_each(struct flow_table *t,
 uint32_t flow_table_count(const struct flow_table *t)
 {
 	return t->count;
+}
+
+uint32_t flow_dgram_count(const struct flow_table *t)
+{
+	return t->ndgram;
 }

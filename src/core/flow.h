@@ -35,10 +35,12 @@ struct core_engine;
 
 struct udp_flow {
 	struct flow_common c;
+	uint32_t dgram_pos; /* index in the table's datagram list */
 };
 
 struct icmp_flow {
 	struct flow_common c;
+	uint32_t dgram_pos; /* index in the table's datagram list */
 };
 
 union flow {
@@ -61,14 +63,21 @@ union flow *flow_lookup(struct flow_table *t, const struct flow_key *key);
 union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 		       const struct flow_key *key);
 
-/* Under pressure (table full, memory budget, half-open limit): samples a
- * few flows at random and ends the least recently active one that pred
- * accepts, freeing its slot at once. O(1); an approximation of LRU that a
+/* Under pressure (table full, memory budget, half-open limit, out of
+ * fds): samples a few flows at random and ends the least recently active
+ * one that pred accepts, freeing its slot and closing its socket at
+ * once. O(1); an approximation of LRU that a
  * flood cannot defeat by aiming at one bucket. Returns true if a flow was
  * evicted (counted in flows_evicted). Only for new-flow paths: it runs the
  * deferred sweep. */
 bool flow_evict_oldest(struct core_engine *e,
 		       bool (*pred)(const union flow *f));
+
+/* The same for datagram (UDP and ICMP echo) flows other than keep (may be
+ * NULL), sampled from a dense list of them: O(1), and as good when a few
+ * datagram flows sit among many TCP connections as in a table of nothing
+ * else. */
+bool flow_evict_datagram(struct core_engine *e, const union flow *keep);
 
 /* True for UDP and ICMP echo flows: they can be dropped under pressure
  * and simply re-created by the app's next datagram. */
@@ -102,6 +111,9 @@ void flow_for_each(struct flow_table *t,
 		   struct core_engine *e);
 
 uint32_t flow_table_count(const struct flow_table *t);
+
+/* UDP and ICMP echo flows in the table (admit.c holds them to a budget). */
+uint32_t flow_dgram_count(const struct flow_table *t);
 
 /* Slot access by index (for the engine's intrusive lists). */
 union flow *flow_at(struct flow_table *t, uint32_t idx);

@@ -38,6 +38,11 @@ void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 	}
 	int sock = e->ops->icmp_open(e->ops_ctx, flow_handle(e->flows, f),
 				     key->family, &key->dst);
+	/* Out of fds: the least recently active datagram flow gives way, and
+	 * we try once more (admit.c). */
+	if (sock < 0 && admit_make_room(e, -sock, f))
+		sock = e->ops->icmp_open(e->ops_ctx, flow_handle(e->flows, f),
+					 key->family, &key->dst);
 	const char *why = sock < 0 ? core_errno_advice(-sock) : NULL;
 	if (why) {
 		/* Out of fds or kernel memory: refused like a UDP flow. */

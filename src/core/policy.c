@@ -14,6 +14,10 @@
  *   - multicast          224.0.0.0/4, ff00::/8;
  *   - broadcast          255.255.255.255/32 (a subnet's broadcast address
  *                        is not knowable here);
+ *   - link-local         169.254.0.0/16, fe80::/10 (RFC 3927, RFC 4291
+ *                        2.5.6): the proxy host's own link, where cloud
+ *                        metadata services (169.254.169.254) hand out
+ *                        credentials to whoever asks from the host;
  *   - the dev transport  its own bound address and port, UDP (added by
  *                        the driver, see tunconn_udp.c).
  * The user adds allow and deny rules: a prefix, optionally a port or port
@@ -77,13 +81,16 @@ static struct policy_rule rule4(uint8_t a, uint8_t b, uint8_t c, uint8_t d,
 	return r;
 }
 
-static struct policy_rule rule6(uint8_t first, uint8_t last, uint8_t plen,
+/* An IPv6 rule whose address has only its first 16 bits and its last
+ * byte set (all the built-in ones). */
+static struct policy_rule rule6(uint16_t first, uint8_t last, uint8_t plen,
 				uint8_t kind)
 {
 	struct policy_rule r;
 
 	memset(&r, 0, sizeof(r));
-	r.net.b[0] = first;
+	r.net.b[0] = (uint8_t)(first >> 8);
+	r.net.b[1] = (uint8_t)first;
 	r.net.b[15] = last;
 	r.plen = plen;
 	r.action = POLICY_DENY;
@@ -100,8 +107,10 @@ uint32_t policy_builtin(struct policy_rule *out)
 	out[n++] = rule4(0, 0, 0, 0, 8, POLICY_UNSPECIFIED);
 	out[n++] = rule6(0, 0, 128, POLICY_UNSPECIFIED);
 	out[n++] = rule4(224, 0, 0, 0, 4, POLICY_MULTICAST);
-	out[n++] = rule6(0xff, 0, 8, POLICY_MULTICAST);
+	out[n++] = rule6(0xff00, 0, 8, POLICY_MULTICAST);
 	out[n++] = rule4(255, 255, 255, 255, 32, POLICY_BROADCAST);
+	out[n++] = rule4(169, 254, 0, 0, 16, POLICY_LINK_LOCAL);
+	out[n++] = rule6(0xfe80, 0, 10, POLICY_LINK_LOCAL);
 	return n;
 }
 
@@ -468,6 +477,8 @@ static const char *const kind_names[] = {
     [POLICY_MULTICAST] = " (multicast, refused by default)",
     [POLICY_BROADCAST] = " (broadcast, refused by default)",
     [POLICY_SELF] = " (the proxy's own dev transport socket)",
+    [POLICY_LINK_LOCAL] = " (link-local, refused by default)",
+    [POLICY_TUN] = " (the TUN's own prefix: it would loop back into it)",
 };
 
 void policy_rule_str(const struct policy_rule *r, char *out, size_t cap)

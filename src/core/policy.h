@@ -26,6 +26,8 @@ enum policy_kind {
 	POLICY_MULTICAST,   /* built-in: 224.0.0.0/4, ff00::/8 */
 	POLICY_BROADCAST,   /* built-in: 255.255.255.255 */
 	POLICY_SELF,	    /* the dev transport's own socket */
+	POLICY_LINK_LOCAL,  /* built-in: 169.254.0.0/16, fe80::/10 */
+	POLICY_TUN,	    /* the TUN's own prefixes (a loop) */
 };
 
 struct policy_rule {
@@ -42,7 +44,7 @@ struct policy_rule {
 };
 
 /* Number of rules policy_builtin() writes. */
-#define POLICY_BUILTIN_COUNT 7
+#define POLICY_BUILTIN_COUNT 9
 
 /* Writes the built-in safe defaults into out (POLICY_BUILTIN_COUNT rules)
  * and returns their number. */

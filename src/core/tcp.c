@@ -372,6 +372,10 @@ void tcp_input_new(struct core_engine *e, const struct flow_key *key,
 
 	int s = e->ops->tcp_connect(e->ops_ctx, flow_handle(e->flows, f),
 				    key->family, &key->dst, key->dport);
+	/* Out of fds: a datagram flow gives way to the connection (admit.c). */
+	if (s < 0 && admit_make_room(e, -s, f))
+		s = e->ops->tcp_connect(e->ops_ctx, flow_handle(e->flows, f),
+					key->family, &key->dst, key->dport);
 	if (s < 0) {
 		connect_failed(e, t, -s, NULL);
 		return;

@@ -53,6 +53,11 @@ void udp_input_new(struct core_engine *e, const struct flow_key *key,
 	uint32_t h = flow_handle(e->flows, f);
 	int sock =
 	    e->ops->udp_open(e->ops_ctx, h, key->family, &key->dst, key->dport);
+	/* Out of fds: the least recently active datagram flow gives way, and
+	 * we try once more (admit.c). */
+	if (sock < 0 && admit_make_room(e, -sock, f))
+		sock = e->ops->udp_open(e->ops_ctx, h, key->family, &key->dst,
+					key->dport);
 	if (sock < 0) {
 		/* Out of fds or ports: refuse this flow, keep the others.
 		 * The app's socket sees the error at once instead of

@@ -24,11 +24,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TUN_BATCHES_PER_WAKE 8
 #define EVENTS_PER_WAIT	     256
+
+/* The open-file limit the engine budgets its flows by (admit.h): the
+ * soft RLIMIT_NOFILE, 0 when unlimited or unknown. Read once, here: an
+ * embedding app raises it before tp_create (docs/embedding.md). */
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (uint64_t)rl.rlim_cur;
+}
 
 static uint64_t now_us(void)
 {
@@ -65,9 +77,15 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	d->log_ctx = cfg->log_ctx;
 	d->log_level = cfg->log_level;
 
+	int orc = hostsock_options_init(d, cfg);
+	if (orc < 0) {
+		*err = orc;
+		goto fail;
+	}
 	struct core_config cc;
 	core_config_from_public(&cc, cfg);
 	cc.hash_seed = os_random64();
+	cc.fd_limit = fd_limit();
 	/* Every flow has at most one host socket; a few spare ids cover
 	 * sockets closed and reopened within one pass. */
 	d->nsocks = cc.max_flows + 64;
@@ -88,6 +106,16 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		*err = -TP_EINVAL;
 		goto fail;
 	}
+	if (policy_parse(cfg->tun_prefixes, POLICY_DENY, NULL, 0, perr,
+			 sizeof(perr)) < 0) {
+		driver_log(d, TP_LOG_ERROR, "tun_prefixes: %s", perr);
+		*err = -TP_EINVAL;
+		goto fail;
+	}
+	if (cfg->tun_prefixes && *cfg->tun_prefixes)
+		driver_log(d, TP_LOG_INFO,
+			   "refusing flows to the TUN's own prefixes: %s",
+			   cfg->tun_prefixes);
 	char *self = tun->ops->policy_self ? tun->ops->policy_self(tun) : NULL;
 	if (self && policy_parse(self, POLICY_DENY, NULL, 0, NULL, 0) < 0) {
 		driver_log(d, TP_LOG_WARN,

@@ -86,15 +86,19 @@ struct driver {
 	uint32_t ncork;
 	uint32_t cork_id[DRV_TUN_BATCH], cork_gen[DRV_TUN_BATCH];
 	uint64_t tun_tx_dropped;
-	void *tcprx;		/* tcprx_copy.c's driver-wide state */
-	uint8_t tcprx_mode;	/* enum tcprx_mode: the engine's choice */
-	bool tcprx_warned;	/* the fallback was logged */
+	void *tcprx;	    /* tcprx_copy.c's driver-wide state */
+	uint8_t tcprx_mode; /* enum tcprx_mode: the engine's choice */
+	bool tcprx_warned;  /* the fallback was logged */
 	/* Receive-path figures for the tcp_rx_* counters (read by any
 	 * thread: updated with atomics). */
 	struct tcprx_stats {
 		uint64_t userspace, fallbacks, rings_refused, ringless;
 		uint64_t ring_bytes;
 	} tcprx_stats;
+	/* Applied to every host socket (hostsock_apply_options). */
+	uint32_t fwmark;	/* SO_MARK, 0: none */
+	char bind_if[16];	/* interface name, "": none */
+	unsigned bind_ifindex;	/* its index (Darwin's IP_BOUND_IF) */
 	uint32_t log_level_req; /* atomic: tp_set_log_level's request + 1 */
 };
 
@@ -128,6 +132,12 @@ int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
 void driver_sock_free(struct driver *d, int id);
 socklen_t hostsock_sockaddr(uint8_t family, const struct wire_addr *a,
 			    uint16_t port, struct sockaddr_storage *ss);
+/* Takes cfg's fwmark and bind_interface, checks that the OS accepts them
+ * on a socket (once, so a missing privilege stops the start instead of
+ * refusing every flow) and logs them. Returns 0 or -TP_E* (logged). */
+int hostsock_options_init(struct driver *d, const struct tp_config *cfg);
+/* Applies them to a new host socket fd. Returns 0 or -errno. */
+int hostsock_apply_options(struct driver *d, int fd, uint8_t family);
 /* Registers fd and returns its id, or closes it and returns -errno. */
 int hostsock_register(struct driver *d, int fd, uint32_t flow,
 		      enum hsock_kind kind, uint8_t family, uint32_t want);

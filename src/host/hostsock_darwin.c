@@ -23,11 +23,17 @@
  *   rather than choosing its own: replies that carry another identifier
  *   (another flow to the same host) are skipped.
  *
+ * - bind_interface: IP_BOUND_IF / IPV6_BOUND_IF (by index) on every host
+ *   socket, the way a macOS VPN keeps its own traffic off the utun it
+ *   routes everything into. There are no packet marks: fwmark is refused
+ *   at tp_create (TP_EINVAL).
+ *
  * Written for Apple platforms and only syntax-checked on Linux (see
  * docs/embedding.md, "What is verified where").
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -37,6 +43,15 @@
 
 #include "host/driver.h"
 #include "host/tcprx.h"
+
+/* Darwin's values (<netinet/in.h>, <netinet6/in6.h>), for headers that
+ * lack them: the Linux syntax check of this file (tests/apple). */
+#ifndef IP_BOUND_IF
+#define IP_BOUND_IF 25
+#endif
+#ifndef IPV6_BOUND_IF
+#define IPV6_BOUND_IF 125
+#endif
 
 /* ICMP types and codes a UDP errno stands for (RFC 792, RFC 4443). */
 #define ICMP4_UNREACH 3
@@ -48,9 +63,46 @@ static struct driver *drv(void *ctx)
 	return ctx;
 }
 
-/* A socket of type for family, non-blocking, close-on-exec, no SIGPIPE.
- * Returns the fd or -errno. */
-static int new_socket(uint8_t family, int type, int proto)
+int hostsock_apply_options(struct driver *d, int fd, uint8_t family)
+{
+	if (!d->bind_ifindex)
+		return 0;
+	int r = family == 4
+		    ? setsockopt(fd, IPPROTO_IP, IP_BOUND_IF, &d->bind_ifindex,
+				 sizeof(d->bind_ifindex))
+		    : setsockopt(fd, IPPROTO_IPV6, IPV6_BOUND_IF,
+				 &d->bind_ifindex, sizeof(d->bind_ifindex));
+	return r < 0 ? -errno : 0;
+}
+
+int hostsock_options_init(struct driver *d, const struct tp_config *cfg)
+{
+	if (cfg->fwmark) {
+		driver_log(d, TP_LOG_ERROR,
+			   "fwmark: Apple platforms have no packet marks; use "
+			   "bind_interface to keep host sockets off the TUN");
+		return -TP_EINVAL;
+	}
+	const char *ifname = cfg->bind_interface;
+	if (!ifname || !*ifname)
+		return 0;
+	size_t n = strlen(ifname);
+	unsigned idx = n < sizeof(d->bind_if) ? if_nametoindex(ifname) : 0;
+	if (!idx) {
+		driver_log(d, TP_LOG_ERROR, "bind_interface: no interface '%s'",
+			   ifname);
+		return -TP_EINVAL;
+	}
+	memcpy(d->bind_if, ifname, n + 1);
+	d->bind_ifindex = idx;
+	driver_log(d, TP_LOG_INFO, "host sockets are bound to %s (index %u)",
+		   ifname, idx);
+	return 0;
+}
+
+/* A socket of type for family, non-blocking, close-on-exec, no SIGPIPE,
+ * bound to bind_interface if set. Returns the fd or -errno. */
+static int new_socket(struct driver *d, uint8_t family, int type, int proto)
 {
 	int fd = socket(family == 4 ? AF_INET : AF_INET6, type, proto);
 	if (fd < 0)
@@ -62,6 +114,11 @@ static int new_socket(uint8_t family, int type, int proto)
 		int err = errno;
 		close(fd);
 		return -err;
+	}
+	int oerr = hostsock_apply_options(d, fd, family);
+	if (oerr < 0) {
+		close(fd);
+		return oerr;
 	}
 	return fd;
 }
@@ -78,7 +135,7 @@ static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
 		       const struct wire_addr *dst, uint16_t dport)
 {
 	struct driver *d = drv(ctx);
-	int fd = new_socket(family, SOCK_DGRAM, 0);
+	int fd = new_socket(d, family, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return fd;
 	int err = connect_to(fd, family, dst, dport);
@@ -93,7 +150,7 @@ static int op_icmp_open(void *ctx, uint32_t flow, uint8_t family,
 			const struct wire_addr *dst)
 {
 	struct driver *d = drv(ctx);
-	int fd = new_socket(family, SOCK_DGRAM,
+	int fd = new_socket(d, family, SOCK_DGRAM,
 			    family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 	if (fd < 0)
 		return driver_raw_open(d, flow, family, dst->b);
@@ -109,7 +166,7 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 			  const struct wire_addr *dst, uint16_t dport)
 {
 	struct driver *d = drv(ctx);
-	int fd = new_socket(family, SOCK_STREAM, 0);
+	int fd = new_socket(d, family, SOCK_STREAM, 0);
 	if (fd < 0)
 		return fd;
 	int on = 1;

@@ -20,11 +20,18 @@
  * - A connect() that fails at once (no route, refused on loopback) still
  *   gets a socket id; its error is delivered as a deferred event so the
  *   core sees one path for every outcome.
+ * - --fwmark / --bind-interface (tp_config.fwmark, .bind_interface):
+ *   SO_MARK and SO_BINDTODEVICE on every host socket, before it connects,
+ *   so a policy rule or the bound interface keeps its packets out of the
+ *   TUN when the TUN is this namespace's default route (docs/tunproxy.md).
+ *   A socket the option cannot be set on is not used: unmarked, it could
+ *   loop back into the TUN.
  * The socket table, registration, want() and close() are hostsock.c's.
  */
 #include <errno.h>
 #include <time.h>
 #include <linux/errqueue.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -49,6 +56,78 @@ static void set_recverr(int fd, uint8_t family)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
 }
 
+int hostsock_apply_options(struct driver *d, int fd, uint8_t family)
+{
+	(void)family; /* both are SOL_SOCKET options */
+	if (d->fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &d->fwmark,
+				    sizeof(d->fwmark)) < 0)
+		return -errno;
+	if (d->bind_if[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, d->bind_if,
+		       (socklen_t)strlen(d->bind_if)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int options_error(struct driver *d, const char *what, int err)
+{
+	driver_log(d, TP_LOG_ERROR, "cannot %s on host sockets: %s%s", what,
+		   strerror(err),
+		   err == EPERM ? " (needs CAP_NET_ADMIN: run as root)" : "");
+	return err == EPERM || err == EACCES ? -TP_EPERM
+	       : err == ENODEV		     ? -TP_EINVAL
+					     : -TP_ESYS;
+}
+
+int hostsock_options_init(struct driver *d, const struct tp_config *cfg)
+{
+	d->fwmark = cfg->fwmark;
+	const char *ifname = cfg->bind_interface;
+	if (ifname && *ifname) {
+		size_t n = strlen(ifname);
+		unsigned idx =
+		    n < sizeof(d->bind_if) ? if_nametoindex(ifname) : 0;
+		if (!idx) {
+			driver_log(d, TP_LOG_ERROR,
+				   "bind_interface: no interface '%s' in this "
+				   "network namespace",
+				   ifname);
+			return -TP_EINVAL;
+		}
+		memcpy(d->bind_if, ifname, n + 1);
+		d->bind_ifindex = idx;
+	}
+	if (!d->fwmark && !d->bind_if[0])
+		return 0;
+	/* One probe socket, one option at a time, so the log names the one
+	 * the kernel refused. */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return options_error(d, "open a socket", errno);
+	int err = 0;
+	const char *what = NULL;
+	if (d->fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &d->fwmark,
+				    sizeof(d->fwmark)) < 0) {
+		err = errno;
+		what = "set SO_MARK (fwmark)";
+	} else if (d->bind_if[0] &&
+		   setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, d->bind_if,
+			      (socklen_t)strlen(d->bind_if)) < 0) {
+		err = errno;
+		what = "set SO_BINDTODEVICE (bind_interface)";
+	}
+	close(fd);
+	if (what)
+		return options_error(d, what, err);
+	if (d->fwmark)
+		driver_log(d, TP_LOG_INFO, "host sockets carry fwmark 0x%x",
+			   d->fwmark);
+	if (d->bind_if[0])
+		driver_log(d, TP_LOG_INFO, "host sockets are bound to %s",
+			   d->bind_if);
+	return 0;
+}
+
 static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
 		       const struct wire_addr *dst, uint16_t dport)
 {
@@ -57,6 +136,11 @@ static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
 			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	int oerr = hostsock_apply_options(d, fd, family);
+	if (oerr < 0) {
+		close(fd);
+		return oerr;
+	}
 	set_recverr(fd, family);
 	struct sockaddr_storage ss;
 	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
@@ -82,6 +166,11 @@ static int op_icmp_open(void *ctx, uint32_t flow, uint8_t family,
 		 * one shared raw socket, if we may open one. */
 		return driver_raw_open(d, flow, family, dst->b);
 	}
+	int oerr = hostsock_apply_options(d, fd, family);
+	if (oerr < 0) {
+		close(fd);
+		return oerr;
+	}
 	set_recverr(fd, family);
 	struct sockaddr_storage ss;
 	socklen_t sl = hostsock_sockaddr(family, dst, 0, &ss);
@@ -101,6 +190,11 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	int oerr = hostsock_apply_options(d, fd, family);
+	if (oerr < 0) {
+		close(fd);
+		return oerr;
+	}
 	int on = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	struct sockaddr_storage ss;

@@ -49,6 +49,13 @@ static int raw_socket(struct driver *d, int fi)
 		}
 		return -err;
 	}
+	/* Marked or bound like every host socket: raw echo requests must not
+	 * loop back into the TUN either. */
+	int oerr = hostsock_apply_options(d, fd, fi == 0 ? 4 : 6);
+	if (oerr < 0) {
+		close(fd);
+		return oerr;
+	}
 	if (fi == 1) {
 		struct icmp6_filter f;
 		ICMP6_FILTER_SETBLOCKALL(&f);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ struct cli {
 	const char *tun_name;
 	int tun_fd;
 	const char *addr4, *addr6;
+	bool addr4_given, addr6_given; /* on the command line */
+	char tun_prefixes[160];	       /* cfg.tun_prefixes points here */
 	bool no_tun_config;
 	bool no_offload; /* --tun without the virtio-net header */
 	bool vnet_hdr;	 /* --tun-fd opened with IFF_VNET_HDR */
@@ -99,6 +102,24 @@ static void usage(FILE *f)
 	    "                      probes the kernel and picks peek where it "
 	    "works\n"
 	    "\n"
+	    "  The device's prefixes (--tun-addr, --tun-addr6, whether set "
+	    "by\n"
+	    "  tunproxy or given with --no-tun-config or --tun-fd) are refused "
+	    "as\n"
+	    "  destinations: a host socket's packet there would loop back into "
+	    "the\n"
+	    "  TUN.\n"
+	    "\n"
+	    "Host sockets (when the TUN is the default route of this "
+	    "namespace):\n"
+	    "  --fwmark N          mark every host socket (SO_MARK; decimal or "
+	    "0x hex)\n"
+	    "                      for a rule such as 'ip rule add not fwmark "
+	    "N "
+	    "table T'\n"
+	    "  --bind-interface IF bind every host socket to interface IF\n"
+	    "                      (SO_BINDTODEVICE), e.g. the uplink\n"
+	    "\n"
 	    "Limits and timeouts:\n"
 	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
 	    "  --max-half-open N   TCP connects pending at once (default "
@@ -116,8 +137,10 @@ static void usage(FILE *f)
 	    "\n"
 	    "Destination policy (refused by default: this host's loopback, "
 	    "the\n"
-	    "unspecified, multicast and broadcast addresses, the --listen "
-	    "socket):\n"
+	    "unspecified, multicast and broadcast addresses, link-local\n"
+	    "169.254.0.0/16 and fe80::/10 (cloud metadata), the TUN's "
+	    "prefixes,\n"
+	    "the --listen socket):\n"
 	    "  --allow CIDR[:PORT[-PORT]]  allow flows to these destinations "
 	    "(a\n"
 	    "                      comma-separated list, or repeat the "
@@ -216,7 +239,9 @@ enum {
 	OPT_ALLOW_LOOPBACK,
 	OPT_NO_OFFLOAD,
 	OPT_VNET_HDR,
-	OPT_TCP_RX
+	OPT_TCP_RX,
+	OPT_FWMARK,
+	OPT_BIND_IF
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -259,6 +284,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"allow", required_argument, NULL, OPT_ALLOW},
 	    {"deny", required_argument, NULL, OPT_DENY},
 	    {"allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK},
+	    {"fwmark", required_argument, NULL, OPT_FWMARK},
+	    {"bind-interface", required_argument, NULL, OPT_BIND_IF},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -280,9 +307,26 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_ADDR4:
 			c->addr4 = optarg;
+			c->addr4_given = true;
 			break;
 		case OPT_ADDR6:
 			c->addr6 = optarg;
+			c->addr6_given = true;
+			break;
+		case OPT_FWMARK: {
+			char *end;
+			errno = 0;
+			unsigned long m = strtoul(optarg, &end, 0);
+			if (*optarg < '0' || *optarg > '9' || errno || *end ||
+			    m == 0 || m > UINT32_MAX)
+				bad = "--fwmark (1..0xffffffff)";
+			c->cfg.fwmark = (uint32_t)m;
+			break;
+		}
+		case OPT_BIND_IF:
+			if (!*optarg || strlen(optarg) > 15)
+				bad = "--bind-interface (an interface name)";
+			c->cfg.bind_interface = optarg;
 			break;
 		case OPT_NO_CONFIG:
 			c->no_tun_config = true;
@@ -409,6 +453,22 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	}
 	c->cfg.allow = c->allow;
 	c->cfg.deny = c->deny;
+	/* The TUN's own prefixes are refused as destinations (a loop, see
+	 * tp_config.tun_prefixes) when we know them: we configure the
+	 * device, or they were given. */
+	bool ours = c->tun_name && !c->no_tun_config;
+	if (ours || c->addr4_given || c->addr6_given) {
+		snprintf(c->tun_prefixes, sizeof(c->tun_prefixes), "%s,%s",
+			 ours || c->addr4_given ? c->addr4 : "",
+			 ours || c->addr6_given ? c->addr6 : "");
+		char err[256];
+		if (tp_policy_validate(c->tun_prefixes, err, sizeof(err)) < 0) {
+			fprintf(stderr,
+				"tunproxy: --tun-addr/--tun-addr6: %s\n", err);
+			return -1;
+		}
+		c->cfg.tun_prefixes = c->tun_prefixes;
+	}
 	if (!c->tun_name && c->tun_fd < 0 && !c->cfg.listen_udp &&
 	    tools_listen_from_env(c->listen, sizeof(c->listen)))
 		c->cfg.listen_udp = c->listen;
@@ -444,6 +504,49 @@ static void print_counters(struct tp *tp)
 	fflush(stderr);
 }
 
+/* Every flow holds a host socket: take all the fds the hard limit allows
+ * (the soft limit is often 1024, far below --max-flows), and say what we
+ * got; the engine then budgets its flows by it (src/core/admit.c). */
+static void raise_fd_limit(uint32_t log_level)
+{
+	struct rlimit rl;
+	char msg[160];
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(msg, sizeof(msg), "open-file limit unknown: %s",
+			 strerror(errno));
+		log_line(NULL, TP_LOG_WARN, msg);
+		return;
+	}
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			snprintf(msg, sizeof(msg),
+				 "open-file limit stays %llu: raising it to "
+				 "the hard limit %llu failed: %s",
+				 (unsigned long long)was,
+				 (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+			log_line(NULL, TP_LOG_WARN, msg);
+			return;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		snprintf(msg, sizeof(msg), "open-file limit: unlimited");
+	else if (rl.rlim_cur == was)
+		snprintf(msg, sizeof(msg),
+			 "open-file limit %llu (the hard limit)",
+			 (unsigned long long)was);
+	else
+		snprintf(msg, sizeof(msg),
+			 "open-file limit raised from %llu to the hard limit "
+			 "%llu",
+			 (unsigned long long)was,
+			 (unsigned long long)rl.rlim_cur);
+	if (log_level >= TP_LOG_INFO)
+		log_line(NULL, TP_LOG_INFO, msg);
+}
+
 int main(int argc, char **argv)
 {
 	int sub = tools_dispatch(argc, argv);
@@ -463,6 +566,8 @@ int main(int argc, char **argv)
 			  : c.verbosity == 1 ? TP_LOG_INFO
 			  : c.verbosity == 2 ? TP_LOG_DEBUG
 					     : TP_LOG_TRACE;
+
+	raise_fd_limit(c.cfg.log_level);
 
 	/* Block the signals before any thread starts so only sigwait sees
 	 * them. */

@@ -13,7 +13,9 @@
 #      refused), UDP an ICMP "administratively prohibited" (the app's
 #      socket: EHOSTUNREACH), ping 127.0.0.1 fails ("Packet filtered");
 #      ::1 gets RST / ICMPv6 admin-prohibited; multicast and broadcast get no
-#      answer; flows_refused_policy counts each, the proxy logs the tuple,
+#      answer; link-local 169.254.169.254 (cloud metadata) and fe80::1 get
+#      RST / ICMP admin-prohibited; flows_refused_policy counts each, the
+#      proxy logs the tuple,
 #      the loopback servers see nothing, and normal traffic still flows.
 #   2. --deny: one host port (UDP 203.0.113.10:7777) and one IPv6 host's
 #      port 80 refused, the rest of those hosts still reachable.
@@ -126,6 +128,18 @@ out=$(probe "$APP_V4" 224.0.0.1 icmp --expect none) || fail "probe 224.0.0.1 pin
 out=$(probe "$APP_V4" 255.255.255.255 tcp --dport 80 --expect none) ||
 	fail "probe 255.255.255.255 SYN: $out"
 tp_log "::1 refused (RST, ICMPv6 admin), multicast/broadcast/unspecified refused in silence"
+# Link-local (issue 10, finding 4): the cloud metadata address with real
+# tools, fe80::/10 with packets (the app's kernel has no route for it).
+sleep 1.1 # the refusal log line is once a second per kind: this one must show
+expect_tcp_refused 169.254.169.254 80
+expect_udp_refused 169.254.169.254 53
+for p in "tcp --dport 80 --expect rst" "udp --dport 53 --expect admin" "icmp --expect admin"; do
+	# shellcheck disable=SC2086 # p is a word list
+	out=$(probe "$APP_V6" fe80::1 $p) || fail "probe fe80::1 $p: $out"
+done
+grep -qE 'refused by policy: tcp 10\.0\.0\.8:[0-9]+ -> 169\.254\.169\.254:80: deny 169\.254\.0\.0/16 \(link-local' "$TP_LOG" ||
+	fail "no log line for the link-local refusal"
+tp_log "169.254.169.254 and fe80::1 refused (RST, ICMP admin)"
 pol=$(tp_counter flows_refused_policy)
 # connect+curl+nc for two ports, udp, 2 pings, 6 probes to ::1 and
 # ::ffff:127.0.0.1, 6 silent probes.

@@ -309,6 +309,34 @@ static void test_policy_lists(void **state)
 	tp_destroy(tp);
 }
 
+/* The loop-avoidance fields (issue 10, part 4): read only during
+ * tp_create, and a bad value stops it with a reason. Run as root (the
+ * tests are), SO_MARK and SO_BINDTODEVICE to lo are accepted. */
+static void test_loop_fields(void **state)
+{
+	(void)state;
+	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct tp_config cfg;
+	tp_config_init(&cfg);
+	cfg.output = on_output;
+	cfg.output_ctx = &cap;
+	struct tp *tp = NULL;
+	cfg.tun_prefixes = "10.0.0.8/24,nonsense";
+	assert_int_equal(tp_create(&cfg, &tp), -TP_EINVAL);
+	cfg.tun_prefixes = "10.0.0.8/24";
+	cfg.bind_interface = "no-such-if0";
+	assert_int_equal(tp_create(&cfg, &tp), -TP_EINVAL);
+	assert_null(tp);
+	if (geteuid() != 0)
+		return;
+	char ifname[16] = "lo";
+	cfg.bind_interface = ifname;
+	cfg.fwmark = 0x2a;
+	assert_int_equal(tp_create(&cfg, &tp), 0);
+	ifname[0] = 0; /* read only during tp_create */
+	tp_destroy(tp);
+}
+
 static void test_backpressure_when_not_running(void **state)
 {
 	struct capture cap = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -342,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(test_backpressure_when_not_running),
 	    cmocka_unit_test(test_loopback_refused_by_default),
 	    cmocka_unit_test(test_policy_lists),
+	    cmocka_unit_test(test_loop_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* test_exhaustion.c - running out of host sockets and of the memory
  * budget, through the engine with the fake host (tests/unit/support):
- *   - no host socket (EMFILE, ENFILE, EADDRNOTAVAIL...): the new flow is
- *     refused at once (TCP RST, UDP and echo ICMP "administratively
- *     prohibited"), counted in flows_refused_socket, logged once a second
+ *   - no host socket (EMFILE, ENFILE, EADDRNOTAVAIL...) and nothing to
+ *     give way (for EMFILE/ENFILE a datagram flow is ended first, see
+ *     test_admit.c): the new flow is refused at once (TCP RST, UDP and
+ *     echo ICMP "administratively prohibited"), counted in flows_refused_socket, logged once a second
  *     with what to do; flows already open go on; service comes back when
  *     sockets can be had again;
  *   - the memory budget, hit by flows and by TCP buffers together: new
@@ -171,40 +172,58 @@ static void test_no_socket_v6(void **state)
 	run_no_socket(6);
 }
 
-/* The fake host has FAKE_MAX_SOCKS sockets, like a low RLIMIT_NOFILE:
- * flows past it are refused, the open ones keep working, and closing
- * some lets new ones in. The log says it once a second, with a count. */
+/* The fake host has FAKE_MAX_SOCKS sockets, like a low RLIMIT_NOFILE.
+ * Datagram flows past it make room (issue 10, src/core/admit.c): each new
+ * one ends the least recently active datagram flow and takes its socket,
+ * none is refused. When no socket can be had even so (here: no local port,
+ * which eviction cannot cure), new flows are refused, the open ones keep
+ * working, and the log says so once a second, with a count. */
 static void test_fd_limit_existing_flows_go_on(void **state)
 {
 	struct th t;
 	th_init(&t, 4, with_log);
 	t.host.reuse_closed = true;
-	for (uint16_t i = 0; i < FAKE_MAX_SOCKS; i++)
+	for (uint16_t i = 0; i < FAKE_MAX_SOCKS; i++) {
 		assert_int_equal(send_udp(&t, (uint16_t)(1000 + i)), 0);
+		t.now += 1000;
+	}
 	assert_int_equal(core_flow_count(t.e), FAKE_MAX_SOCKS);
 	for (uint16_t i = 0; i < 20; i++) {
-		assert_int_equal(send_udp(&t, (uint16_t)(2000 + i)), 1);
+		assert_int_equal(send_udp(&t, (uint16_t)(2000 + i)), 0);
+		t.now += 1000;
+	}
+	assert_int_equal(th_ctr(&t, TP_CTR_flows_evicted), 20);
+	assert_int_equal(th_ctr(&t, TP_CTR_flows_refused_socket), 0);
+	assert_int_equal(core_flow_count(t.e), FAKE_MAX_SOCKS);
+
+	for (uint16_t i = 0; i < 20; i++) {
+		fake_host_fail_next_open(&t.host, -EADDRNOTAVAIL);
+		assert_int_equal(send_udp(&t, (uint16_t)(5000 + i)), 1);
 		assert_admin_prohibited(&t);
 		t.now += 1000;
 	}
 	assert_int_equal(th_ctr(&t, TP_CTR_flows_refused_socket), 20);
+	assert_int_equal(th_ctr(&t, TP_CTR_flows_evicted), 20);
 	assert_int_equal(logged("refused, no host socket"), 1);
 	assert_int_equal(logged("64 other flows open"), 1);
 
-	/* The open flows carry datagrams as before. */
+	/* The open flows (the newest surely survived) carry datagrams as
+	 * before, without new flows. */
 	uint64_t sent = th_ctr(&t, TP_CTR_udp_tx_datagrams);
-	for (uint16_t i = 0; i < FAKE_MAX_SOCKS; i += 8)
-		assert_int_equal(send_udp(&t, (uint16_t)(1000 + i)), 0);
-	assert_int_equal(th_ctr(&t, TP_CTR_udp_tx_datagrams), sent + 8);
+	uint64_t created = th_ctr(&t, TP_CTR_flows_created);
+	for (uint16_t i = 0; i < 20; i += 4)
+		assert_int_equal(send_udp(&t, (uint16_t)(2000 + i)), 0);
+	assert_int_equal(th_ctr(&t, TP_CTR_udp_tx_datagrams), sent + 5);
+	assert_int_equal(th_ctr(&t, TP_CTR_flows_created), created);
 
-	/* Idle flows expire; sockets are free again; new flows work. The
-	 * next refusal line counts those left out meanwhile. */
+	/* Idle flows expire; new flows work. The next refusal line counts
+	 * those left out meanwhile. */
 	th_advance(&t, 61ull * 1000000);
 	assert_int_equal(core_flow_count(t.e), 0);
 	for (uint16_t i = 0; i < 10; i++)
 		assert_int_equal(send_udp(&t, (uint16_t)(3000 + i)), 0);
 	assert_int_equal(th_ctr(&t, TP_CTR_flows_refused_socket), 20);
-	fake_host_fail_next_open(&t.host, -EMFILE);
+	fake_host_fail_next_open(&t.host, -EADDRNOTAVAIL);
 	assert_int_equal(send_udp(&t, 4000), 1);
 	assert_int_equal(logged("[19 more like this not logged]"), 1);
 	th_fini(&t);

@@ -204,6 +204,13 @@ static void test_builtin_defaults(void **state)
 	    "::ffff:127.0.0.1",
 	    "::ffff:0.0.0.0",
 	    "::ffff:224.0.0.251",
+	    "169.254.169.254", /* the cloud metadata service */
+	    "169.254.0.0",
+	    "169.254.255.255",
+	    "::ffff:169.254.169.254",
+	    "fe80::1",
+	    "febf:ffff::1",
+	    "fe80::a9fe:a9fe",
 	};
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (!refused_udp(&rs, no[i]))
@@ -217,7 +224,10 @@ static void test_builtin_defaults(void **state)
 	    "240.0.0.1",
 	    "255.255.255.254",
 	    "::2",
-	    "fe80::1",
+	    "169.253.255.255",
+	    "169.255.0.0",
+	    "fe7f:ffff::1",
+	    "fec0::1",
 	    "feff::1",
 	    "2001:db8::1",
 	    "198.51.100.1",
@@ -230,6 +240,34 @@ static void test_builtin_defaults(void **state)
 	assert_true(refused(&rs, "127.0.0.1", WIRE_PROTO_TCP, 22));
 	assert_true(refused(&rs, "127.0.0.1", WIRE_PROTO_ICMP, 0));
 	assert_true(refused(&rs, "::1", WIRE_PROTO_ICMP6, 0));
+	assert_true(refused(&rs, "169.254.169.254", WIRE_PROTO_TCP, 80));
+	assert_true(refused(&rs, "169.254.169.254", WIRE_PROTO_ICMP, 0));
+	assert_true(refused(&rs, "fe80::1", WIRE_PROTO_TCP, 22));
+	assert_true(refused(&rs, "fe80::1", WIRE_PROTO_ICMP6, 0));
+}
+
+/* Link-local (issue 10, finding 4) is reopened by --allow, as loopback is:
+ * the longer or equal user prefix wins over the built-in /16 and /10. */
+static void test_link_local_reopened(void **state)
+{
+	struct rules rs;
+	rules_init(&rs);
+	rules_add(&rs, POLICY_ALLOW, "169.254.169.254/32:80 fe80::/10");
+	assert_false(refused(&rs, "169.254.169.254", WIRE_PROTO_TCP, 80));
+	assert_true(refused(&rs, "169.254.169.254", WIRE_PROTO_TCP, 443));
+	assert_true(refused(&rs, "169.254.1.1", WIRE_PROTO_UDP, 80));
+	assert_false(refused(&rs, "fe80::1", WIRE_PROTO_UDP, 53));
+	assert_false(refused(&rs, "fe80::1", WIRE_PROTO_ICMP6, 0));
+	struct flow_key k = key_of("169.254.1.1", WIRE_PROTO_UDP, 80);
+	char why[128];
+	policy_rule_str(policy_match(rs.r, rs.n, &k), why, sizeof(why));
+	assert_string_equal(
+	    why, "deny 169.254.0.0/16 (link-local, refused by default)");
+	k = key_of("fe80::1", WIRE_PROTO_UDP, 80);
+	rules_init(&rs);
+	policy_rule_str(policy_match(rs.r, rs.n, &k), why, sizeof(why));
+	assert_string_equal(why,
+			    "deny fe80::/10 (link-local, refused by default)");
 }
 
 static void test_cidr_edges(void **state)
@@ -450,8 +488,8 @@ static void on_log(void *ctx, enum tp_log_level level, const char *msg)
 		snprintf(g->log[g->nlog++], sizeof(g->log[0]), "%s", msg);
 }
 
-static void eng_init(struct eng *g, const char *allow, const char *deny,
-		     const char *self)
+static void eng_init_tun(struct eng *g, const char *allow, const char *deny,
+			 const char *self, const char *tun)
 {
 	memset(g, 0, sizeof(*g));
 	fake_host_init(&g->host);
@@ -459,6 +497,7 @@ static void eng_init(struct eng *g, const char *allow, const char *deny,
 	tp_config_init(&pub);
 	pub.allow = allow;
 	pub.deny = deny;
+	pub.tun_prefixes = tun;
 	pub.log = on_log;
 	pub.log_ctx = g;
 	pub.log_level = TP_LOG_INFO;
@@ -469,6 +508,12 @@ static void eng_init(struct eng *g, const char *allow, const char *deny,
 	g->e = core_create(&cfg, &fake_host_ops, &g->host);
 	assert_non_null(g->e);
 	g->now = 1000000000ull;
+}
+
+static void eng_init(struct eng *g, const char *allow, const char *deny,
+		     const char *self)
+{
+	eng_init_tun(g, allow, deny, self, NULL);
 }
 
 static void eng_fini(struct eng *g)
@@ -670,6 +715,45 @@ static void test_allow_and_self_through_engine(void **state)
 	eng_fini(&g);
 }
 
+/* The TUN's own prefixes (issue 10, finding 3): a flow there would be
+ * sent by a host socket straight back into the TUN when it shares the
+ * namespace, and read again as a new flow, forever. Refused like the
+ * defaults, every protocol, both families; an allow rule reopens one. */
+static void test_tun_prefixes_refused(void **state)
+{
+	struct eng g;
+	uint8_t pkt[2048];
+	size_t len;
+	eng_init_tun(&g, "10.0.0.200/32", NULL, NULL, "10.0.0.8/24,fdaa::8/64");
+	len = udp_to(pkt, "10.0.0.9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_admin_prohibited(&g, pkt, len);
+	assert_non_null(strstr(g.log[g.nlog - 1],
+			       "deny 10.0.0.0/24 (the TUN's own prefix"));
+	len = udp_to(pkt, "fdaa::9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_admin_prohibited(&g, pkt, len);
+	len = tcp_to(pkt, "10.0.0.8", 80, WIRE_TCP_SYN);
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_true(g.p.u.tcp.flags & WIRE_TCP_RST);
+	len = echo_to(pkt, "fdaa::1");
+	assert_int_equal(eng_feed(&g, pkt, len), 1);
+	assert_int_equal(g.host.udp_opens + g.host.connects + g.host.icmp_opens,
+			 0);
+	assert_int_equal(ctr(&g, TP_CTR_flows_refused_policy), 4);
+	assert_int_equal(ctr(&g, TP_CTR_flows_created), 0);
+	/* Outside the prefixes, and the one address allowed: carried. */
+	len = udp_to(pkt, "10.0.1.9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 0);
+	len = udp_to(pkt, "fdaa:0:0:1::9", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 0);
+	len = udp_to(pkt, "10.0.0.200", 7777);
+	assert_int_equal(eng_feed(&g, pkt, len), 0);
+	assert_int_equal(g.host.udp_opens, 3);
+	assert_int_equal(ctr(&g, TP_CTR_flows_refused_policy), 4);
+	eng_fini(&g);
+}
+
 /* A bad list makes core_create fail (the driver checks first and names
  * the entry). */
 static void test_bad_list_fails_create(void **state)
@@ -756,12 +840,14 @@ int main(void)
 	    cmocka_unit_test(test_parse_valid),
 	    cmocka_unit_test(test_parse_invalid),
 	    cmocka_unit_test(test_builtin_defaults),
+	    cmocka_unit_test(test_link_local_reopened),
 	    cmocka_unit_test(test_cidr_edges),
 	    cmocka_unit_test(test_ports),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_no_reply_addresses),
 	    cmocka_unit_test(test_refusal_packets),
 	    cmocka_unit_test(test_allow_and_self_through_engine),
+	    cmocka_unit_test(test_tun_prefixes_refused),
 	    cmocka_unit_test(test_bad_list_fails_create),
 	    cmocka_unit_test(test_refusal_log_rate_limited),
 	    cmocka_unit_test(test_refusal_icmp_rate_limited),
