@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "core/engine.h"
+#include "host/dns_redirect.h"
 #include "host/os.h"
 #include "host/poller.h"
 #include "io/tunconn.h"
@@ -85,16 +86,21 @@ struct driver {
 	uint32_t ncork;
 	uint32_t cork_id[DRV_TUN_BATCH], cork_gen[DRV_TUN_BATCH];
 	uint64_t tun_tx_dropped;
-	void *tcprx;		/* tcprx_copy.c's driver-wide state */
-	uint8_t tcprx_mode;	/* enum tcprx_mode: the engine's choice */
-	bool tcprx_warned;	/* the fallback was logged */
+	void *tcprx;	    /* tcprx_copy.c's driver-wide state */
+	uint8_t tcprx_mode; /* enum tcprx_mode: the engine's choice */
+	bool tcprx_warned;  /* the fallback was logged */
 	/* Receive-path figures for the tcp_rx_* counters (read by any
 	 * thread: updated with atomics). */
 	struct tcprx_stats {
 		uint64_t userspace, fallbacks, rings_refused, ringless;
 		uint64_t ring_bytes;
 	} tcprx_stats;
-	uint32_t log_level_req; /* atomic: tp_set_log_level's request + 1 */
+	uint32_t log_level_req;	   /* atomic: tp_set_log_level's request + 1 */
+	struct core_host_ops ops;  /* what the core calls: the
+					     platform's, maybe wrapped */
+	struct dns_redirect *dnsr; /* tp_config.dns_redirect, or NULL */
+	void (*tap)(void *, const uint8_t *, size_t, int); /* tp_config.tap */
+	void *tap_ctx;
 };
 
 /* Creates a driver around an engine built from cfg. tun is taken over. */
