@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +148,38 @@ static int send_tun(int sock, int fd, bool vnet)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/* Executes argv[0] as a shell would: searched in PATH unless it holds a
+ * slash. Returns (if it failed) ENOENT when no file of that name exists,
+ * so the caller reports 127 like a shell, not execvp's EACCES from a PATH
+ * directory the user may not search; else the error of the file found. */
+static int exec_path(char **argv)
+{
+	if (strchr(argv[0], '/')) {
+		execv(argv[0], argv);
+		return errno;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int found_err = ENOENT;
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		char file[4096];
+		int n = snprintf(file, sizeof(file), "%.*s%s%s", (int)len, path,
+				 len ? "/" : "", argv[0]);
+		path += len + (path[len] == ':');
+		if (n < 0 || (size_t)n >= sizeof(file))
+			continue;
+		struct stat st;
+		if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		execv(file, argv);
+		if (found_err == ENOENT)
+			found_err = errno;
+	}
+	return found_err;
+}
+
 /* The child: namespaces and TUN, then CMD. Never returns. */
 static void child(int sock, const struct run_args *a,
 		  const struct run_ns_req *req)
@@ -181,8 +214,7 @@ static void child(int sock, const struct run_args *a,
 	if (!shell[0] || !*shell[0])
 		shell[0] = "/bin/sh";
 	char **argv = a->argc > 0 ? a->argv : shell;
-	execvp(argv[0], argv);
-	int err = errno;
+	int err = exec_path(argv);
 	fprintf(stderr, "tunproxy: run: %s: %s\n", argv[0],
 		err == ENOENT ? "command not found" : strerror(err));
 	_exit(err == ENOENT ? 127 : 126);
