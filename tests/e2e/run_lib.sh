@@ -83,11 +83,15 @@ rl_run() {
 }
 
 # A simple command in the background: $! is tunproxy itself (ip, env and
-# setpriv exec), so signals reach it.
+# setpriv exec), so signals reach it. Job control on (set -m): otherwise
+# bash starts background commands with SIGINT ignored, as a shell script's
+# `cmd &` would be.
 rl_run_bg() {
 	rl_argv
+	set -m
 	"${RL_ARGV[@]}" "$@" >"$TP_TMP/bg.out" 2>>"$TP_TMP/run.err" &
 	RL_PID=$!
+	set +m
 }
 
 # rl_wait_file FILE PATTERN: until FILE holds PATTERN (10 s).
