@@ -160,6 +160,28 @@ rl_checks() {
 	grep -q "^nameserver $NET_V4\$" <<<"$out" || fail "--no-dns changed resolv.conf: $out"
 	tp_log "DNS over UDP and TCP, IPv4 and IPv6, dig and getent: ok"
 
+	# A loopback stub resolver in the outer namespace (as systemd-resolved's
+	# 127.0.0.53), which the policy refuses to CMD itself: the forwarder
+	# still reaches it, and CMD's own try at 127.0.0.53 stays inside.
+	tp_spawn "$NS_PROXY" "$TP_TMP/stub.log" dnsmasq --keep-in-foreground \
+		--conf-file=/dev/null --no-resolv --no-hosts --no-poll --bind-interfaces \
+		--pid-file= --log-facility=- --cache-size=0 --listen-address=127.0.0.53 \
+		--local=/stub.test/ --host-record=answer.stub.test,203.0.113.99
+	TP_PIDS+=("$TP_SPAWNED")
+	tp_wait_for 10 in_proxy dig +time=1 +tries=1 +short @127.0.0.53 answer.stub.test ||
+		fail "the stub dnsmasq did not come up"
+	printf 'nameserver 127.0.0.53\n' >"$RL_ETC/resolv.conf"
+	for tcp in "" +tcp; do
+		out=$(rl_run -- dig +time=3 +tries=2 $tcp +short answer.stub.test A) ||
+			fail "dig $tcp via the loopback stub failed"
+		[ "$out" = 203.0.113.99 ] || fail "dig $tcp via the loopback stub: got '$out'"
+	done
+	out=$(rl_run -- getent ahostsv4 answer.stub.test) || fail "getent via the stub failed"
+	grep -q '^203.0.113.99 ' <<<"$out" || fail "getent via the stub: $out"
+	printf 'nameserver %s\nsearch tp.test\n' "$NET_V4" >"$RL_ETC/resolv.conf"
+	tp_stop_pid "$TP_SPAWNED"
+	tp_log "a loopback stub upstream (127.0.0.53), UDP and TCP: ok"
+
 	# ping and a UDP flow.
 	rl_run -- ping -c 1 -W 3 "$HOST_V4" >/dev/null || fail "ping $HOST_V4 failed"
 	rl_run -- ping -6 -c 1 -W 3 "$HOST_V6" >/dev/null || fail "ping $HOST_V6 failed"
