@@ -182,7 +182,11 @@ rl_checks() {
 	tp_stop_pid "$TP_SPAWNED"
 	tp_log "a loopback stub upstream (127.0.0.53), UDP and TCP: ok"
 
-	# ping and a UDP flow.
+	# Engine options apply: --mtu sets the TUN's MTU inside.
+	out=$(rl_run --mtu 1400 -- cat /sys/class/net/tun0/mtu) || fail "--mtu 1400 failed"
+	[ "$out" = 1400 ] || fail "--mtu 1400: the TUN has MTU '$out'"
+
+	# ping.
 	rl_run -- ping -c 1 -W 3 "$HOST_V4" >/dev/null || fail "ping $HOST_V4 failed"
 	rl_run -- ping -6 -c 1 -W 3 "$HOST_V6" >/dev/null || fail "ping $HOST_V6 failed"
 
