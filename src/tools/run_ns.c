@@ -15,7 +15,8 @@
  *      (SIOCADDRT, so no `ip` binary is needed).
  *   3. ping_group_range covering the caller's gid, so ping works as the
  *      user: a new network namespace starts with ping sockets disabled.
- *   4. The resolver: a private copy of /etc/resolv.conf bind-mounted over
+ *   4. /sys remounted, so it shows the new namespace's devices.
+ *   5. The resolver: a private copy of /etc/resolv.conf bind-mounted over
  *      it in the new mount namespace, as `ip netns exec` does. The file
  *      lives on a small tmpfs mounted on a fresh temporary directory; the
  *      tmpfs is detached and the directory removed once the bind mount
@@ -188,8 +189,8 @@ static int enter_namespaces(const struct run_ns_req *r)
 	if (r->netns) {
 		if (join_netns(r->netns, root) < 0)
 			return -1;
-		/* A mount namespace of our own for resolv.conf. */
-		if (r->resolv && unshare(CLONE_NEWNS) < 0) {
+		/* A mount namespace of our own for resolv.conf and /sys. */
+		if (unshare(CLONE_NEWNS) < 0) {
 			fprintf(stderr,
 				"tunproxy: run: cannot create a mount "
 				"namespace: %s\n",
@@ -315,8 +316,11 @@ static int set_ping_range(gid_t gid)
 	return write_file("/proc/sys/net/ipv4/ping_group_range", line);
 }
 
-/* Bind-mounts a file holding text over /etc/resolv.conf (see the top). */
-static int mount_resolv(const char *text)
+/* Keeps our mounts from propagating back, and shows the new network
+ * namespace's devices in /sys/class/net (a sysfs shows the namespace of
+ * whoever mounted it), as `ip netns exec` does. A /sys we cannot replace
+ * only costs tools reading it a view of the wrong namespace. */
+static int mounts_private(void)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		fprintf(stderr,
@@ -325,6 +329,21 @@ static int mount_resolv(const char *text)
 			strerror(errno));
 		return -1;
 	}
+	/* Locked (inherited from a more privileged user namespace) when not
+	 * root: then the new sysfs simply goes on top. */
+	umount2("/sys", MNT_DETACH);
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		fprintf(stderr,
+			"tunproxy: run: warning: cannot mount /sys for the "
+			"new namespace: %s\n",
+			strerror(errno));
+	return 0;
+}
+
+/* Bind-mounts a file holding text over /etc/resolv.conf (see the top). */
+static int mount_resolv(const char *text)
+{
 	const char *tmp = getenv("TMPDIR");
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s/tunproxy-run.XXXXXX",
@@ -369,7 +388,7 @@ out_dir:
 
 int run_ns_setup(const struct run_ns_req *r, bool *vnet)
 {
-	if (enter_namespaces(r) < 0)
+	if (enter_namespaces(r) < 0 || mounts_private() < 0)
 		return -1;
 	char name[16];
 	int fd = open_tun(r, name, vnet);
