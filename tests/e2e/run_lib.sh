@@ -202,6 +202,7 @@ rl_checks() {
 	[ "$rc" = 127 ] || fail "a missing CMD gave $rc, want 127"
 	grep -q 'no-such-command-tp: command not found' "$TP_TMP/run.err" ||
 		fail "no 'command not found' message"
+	# shellcheck disable=SC2016 # the shell inside expands it
 	out=$(SHELL=/bin/sh rl_run <<<'echo from-the-shell $((6*7))')
 	[ "$out" = "from-the-shell 42" ] || fail "no CMD: \$SHELL gave '$out'"
 

@@ -33,7 +33,7 @@ ip netns exec "$NS_PROXY" unshare -U sh "$TP_TMP/userns_off.sh" "$TUNPROXY" run 
 pid=$!
 tp_wait_for 5 sh -c "[ \"\$(readlink /proc/$pid/ns/user)\" != \"\$(readlink /proc/self/ns/user)\" ]" ||
 	fail "unshare -U did not start"
-echo "0 0 65536" >"/proc/$pid/uid_map" && echo "0 0 65536" >"/proc/$pid/gid_map" ||
+{ echo "0 0 65536" >"/proc/$pid/uid_map" && echo "0 0 65536" >"/proc/$pid/gid_map"; } ||
 	fail "cannot map the test's user namespace"
 wait "$pid"
 rc=$?
