@@ -79,7 +79,7 @@ void run_usage(FILE *f)
 	       "  Every engine option above applies. Exit status: CMD's "
 	       "(128+N for\n"
 	       "  signal N; 127: not found).\n"
-	       "  --netns PATH|PID   use this existing network namespace "
+	       "  --netns PATH|NAME|PID  use this existing network namespace "
 	       "instead\n"
 	       "  --dns ADDR         the resolver CMD's DNS goes to (default: "
 	       "the\n"

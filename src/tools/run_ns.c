@@ -128,7 +128,7 @@ static int map_ids(uid_t uid, gid_t gid)
 }
 
 /* Joins the namespace of --netns: a path (/run/netns/NAME,
- * /proc/PID/ns/net) or a PID. Not root: the owning user namespace of
+ * /proc/PID/ns/net), a name under /run/netns, or a PID. Not root: the owning user namespace of
  * the PID first, where we then hold the capabilities to join. */
 static int join_netns(const char *spec, bool root)
 {
@@ -138,6 +138,9 @@ static int join_netns(const char *spec, bool root)
 	bool is_pid = *spec && !*end && pid > 0;
 	if (is_pid)
 		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	else if (!strchr(spec, '/'))
+		/* A name, as `ip netns` gives them. */
+		snprintf(path, sizeof(path), "/run/netns/%s", spec);
 	else
 		snprintf(path, sizeof(path), "%s", spec);
 	if (!root && is_pid) {

@@ -22,7 +22,9 @@ out=$(rl_run --netns "/run/netns/$TARGET" -- dig +time=3 +tries=2 +short "$DNS_N
 links=$(ip -n "$TARGET" -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')
 [ "$links" = "lo " ] || fail "--netns PATH: links left in the namespace: $links"
 [ -z "$(ip -n "$TARGET" route show)" ] || fail "routes left: $(ip -n "$TARGET" route show)"
-tp_log "--netns PATH (root): ok"
+out=$(rl_run --netns "$TARGET" -- cat /sys/class/net/lo/operstate /proc/net/dev | grep -c tun)
+[ "$out" -ge 1 ] || fail "--netns NAME: no TUN in /proc/net/dev inside"
+tp_log "--netns PATH and NAME (root): ok"
 
 # 2. A PID, as root: a process in a namespace of its own.
 ip netns exec "$NS_PROXY" unshare -n sleep 60 &
