@@ -144,7 +144,7 @@ rl_checks() {
 	out=$(rl_run -- dig +time=3 +tries=2 +short "$DNS_NAME4" A) || fail "dig (default server) failed"
 	[ "$out" = 203.0.113.41 ] || fail "dig default server: got '$out'"
 	out=$(rl_run -- getent hosts "$DNS_NAME4") || fail "getent hosts failed"
-	[ "$(echo $out)" = "203.0.113.41 $DNS_NAME4" ] || fail "getent hosts: '$out'"
+	[ "$(tr -s ' \t' ' ' <<<"$out")" = "203.0.113.41 $DNS_NAME4" ] || fail "getent hosts: '$out'"
 	out=$(rl_run -- getent ahostsv4 "$DNS_NAME4") || fail "getent ahostsv4 failed"
 	grep -q '^203.0.113.41 ' <<<"$out" || fail "getent ahostsv4: $out"
 	out=$(rl_run -- getent ahostsv6 "$DNS_NAME6") || fail "getent ahostsv6 failed"
