@@ -247,9 +247,11 @@ struct tp_config {
 
 	/* DNS redirect (tunproxy run): flows to port 53 of one of the
 	 * dns_redirect addresses ("10.0.0.1,fdaa::1": addresses the app
-	 * treats as its resolver, inside the TUN's prefix) get their host
-	 * socket, UDP or TCP, connected to dns_upstream ("127.0.0.53",
-	 * "192.0.2.1:5353", "[::1]:53"; port 53 if none) instead. The
+	 * treats as its resolver, inside the TUN's prefix; at most 8) get
+	 * their host socket, UDP or TCP, connected to their upstream
+	 * instead. dns_upstream is one address for all ("127.0.0.53",
+	 * "192.0.2.1:5353", "[::1]:53"; port 53 if none) or one per
+	 * dns_redirect address, in the same order. The
 	 * destination policy judges the address the app used, not the
 	 * upstream: the forwarding is the engine's own, so an upstream on
 	 * this host's loopback (a stub resolver) works under the default

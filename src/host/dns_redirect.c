@@ -30,12 +30,18 @@ static int parse_addr(const char *s, uint8_t *family, struct wire_addr *a)
 	return -1;
 }
 
-/* "A", "A:P" (IPv4), "[A6]:P", "[A6]" or a bare IPv6 address. */
-static int parse_upstream(struct dns_redirect *r, const char *s)
+/* One upstream: "A", "A:P" (IPv4), "[A6]:P", "[A6]" or a bare IPv6
+ * address, s[0..len). */
+static int parse_upstream(struct dns_upstream *u, const char *s, size_t len)
 {
-	char host[64];
+	char one[80], host[64];
 	const char *port = NULL;
 	size_t n;
+	if (len >= sizeof(one))
+		return -1;
+	memcpy(one, s, len);
+	one[len] = '\0';
+	s = one;
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
 		if (!end || (end[1] && end[1] != ':'))
@@ -61,47 +67,67 @@ static int parse_upstream(struct dns_redirect *r, const char *s)
 		memcpy(host, s, n);
 		host[n] = '\0';
 	}
-	r->up_port = 53;
+	u->port = 53;
 	if (port) {
 		char *end;
 		unsigned long p = strtoul(port, &end, 10);
 		if (!*port || *end || p == 0 || p > 65535)
 			return -1;
-		r->up_port = (uint16_t)p;
+		u->port = (uint16_t)p;
 	}
-	return parse_addr(host, &r->up_family, &r->up);
+	return parse_addr(host, &u->family, &u->addr);
 }
 
 int dns_redirect_parse(struct dns_redirect *r, const char *from,
 		       const char *upstream, char *err, size_t errcap)
 {
 	memset(r, 0, sizeof(*r));
-	if (!upstream || parse_upstream(r, upstream) < 0) {
-		snprintf(err, errcap, "bad DNS upstream '%s'",
-			 upstream ? upstream : "(none)");
-		return -1;
-	}
 	const char *p = from;
 	while (p && *p) {
 		size_t len = strcspn(p, ", ");
 		char one[64];
 		if (len) {
 			if (len >= sizeof(one) || r->n == DNS_REDIRECT_MAX)
-				goto bad;
+				goto bad_from;
 			memcpy(one, p, len);
 			one[len] = '\0';
 			if (parse_addr(one, &r->from_family[r->n],
 				       &r->from[r->n]) < 0)
-				goto bad;
+				goto bad_from;
 			r->n++;
 		}
 		p += len;
 		p += strspn(p, ", ");
 	}
-	if (r->n)
-		return 0;
-bad:
+	if (!r->n)
+		goto bad_from;
+	unsigned nup = 0;
+	p = upstream;
+	while (p && *p) {
+		size_t len = strcspn(p, ", ");
+		if (len) {
+			if (nup == r->n ||
+			    parse_upstream(&r->up[nup], p, len) < 0)
+				goto bad_up;
+			nup++;
+		}
+		p += len;
+		p += strspn(p, ", ");
+	}
+	if (nup == 1)
+		for (unsigned i = 1; i < r->n; i++)
+			r->up[i] = r->up[0];
+	else if (nup != r->n)
+		goto bad_up;
+	return 0;
+bad_from:
 	snprintf(err, errcap, "bad DNS redirect list '%s'", from ? from : "");
+	return -1;
+bad_up:
+	snprintf(err, errcap,
+		 "bad DNS upstream '%s' (one address, or one per redirected "
+		 "address)",
+		 upstream ? upstream : "(none)");
 	return -1;
 }
 
@@ -113,9 +139,9 @@ int dns_redirect_apply(const struct dns_redirect *r, uint8_t *family,
 	for (unsigned i = 0; i < r->n; i++) {
 		if (r->from_family[i] == *family &&
 		    wire_addr_eq(&r->from[i], dst)) {
-			*family = r->up_family;
-			*dst = r->up;
-			*dport = r->up_port;
+			*family = r->up[i].family;
+			*dst = r->up[i].addr;
+			*dport = r->up[i].port;
 			return 1;
 		}
 	}

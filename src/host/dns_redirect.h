@@ -18,19 +18,26 @@
 #include "core/host_ops.h"
 #include "wire/addr.h"
 
-#define DNS_REDIRECT_MAX 4
+/* Up to glibc's three nameservers per family, and room to spare. */
+#define DNS_REDIRECT_MAX 8
+
+/* An upstream resolver. */
+struct dns_upstream {
+	uint8_t family;
+	uint16_t port;
+	struct wire_addr addr;
+};
 
 struct dns_redirect {
 	uint8_t n; /* redirected addresses in from[] */
 	uint8_t from_family[DNS_REDIRECT_MAX];
 	struct wire_addr from[DNS_REDIRECT_MAX];
-	uint8_t up_family;
-	uint16_t up_port;
-	struct wire_addr up;
+	struct dns_upstream up[DNS_REDIRECT_MAX]; /* from[i] goes to up[i] */
 };
 
-/* Parses tp_config.dns_redirect ("10.0.0.1,fdaa::1") and dns_upstream
- * ("127.0.0.53", "192.0.2.1:5353", "[::1]:53", "::1") into r. Returns 0,
+/* Parses tp_config.dns_redirect ("10.0.0.1,fdaa::1") and dns_upstream:
+ * one upstream for every redirected address, or one per address in the
+ * same order ("127.0.0.53", "192.0.2.1:5353,[::1]:53", "::1"). Returns 0,
  * or -1 with a message in err. */
 int dns_redirect_parse(struct dns_redirect *r, const char *from,
 		       const char *upstream, char *err, size_t errcap);

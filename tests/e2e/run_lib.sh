@@ -180,9 +180,23 @@ rl_checks() {
 	done
 	out=$(rl_run -- getent ahostsv4 answer.stub.test) || fail "getent via the stub failed"
 	grep -q '^203.0.113.99 ' <<<"$out" || fail "getent via the stub: $out"
-	printf 'nameserver %s\nsearch tp.test\n' "$NET_V4" >"$RL_ETC/resolv.conf"
 	tp_stop_pid "$TP_SPAWNED"
 	tp_log "a loopback stub upstream (127.0.0.53), UDP and TCP: ok"
+
+	# Several host nameservers, the first one dead: each gets an address
+	# of its own inside, so the C library fails over as on the host.
+	printf 'options timeout:1 attempts:1\nnameserver 198.51.100.77\nnameserver %s\n' \
+		"$NET_V4" >"$RL_ETC/resolv.conf"
+	out=$(rl_run -- cat /etc/resolv.conf)
+	grep -q '^nameserver 10.0.0.2$' <<<"$out" || fail "no second resolver inside: $out"
+	grep -q '^options timeout:1 attempts:1$' <<<"$out" || fail "options not kept: $out"
+	out=$(rl_run -- getent hosts "$DNS_NAME4") || fail "getent with a dead first nameserver failed"
+	[ "$(tr -s ' \t' ' ' <<<"$out")" = "203.0.113.41 $DNS_NAME4" ] ||
+		fail "getent with a dead first nameserver: '$out'"
+	out=$(rl_run -- dig +time=2 +tries=1 +short @10.0.0.2 "$DNS_NAME4" A)
+	[ "$out" = 203.0.113.41 ] || fail "dig @10.0.0.2 (the second nameserver): '$out'"
+	printf 'nameserver %s\nsearch tp.test\n' "$NET_V4" >"$RL_ETC/resolv.conf"
+	tp_log "several nameservers, the first dead: failover inside: ok"
 
 	# Engine options apply: --mtu sets the TUN's MTU inside.
 	out=$(rl_run --mtu 1400 -- cat /sys/class/net/tun0/mtu) || fail "--mtu 1400 failed"

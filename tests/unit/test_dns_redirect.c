@@ -35,22 +35,44 @@ static void test_parse(void **state)
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.from_family[0], 4);
 	assert_int_equal(r.from_family[1], 6);
-	assert_int_equal(r.up_family, 4);
-	assert_int_equal(r.up_port, 53);
+	assert_int_equal(r.up[0].family, 4);
+	assert_int_equal(r.up[0].port, 53);
 	assert_int_equal(dns_redirect_parse(&r, "10.0.0.1", "192.0.2.1:5353",
 					    err, sizeof(err)),
 			 0);
-	assert_int_equal(r.up_port, 5353);
+	assert_int_equal(r.up[0].port, 5353);
 	assert_int_equal(
 	    dns_redirect_parse(&r, "10.0.0.1", "[::1]:54", err, sizeof(err)),
 	    0);
-	assert_int_equal(r.up_family, 6);
-	assert_int_equal(r.up_port, 54);
+	assert_int_equal(r.up[0].family, 6);
+	assert_int_equal(r.up[0].port, 54);
 	assert_int_equal(
 	    dns_redirect_parse(&r, "10.0.0.1", "2001:db8::1", err, sizeof(err)),
 	    0);
-	assert_int_equal(r.up_family, 6);
-	assert_int_equal(r.up_port, 53);
+	assert_int_equal(r.up[0].family, 6);
+	assert_int_equal(r.up[0].port, 53);
+	/* One upstream per redirected address, in order. */
+	assert_int_equal(dns_redirect_parse(&r, "10.0.0.1,10.0.0.2,fdaa::1",
+					    "192.0.2.1,[2001:db8::1]:54,"
+					    "192.0.2.1",
+					    err, sizeof(err)),
+			 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.up[0].family, 4);
+	assert_int_equal(r.up[1].family, 6);
+	assert_int_equal(r.up[1].port, 54);
+	assert_int_equal(r.up[2].family, 4);
+	/* One upstream for all. */
+	assert_int_equal(
+	    dns_redirect_parse(&r, "10.0.0.1,fdaa::1", "::1", err, sizeof(err)),
+	    0);
+	assert_int_equal(r.up[1].family, 6);
+	assert_int_equal(r.up[1].port, 53);
+	/* Two upstreams for three addresses: which goes where? Refused. */
+	assert_int_equal(dns_redirect_parse(&r, "10.0.0.1,10.0.0.2,fdaa::1",
+					    "192.0.2.1,192.0.2.2", err,
+					    sizeof(err)),
+			 -1);
 	/* Bad values are refused with a message. */
 	const char *bad_up[] = {NULL,	     "",     "nohost", "1.2.3.4:0",
 				"1.2.3.4:x", "[::1", "[::1]x", "1.2.3.4:70000"};
@@ -62,7 +84,8 @@ static void test_parse(void **state)
 		assert_true(strlen(err) > 0);
 	}
 	const char *bad_from[] = {"", ",", "10.0.0.300", "a,b",
-				  "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5"};
+				  "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,"
+				  "6.6.6.6,7.7.7.7,8.8.8.8,9.9.9.9"};
 	for (size_t i = 0; i < sizeof(bad_from) / sizeof(bad_from[0]); i++)
 		assert_int_equal(dns_redirect_parse(&r, bad_from[i], "1.2.3.4",
 						    err, sizeof(err)),
@@ -94,6 +117,20 @@ static void test_apply(void **state)
 	wire_addr_from4(&a, other);
 	assert_int_equal(dns_redirect_apply(&r, &family, &a, &port), 0);
 	assert_int_equal(family, 4);
+	/* Each address to its own upstream. */
+	assert_int_equal(dns_redirect_parse(&r, "10.0.0.1,10.0.0.2",
+					    "192.0.2.1,192.0.2.2:5353", err,
+					    sizeof(err)),
+			 0);
+	family = 4, port = 53;
+	wire_addr_from4(&a, other);
+	assert_int_equal(dns_redirect_apply(&r, &family, &a, &port), 1);
+	assert_int_equal(family, 4);
+	assert_int_equal(port, 5353);
+	assert_int_equal(wire_addr_v4(&a)[3], 2);
+	assert_int_equal(dns_redirect_parse(&r, "10.0.0.1,fdaa::1",
+					    "[::1]:5353", err, sizeof(err)),
+			 0);
 	/* The v4-mapped form of 10.0.0.1 asked as IPv6 is not the IPv4
 	 * resolver. */
 	family = 6;
@@ -221,17 +258,21 @@ static void test_run_dns_prepare(void **state)
 	struct run_dns d;
 	assert_int_equal(
 	    run_dns_prepare(&d, "10.0.0.8/24", "fdaa::8/64", NULL, path), 0);
-	assert_string_equal(d.redirect, "10.0.0.1,fdaa::1");
-	assert_string_equal(d.upstream, "127.0.0.53");
-	assert_non_null(strstr(d.resolv, "\nnameserver 10.0.0.1\n"));
-	assert_non_null(strstr(d.resolv, "\nnameserver fdaa::1\n"));
+	/* Both host nameservers, each behind an address of its own, in
+	 * order; fdaa::1 goes to the first. */
+	assert_string_equal(d.redirect, "10.0.0.1,10.0.0.2,fdaa::1");
+	assert_string_equal(d.upstream, "127.0.0.53,192.0.2.7,127.0.0.53");
+	assert_non_null(strstr(d.resolv, "\nnameserver 10.0.0.1\n"
+					 "nameserver 10.0.0.2\n"
+					 "nameserver fdaa::1\n"));
 	assert_non_null(strstr(d.resolv, "\nsearch corp.example\n"));
 	assert_non_null(strstr(d.resolv, "\noptions edns0 trust-ad\n"));
 	assert_null(strstr(d.resolv, "127.0.0.53"));
 	/* --dns wins; an IPv6 one is bracketed for the redirect. */
 	assert_int_equal(
 	    run_dns_prepare(&d, "10.0.0.8/24", "fdaa::8/64", "::1", path), 0);
-	assert_string_equal(d.upstream, "[::1]");
+	assert_string_equal(d.redirect, "10.0.0.1,fdaa::1");
+	assert_string_equal(d.upstream, "[::1],[::1]");
 	assert_int_equal(
 	    run_dns_prepare(&d, "10.0.0.8/24", NULL, "192.0.2.1:5353", path),
 	    0);
@@ -240,18 +281,30 @@ static void test_run_dns_prepare(void **state)
 	/* The TUN holding the prefix's first host: the resolver is .2. */
 	assert_int_equal(
 	    run_dns_prepare(&d, "10.9.0.1/16", "fdaa::1/64", NULL, path), 0);
-	assert_string_equal(d.redirect, "10.9.0.2,fdaa::2");
+	assert_string_equal(d.redirect, "10.9.0.2,10.9.0.3,fdaa::2");
+	unlink(path);
+	/* More nameservers than the C library reads: the first three. A
+	 * /30 has room for only two resolvers beside the TUN. */
+	write_tmp(path, "nameserver 192.0.2.1\nnameserver 192.0.2.2\n"
+			"nameserver 192.0.2.3\nnameserver 192.0.2.4\n");
+	assert_int_equal(run_dns_prepare(&d, "10.0.0.8/24", NULL, NULL, path),
+			 0);
+	assert_string_equal(d.redirect, "10.0.0.1,10.0.0.2,10.0.0.3");
+	assert_string_equal(d.upstream, "192.0.2.1,192.0.2.2,192.0.2.3");
+	assert_int_equal(run_dns_prepare(&d, "10.0.0.1/30", NULL, NULL, path),
+			 0);
+	assert_string_equal(d.redirect, "10.0.0.2");
 	unlink(path);
 	/* An IPv6 nameserver with a zone; and no file at all: 127.0.0.1. */
 	write_tmp(path, "nameserver fe80::1%eth0\n");
 	assert_int_equal(
 	    run_dns_prepare(&d, "10.0.0.8/24", "fdaa::8/64", NULL, path), 0);
-	assert_string_equal(d.upstream, "[fe80::1]");
+	assert_string_equal(d.upstream, "[fe80::1],[fe80::1]");
 	unlink(path);
 	assert_int_equal(run_dns_prepare(&d, "10.0.0.8/24", "fdaa::8/64", NULL,
 					 "/nonexistent/resolv.conf"),
 			 0);
-	assert_string_equal(d.upstream, "127.0.0.1");
+	assert_string_equal(d.upstream, "127.0.0.1,127.0.0.1");
 	/* A /31 or /32 leaves no room for a resolver. */
 	assert_int_equal(run_dns_prepare(&d, "10.0.0.8/32", NULL, NULL, path),
 			 -1);
