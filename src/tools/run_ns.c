@@ -213,6 +213,12 @@ static int enter_namespaces(const struct run_ns_req *r)
 		    root ? "a " : "a user and ", strerror(err));
 		if (!root && (err == EPERM || err == ENOSPC || err == EINVAL))
 			userns_hint();
+		else if (root && err == EPERM)
+			fprintf(stderr,
+				"hint: uid 0 without CAP_SYS_ADMIN (a "
+				"container?): grant it, or run tunproxy run as "
+				"a normal user, in a user namespace of its "
+				"own\n");
 		return -1;
 	}
 	if (!root && map_ids(r->uid, r->gid) < 0) {
