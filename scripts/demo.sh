@@ -141,16 +141,20 @@ mkdir -p "/etc/netns/$NS_PROXY"
 printf 'nameserver %s\n' "$NET_V4" >"/etc/netns/$NS_PROXY/resolv.conf"
 trap 'rm -rf "/etc/netns/$NS_PROXY"; tp_teardown' EXIT
 runshow() {
-	printf '%s$ tunproxy run --' "$C"
-	printf ' %q' "$@"
-	printf '%s\n' "$N"
+	local a line="tunproxy run --"
+	for a in "$@"; do
+		case $a in *[[:space:]\|]*) line="$line '$a'" ;; *) line="$line $a" ;; esac
+	done
+	printf '%s$ %s%s\n' "$C" "$line" "$N"
 	ip netns exec "$NS_PROXY" "$TUNPROXY" run -- "$@" 2>&1 | sed 's/^/   /'
 	return "${PIPESTATUS[0]}"
 }
 runshow cat /etc/resolv.conf || die "tunproxy run failed"
 runshow getent hosts "$DNS_NAME" || die "getent through tunproxy run failed"
-runshow sh -c "curl -sS --max-time 30 http://$DNS_NAME/file | sha256sum" ||
+got=$(runshow sh -c "curl -sS --max-time 30 http://$DNS_NAME/file | sha256sum") ||
 	die "curl through tunproxy run failed"
+printf '%s\n' "$got"
+[[ $got == *"$WANT_SHA"* ]] || die "the download through tunproxy run differs"
 runshow ping -c 2 -i 0.3 "$HOST_V6" || die "ping through tunproxy run failed"
 printf '%s$ tunproxy run -- sh -c "exit 7"; echo $?%s\n' "$C" "$N"
 ip netns exec "$NS_PROXY" "$TUNPROXY" run -- sh -c "exit 7"
