@@ -11,7 +11,8 @@
  *
  * The parent then waits for signals with sigtimedwait (as main.c does):
  * SIGINT, SIGTERM and SIGHUP go on to CMD, SIGUSR1 prints the counters,
- * and SIGCHLD means CMD ended: the engine stops (every flow closed) and
+ * and SIGCHLD means CMD ended: once the TCP connections CMD left have
+ * ended (see drain()), the engine stops (every flow closed) and
  * tunproxy exits with CMD's status, as a shell reports it (128+N for
  * signal N). The child has PR_SET_PDEATHSIG, so CMD is not left running
  * without a network if tunproxy itself dies. The namespaces die with
@@ -220,6 +221,30 @@ static void child(int sock, const struct run_args *a,
 	_exit(err == ENOENT ? 127 : 126);
 }
 
+/* CMD is gone, but its last bytes may not be: the kernel goes on sending
+ * what a closed socket still held (a namespace lives on while such
+ * sockets do), and that needs the engine to take it and pass it on. So
+ * the engine serves until its TCP connections have ended, for at most
+ * DRAIN_MS (a background process of CMD may keep one open); a signal
+ * ends the wait at once. */
+#define DRAIN_MS 10000
+
+static void drain(struct tp *tp, const sigset_t *sigs)
+{
+	for (int waited = 0; waited < DRAIN_MS; waited += 20) {
+		uint64_t v[TP_CTR__COUNT];
+		size_t n = tp_get_counters(tp, v, TP_CTR__COUNT);
+		if (n < TP_CTR__COUNT || tp_status(tp) != 0 ||
+		    v[TP_CTR_tcp_conns_open] + v[TP_CTR_tcp_half_open] == 0)
+			return;
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		siginfo_t si;
+		int sig = sigtimedwait(sigs, &si, &ts);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			return;
+	}
+}
+
 static int exit_code_of(int status)
 {
 	if (WIFEXITED(status))
@@ -362,6 +387,8 @@ int run_main(const struct run_args *a)
 			kill(pid, SIGTERM);
 		}
 	}
+	if (!engine_dead)
+		drain(tp, &sigs);
 	tp_stop(tp);
 	if (a->verbosity >= 1)
 		a->print_counters(tp);
