@@ -48,7 +48,7 @@ rl_marked_pids() {
 rl_setup() {
 	tp_setup
 	trap rl_teardown EXIT
-	tp_require nginx dnsmasq dig curl getent setpriv sha256sum
+	tp_require nginx dnsmasq dig curl getent setpriv sha256sum socat
 	if [ "${1:-}" = user ]; then
 		RL_USER=65534
 		RL_TUN_MODE=$(stat -c %a /dev/net/tun)
@@ -197,6 +197,54 @@ rl_checks() {
 	[ "$out" = 203.0.113.41 ] || fail "dig @10.0.0.2 (the second nameserver): '$out'"
 	printf 'nameserver %s\nsearch tp.test\n' "$NET_V4" >"$RL_ETC/resolv.conf"
 	tp_log "several nameservers, the first dead: failover inside: ok"
+
+	# An upload whose client exits as soon as its last write returns:
+	# the kernel still holds the tail in the closed socket, and tunproxy
+	# must serve it before exiting. The sink waits 1 s before it reads
+	# each connection, so megabytes are still queued when socat exits.
+	# Three times, byte-exact.
+	tp_spawn "$NS_NET" "$TP_TMP/sink.log" "$TP_PY" -u -c '
+import hashlib, socket, sys, threading, time
+def serve(c):
+    time.sleep(1)
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print("sink", "x", n, h.hexdigest(), flush=True)
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 9999))
+s.listen(8)
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],)).start()
+' "$HOST_V4"
+	TP_PIDS+=("$TP_SPAWNED")
+	tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :9999' | grep -q ." ||
+		fail "the TCP sink did not come up"
+	# More than every buffer on the way holds (the app's socket, the
+	# engine's window, the host sockets): the tail is still in the app's
+	# socket when socat exits.
+	cat "$TP_TMP/www/blob" "$TP_TMP/www/blob" "$TP_TMP/www/blob" "$TP_TMP/www/blob" \
+		"$TP_TMP/www/blob" "$TP_TMP/www/blob" >"$TP_TMP/up"
+	chmod a+r "$TP_TMP/up"
+	up_sha=$(sha256sum <"$TP_TMP/up" | cut -d' ' -f1)
+	for i in 1 2 3; do
+		rl_run -- socat -u "OPEN:$TP_TMP/up" "TCP:$HOST_V4:9999" ||
+			fail "upload $i: socat failed: $(tail -n 3 "$TP_TMP/run.err")"
+	done
+	tp_wait_for 10 sh -c "[ \$(grep -c '^sink ' '$TP_TMP/sink.log') -ge 3 ]" ||
+		fail "the sink saw $(grep -c '^sink ' "$TP_TMP/sink.log") of 3 uploads end"
+	out=$(awk '$1 == "sink" { print $3, $4 }' "$TP_TMP/sink.log" | sort | uniq -c | awk '{print $1, $2, $3}')
+	[ "$out" = "3 $((60 << 20)) $up_sha" ] ||
+		fail "uploads by a client that exits at once: got [$out], want 3 x $((60 << 20)) bytes $up_sha"
+	tp_stop_pid "$TP_SPAWNED"
+	rm -f "$TP_TMP/up"
+	tp_log "uploads whose client exits at once arrive whole: ok"
 
 	# Engine options apply: --mtu sets the TUN's MTU inside.
 	out=$(rl_run --mtu 1400 -- cat /sys/class/net/tun0/mtu) || fail "--mtu 1400 failed"
