@@ -357,9 +357,8 @@ int run_main(const struct run_args *a)
 			"tunproxy: run: engine on the TUN, CMD is pid "
 			"%d\n",
 			(int)pid);
-	if (write(sp[0], "g", 1) != 1) {
+	if (send(sp[0], "g", 1, MSG_NOSIGNAL) != 1)
 		fprintf(stderr, "tunproxy: run: the child went away\n");
-	}
 	close(sp[0]);
 
 	int status = 0;
