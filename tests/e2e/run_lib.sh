@@ -195,8 +195,18 @@ rl_checks() {
 		fail "getent with a dead first nameserver: '$out'"
 	out=$(rl_run -- dig +time=2 +tries=1 +short @10.0.0.2 "$DNS_NAME4" A)
 	[ "$out" = 203.0.113.41 ] || fail "dig @10.0.0.2 (the second nameserver): '$out'"
-	printf 'nameserver %s\nsearch tp.test\n' "$NET_V4" >"$RL_ETC/resolv.conf"
 	tp_log "several nameservers, the first dead: failover inside: ok"
+
+	# An IPv6 nameserver on the host, asked over both families inside.
+	printf 'nameserver %s\n' "$NET_V6" >"$RL_ETC/resolv.conf"
+	for server in 10.0.0.1 fdaa::1; do
+		out=$(rl_run -- dig +time=3 +tries=2 +short @"$server" "$DNS_NAME6" AAAA)
+		[ "$out" = 2001:db8:1::61 ] || fail "IPv6 upstream via $server: got '$out'"
+	done
+	out=$(rl_run -- getent ahostsv6 "$DNS_NAME") || fail "getent via an IPv6 upstream failed"
+	grep -q "^$HOST_V6 " <<<"$out" || fail "getent via an IPv6 upstream: $out"
+	printf 'nameserver %s\nsearch tp.test\n' "$NET_V4" >"$RL_ETC/resolv.conf"
+	tp_log "an IPv6 nameserver on the host: ok"
 
 	# An upload whose client exits as soon as its last write returns:
 	# the kernel still holds the tail in the closed socket, and tunproxy
