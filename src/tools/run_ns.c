@@ -18,9 +18,9 @@
  *   4. /sys remounted, so it shows the new namespace's devices.
  *   5. The resolver: a private copy of /etc/resolv.conf bind-mounted over
  *      it in the new mount namespace, as `ip netns exec` does. The file
- *      lives on a small tmpfs mounted on a fresh temporary directory; the
- *      tmpfs is detached and the directory removed once the bind mount
- *      holds the file, so nothing is left on disk.
+ *      lives on a small tmpfs mounted over /tmp for a moment (in our
+ *      private mount namespace only), detached again once the bind mount
+ *      holds the file, so nothing is ever written to disk.
  * tunproxy's own host sockets are opened by the parent, which never
  * leaves the original namespaces.
  */
@@ -350,34 +350,39 @@ static int mounts_private(void)
 	return 0;
 }
 
-/* Bind-mounts a file holding text over /etc/resolv.conf (see the top). */
+/* Bind-mounts a file holding text over /etc/resolv.conf (see the top).
+ * The file is made on a small tmpfs mounted, for a moment, over a
+ * directory that exists everywhere (/tmp): in our private mount namespace
+ * that hides nothing from anyone else, needs no writable directory, and
+ * leaves nothing on disk, even if we die half-way. */
 static int mount_resolv(const char *text)
 {
-	const char *tmp = getenv("TMPDIR");
-	char dir[512];
-	snprintf(dir, sizeof(dir), "%s/tunproxy-run.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "tunproxy: run: resolv.conf: mkdtemp %s: %s\n",
-			dir, strerror(errno));
+	static const char *const dirs[] = {"/tmp", "/mnt", "/run", "/var/tmp"};
+	const char *dir = NULL;
+	int err = 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !dir; i++) {
+		if (mount("tunproxy", dirs[i], "tmpfs",
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=64k,mode=0755") == 0)
+			dir = dirs[i];
+		else
+			err = errno;
+	}
+	if (!dir) {
+		fprintf(stderr, "tunproxy: run: resolv.conf: tmpfs: %s\n",
+			strerror(err));
 		return -1;
 	}
 	int rc = -1;
-	char file[600];
+	char file[64];
 	snprintf(file, sizeof(file), "%s/resolv.conf", dir);
-	if (mount("tunproxy", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "size=64k,mode=0755") < 0) {
-		fprintf(stderr, "tunproxy: run: resolv.conf: tmpfs: %s\n",
-			strerror(errno));
-		goto out_dir;
-	}
 	int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 		fprintf(stderr, "tunproxy: run: resolv.conf: %s\n",
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		goto out_mnt;
+		goto out;
 	}
 	close(fd);
 	if (mount(file, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) {
@@ -385,13 +390,17 @@ static int mount_resolv(const char *text)
 			"tunproxy: run: cannot bind-mount /etc/resolv.conf: "
 			"%s\n",
 			strerror(errno));
-		goto out_mnt;
+		goto out;
 	}
 	rc = 0;
-out_mnt:
-	umount2(dir, MNT_DETACH);
-out_dir:
-	rmdir(dir);
+out:
+	/* The bind mount keeps the file (and its tmpfs) alive; the directory
+	 * shows what it held before again. */
+	if (umount2(dir, MNT_DETACH) < 0)
+		fprintf(stderr,
+			"tunproxy: run: warning: cannot unmount the "
+			"temporary tmpfs on %s\n",
+			dir);
 	return rc;
 }
 
