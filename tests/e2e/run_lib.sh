@@ -88,6 +88,7 @@ rl_run() {
 # `cmd &` would be.
 rl_run_bg() {
 	rl_argv
+	rm -f "$TP_TMP/bg.out" # rl_wait_file must not see the last run's
 	set -m
 	"${RL_ARGV[@]}" "$@" >"$TP_TMP/bg.out" 2>>"$TP_TMP/run.err" &
 	RL_PID=$!
@@ -261,8 +262,8 @@ while True:
 	[ "$out" = 1400 ] || fail "--mtu 1400: the TUN has MTU '$out'"
 
 	# ping.
-	rl_run -- ping -c 1 -W 3 "$HOST_V4" >/dev/null || fail "ping $HOST_V4 failed"
-	rl_run -- ping -6 -c 1 -W 3 "$HOST_V6" >/dev/null || fail "ping $HOST_V6 failed"
+	out=$(rl_run -- ping -c 2 -i 0.5 -W 3 "$HOST_V4" 2>&1) || fail "ping $HOST_V4 failed: $out"
+	out=$(rl_run -- ping -6 -c 2 -i 0.5 -W 3 "$HOST_V6" 2>&1) || fail "ping $HOST_V6 failed: $out"
 
 	# Exit statuses.
 	rl_run -- sh -c 'exit 7'
