@@ -76,6 +76,14 @@ struct pcap_tap *pcap_tap_open(const char *path, const char *ifdesc)
 		return NULL;
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	if (strcmp(path, "-") == 0) {
+		if (isatty(STDOUT_FILENO)) {
+			fprintf(stderr, "tunproxy: --pcap -: standard output "
+					"is a terminal; pipe it (e.g. to "
+					"'wireshark -k -i -') or name a "
+					"file\n");
+			free(t);
+			return NULL;
+		}
 		t->fd = STDOUT_FILENO;
 	} else {
 		t->fd =
