@@ -5,7 +5,8 @@
  * Records are buffered within one engine batch and written whole at the
  * batch's end (TP_TAP_FLUSH), so the file grows as packets cross the TUN
  * and ends on a block boundary after every batch: a capture cut by
- * Ctrl-C, or even SIGKILL, still reads.
+ * Ctrl-C, or by SIGKILL between two writes, still reads
+ * (tests/e2e/test_run_pcap.sh).
  */
 #ifndef TP_TOOLS_PCAP_TAP_H
 #define TP_TOOLS_PCAP_TAP_H
