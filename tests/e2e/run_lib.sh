@@ -125,7 +125,10 @@ rl_checks() {
 	sha=$(rl_run -- sh -c "curl -sS --max-time 60 'http://[$HOST_V6]/blob' | sha256sum") ||
 		fail "curl over IPv6 failed: $(tail -n 5 "$TP_TMP/run.err")"
 	[ "${sha%% *}" = "$RL_BLOB_SHA" ] || fail "IPv6 download: sha $sha, want $RL_BLOB_SHA"
-	tp_log "10 MiB over IPv4 and IPv6, byte-exact: ok"
+	sha=$(rl_run --no-offload -- sh -c "curl -sS --max-time 60 http://$HOST_V4/blob | sha256sum") ||
+		fail "curl with --no-offload failed: $(tail -n 5 "$TP_TMP/run.err")"
+	[ "${sha%% *}" = "$RL_BLOB_SHA" ] || fail "--no-offload download: sha $sha"
+	tp_log "10 MiB over IPv4 and IPv6 (and without offloads), byte-exact: ok"
 
 	# DNS through the forwarder: resolv.conf names 10.0.0.1 and fdaa::1.
 	out=$(rl_run -- cat /etc/resolv.conf) || fail "cat resolv.conf failed"
