@@ -115,6 +115,13 @@ typedef void (*tp_output_fn)(void *ctx, const uint8_t *const *pkts,
 			     size_t n);
 
 /* Framing of the packets on tun_fd. */
+/* Directions passed to tp_config.tap. */
+enum tp_tap_dir {
+	TP_TAP_FLUSH = 0,    /* end of a batch; pkt is NULL */
+	TP_TAP_FROM_APP = 1, /* read from the TUN: the app sent it */
+	TP_TAP_TO_APP = 2,   /* written to the TUN by the engine */
+};
+
 enum tp_framing {
 	TP_FRAMING_NONE = 0, /* Linux TUN with IFF_NO_PI, Android */
 	TP_FRAMING_UTUN = 1, /* Darwin utun: 4-byte address family first */
@@ -249,6 +256,34 @@ struct tp_config {
 	const char *tun_prefixes;
 	uint32_t fwmark;
 	const char *bind_interface;
+
+	/* Packet tap (e.g. a live capture, tunproxy --pcap): called on the
+	 * driving thread with every packet that crosses the TUN (or the
+	 * callback/dev transport), dir TP_TAP_FROM_APP for packets the app
+	 * sent, TP_TAP_TO_APP for packets the engine wrote, before they are
+	 * written. A packet read as a TSO super-packet (TP_FRAMING_VNET_HDR)
+	 * is seen as read; the engine's packets are seen one segment each.
+	 * After each batch the tap is called once with pkt NULL, len 0 and
+	 * dir TP_TAP_FLUSH: a good time to write buffered records out. The
+	 * packet is valid only during the call. Like output, it must not
+	 * block for long nor call tp_destroy. NULL: off. */
+	void (*tap)(void *ctx, const uint8_t *pkt, size_t len, int dir);
+	void *tap_ctx; /* passed to tap; valid until tp_destroy */
+
+	/* DNS redirect (tunproxy run): flows to port 53 of one of the
+	 * dns_redirect addresses ("10.0.0.1,fdaa::1": addresses the app
+	 * treats as its resolver, inside the TUN's prefix; at most 8) get
+	 * their host socket, UDP or TCP, connected to their upstream
+	 * instead. dns_upstream is one address for all ("127.0.0.53",
+	 * "192.0.2.1:5353", "[::1]:53"; port 53 if none) or one per
+	 * dns_redirect address, in the same order. The
+	 * destination policy judges the address the app used, not the
+	 * upstream: the forwarding is the engine's own, so an upstream on
+	 * this host's loopback (a stub resolver) works under the default
+	 * policy. Both are read only during tp_create; NULL: off. A bad
+	 * value makes tp_create fail with TP_EINVAL (logged). */
+	const char *dns_redirect;
+	const char *dns_upstream;
 };
 
 /* Fills c with defaults (callback mode until tun_fd is set), including

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tunproxy demo: builds tunproxy if needed, makes three network namespaces
 # (an "app" whose only network is tunproxy's TUN device, the "proxy" that
-# runs tunproxy, and a "net" with a DNS server, a UDP echo server and a
-# pingable host), shows a DNS lookup, a UDP exchange and a ping going
-# through tunproxy, prints its counters, and removes everything again.
+# runs tunproxy, and a "net" with a DNS server, a web server, a UDP echo
+# server and a pingable host), shows a DNS lookup, a TCP download, a UDP
+# exchange and a ping going through tunproxy, prints its counters, then
+# does it again the short way, `tunproxy run -- CMD`, and removes
+# everything. Only namespaces it creates see any traffic.
 # Run as root on Debian 12:  sudo bash scripts/demo.sh
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -29,7 +31,7 @@ die() {
 
 # --- packages -----------------------------------------------------------------
 PKGS="build-essential cmake libcmocka-dev iproute2 procps util-linux python3
-  dnsmasq-base bind9-dnsutils socat iputils-ping"
+  dnsmasq-base bind9-dnsutils socat iputils-ping nginx-light curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -69,13 +71,20 @@ cat <<EOT
    $NS_PROXY  runs tunproxy; reaches the world only through a veth
                to "net" ($PROXY_V4, $PROXY_V6)
    $NS_NET    the "internet": $NET_V4 / $NET_V6 on the veth, and a host
-               $HOST_V4 / $HOST_V6 running dnsmasq and a UDP echo server
+               $HOST_V4 / $HOST_V6 running dnsmasq, nginx and a UDP echo
+               server
 EOT
 
 bold "Starting the servers in $NS_NET"
 tp_start_dns
 tp_start_udp_echo
+mkdir -p "$TP_TMP/www"
+head -c $((4 << 20)) /dev/urandom >"$TP_TMP/www/file"
+chmod -R a+rX "$TP_TMP/www"
+WANT_SHA=$(sha256sum <"$TP_TMP/www/file" | cut -d' ' -f1)
+tp_start_http "$TP_TMP/www"
 say "dnsmasq answers $DNS_NAME (A $HOST_V4, AAAA $HOST_V6); UDP echo on port $ECHO_PORT"
+say "nginx serves a 4 MiB file of random bytes (sha256 ${WANT_SHA:0:16}...) on port 80"
 
 bold "Starting tunproxy in $NS_PROXY"
 tp_start_proxy
@@ -86,6 +95,13 @@ in_app ip route | sed 's/^/   /'
 bold "A DNS lookup from the app, through tunproxy"
 show dig +short +time=3 @"$HOST_V4" "$DNS_NAME" A || die "DNS lookup failed"
 show dig +short +time=3 @"$HOST_V6" "$DNS_NAME" AAAA || die "DNS lookup over IPv6 failed"
+
+bold "A TCP download: curl fetches 4 MiB from nginx, through tunproxy"
+cmdline "curl -sS http://$HOST_V4/file | sha256sum"
+got=$(in_app sh -c "curl -sS --max-time 30 http://$HOST_V4/file | sha256sum" | cut -d' ' -f1)
+say "$got"
+[ "$got" = "$WANT_SHA" ] || die "the download differs (want $WANT_SHA)"
+say "the same bytes nginx has"
 
 bold "A UDP exchange: the echo server sends our datagram back"
 cmdline "echo \"hello through tunproxy\" | socat -t 2 - UDP4:$HOST_V4:$ECHO_PORT"
@@ -108,9 +124,45 @@ awk '$1 == "counters" && $2 == "end" { last = NR } { line[NR] = $0 }
            for (i = start; i < last; i++) { split(line[i], f, " ")
              if (f[3] != "0") printf "   %-28s %s\n", f[1] == "drop" ? "drop " f[2] : f[2], f[3] } }' "$TP_LOG"
 
-bold "Stopping tunproxy and cleaning up"
+bold "Stopping tunproxy"
 tp_stop_proxy || { tail -n 20 "$TP_LOG"; die "tunproxy did not stop cleanly"; }
-say "tunproxy exited cleanly; the namespaces and servers go now"
+say "tunproxy exited cleanly"
+
+# --- tunproxy run ---------------------------------------------------------------
+bold "The short way: tunproxy run -- CMD"
+cat <<EOT
+   tunproxy run makes the namespace, the TUN, the addresses, the routes and
+   a resolv.conf for one command, runs it, and exits with its status. Here
+   it runs inside $NS_PROXY (standing in for your machine), whose
+   resolv.conf names dnsmasq: CMD's DNS goes to tunproxy at 10.0.0.1, which
+   forwards it there.
+EOT
+mkdir -p "/etc/netns/$NS_PROXY"
+printf 'nameserver %s\n' "$NET_V4" >"/etc/netns/$NS_PROXY/resolv.conf"
+trap 'rm -rf "/etc/netns/$NS_PROXY"; tp_teardown' EXIT
+runshow() {
+	local a line="tunproxy run --"
+	for a in "$@"; do
+		case $a in *[[:space:]\|]*) line="$line '$a'" ;; *) line="$line $a" ;; esac
+	done
+	printf '%s$ %s%s\n' "$C" "$line" "$N"
+	ip netns exec "$NS_PROXY" "$TUNPROXY" run -- "$@" 2>&1 | sed 's/^/   /'
+	return "${PIPESTATUS[0]}"
+}
+runshow cat /etc/resolv.conf || die "tunproxy run failed"
+runshow getent hosts "$DNS_NAME" || die "getent through tunproxy run failed"
+got=$(runshow sh -c "curl -sS --max-time 30 http://$DNS_NAME/file | sha256sum") ||
+	die "curl through tunproxy run failed"
+printf '%s\n' "$got"
+[[ $got == *"$WANT_SHA"* ]] || die "the download through tunproxy run differs"
+runshow ping -c 2 -i 0.3 "$HOST_V6" || die "ping through tunproxy run failed"
+printf '%s$ tunproxy run -- sh -c "exit 7"; echo $?%s\n' "$C" "$N"
+ip netns exec "$NS_PROXY" "$TUNPROXY" run -- sh -c "exit 7"
+say "$?"
+say "(as a normal user it works the same, in a user namespace of its own)"
+
+bold "Cleaning up"
+say "the namespaces and servers go now"
 # shellcheck disable=SC2034 # read by the EXIT trap in lib.sh
 TP_DONE=1
 exit 0

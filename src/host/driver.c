@@ -127,7 +127,26 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		driver_log(d, TP_LOG_DEBUG,
 			   "refusing flows to our own socket: %s", self);
 	cc.policy_self = self;
-	d->core = core_create(&cc, &driver_host_ops, d);
+	d->ops = driver_host_ops;
+	if (cfg->dns_redirect) {
+		d->dnsr = calloc(1, sizeof(*d->dnsr));
+		if (!d->dnsr) {
+			free(self);
+			goto fail;
+		}
+		if (dns_redirect_parse(d->dnsr, cfg->dns_redirect,
+				       cfg->dns_upstream, perr,
+				       sizeof(perr)) < 0) {
+			driver_log(d, TP_LOG_ERROR, "%s", perr);
+			free(self);
+			*err = -TP_EINVAL;
+			goto fail;
+		}
+		dns_redirect_wrap_ops(&d->ops);
+	}
+	d->tap = cfg->tap;
+	d->tap_ctx = cfg->tap_ctx;
+	d->core = core_create(&cc, &d->ops, d);
 	free(self);
 	if (!d->core) {
 		driver_log(d, TP_LOG_ERROR,
@@ -172,6 +191,7 @@ void driver_destroy(struct driver *d)
 		d->tun->ops->close(d->tun);
 	free(d->socks);
 	free(d->free_stack);
+	free(d->dnsr);
 	free(d);
 }
 
@@ -207,6 +227,9 @@ static int flush(struct driver *d, uint64_t now)
 		size_t n;
 		while ((n = core_tx_peek(d->core, pkts, 64)) > 0) {
 			uint64_t dropped = 0;
+			for (size_t i = 0; d->tap && i < n; i++)
+				d->tap(d->tap_ctx, pkts[i].data, pkts[i].len,
+				       TP_TAP_TO_APP);
 			int w = d->tun->ops->write_batch(d->tun, pkts, (int)n,
 							 &dropped);
 			if (dropped)
@@ -246,6 +269,9 @@ static int read_tun(struct driver *d)
 			break;
 		uint64_t now = now_us();
 		for (int i = 0; i < n; i++) {
+			if (d->tap)
+				d->tap(d->tap_ctx, pkts[i].data, pkts[i].len,
+				       TP_TAP_FROM_APP);
 			d->batch_more = i + 1 < n;
 			core_input(d->core, pkts[i].data, pkts[i].len,
 				   pkts[i].flags, now);
@@ -359,6 +385,8 @@ int driver_step(struct driver *d, int timeout_ms)
 		core_timers(d->core, now);
 		flush(d, now);
 	}
+	if (d->tap)
+		d->tap(d->tap_ctx, NULL, 0, TP_TAP_FLUSH);
 	if (d->fatal)
 		return d->fatal;
 	return __atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE) ? 0 : 1;

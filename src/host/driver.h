@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "core/engine.h"
+#include "host/dns_redirect.h"
 #include "host/os.h"
 #include "host/poller.h"
 #include "io/tunconn.h"
@@ -99,7 +100,12 @@ struct driver {
 	uint32_t fwmark;	/* SO_MARK, 0: none */
 	char bind_if[16];	/* interface name, "": none */
 	unsigned bind_ifindex;	/* its index (Darwin's IP_BOUND_IF) */
-	uint32_t log_level_req; /* atomic: tp_set_log_level's request + 1 */
+	uint32_t log_level_req;	   /* atomic: tp_set_log_level's request + 1 */
+	struct core_host_ops ops;  /* what the core calls: the
+					     platform's, maybe wrapped */
+	struct dns_redirect *dnsr; /* tp_config.dns_redirect, or NULL */
+	void (*tap)(void *, const uint8_t *, size_t, int); /* tp_config.tap */
+	void *tap_ctx;
 };
 
 /* Creates a driver around an engine built from cfg. tun is taken over. */

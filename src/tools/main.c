@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcap_tap.h"
+#include "run.h"
 #include "tool_util.h"
 #include "tools.h"
 #include "tunproxy.h"
@@ -35,6 +37,9 @@ struct cli {
 	char listen[300];   /* --listen udp:...: cfg.listen_udp points here */
 	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
 	struct tp_config cfg;
+	bool run_mode;	     /* tunproxy run (run.h) */
+	int run_argi;	     /* argv index of run's CMD */
+	struct run_opts run; /* run's options and --pcap */
 };
 
 static void usage(FILE *f)
@@ -44,6 +49,7 @@ static void usage(FILE *f)
 	    "Usage: tunproxy --tun NAME [options]\n"
 	    "       tunproxy --tun-fd N [options]\n"
 	    "       tunproxy --listen udp:HOST:PORT [options]\n"
+	    "       tunproxy run [options] [--] [CMD [ARGS...]]\n"
 	    "       tunproxy device|tee|capture ... (see tunproxy SUBCOMMAND "
 	    "-h)\n"
 	    "\n"
@@ -176,6 +182,7 @@ static void usage(FILE *f)
 	    "ping\n"
 	    "sockets (net.ipv4.ping_group_range) or, failing that, a raw "
 	    "socket.\n");
+	run_usage(f);
 }
 
 static const char *level_name(enum tp_log_level l)
@@ -290,11 +297,13 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
-	    {0},
+	    RUN_LONG_OPTIONS{0},
 	};
 	int o;
 	unsigned long long v;
-	while ((o = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
+	/* run: options end at CMD ("+"), whose own options are its own. */
+	const char *shortopts = c->run_mode ? "+vqhV" : "vqhV";
+	while ((o = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		const char *bad = NULL;
 		switch (o) {
 		case OPT_TUN:
@@ -435,9 +444,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case 'V':
 			printf("tunproxy %d (API %d)\n", 1, TP_API_VERSION);
 			exit(0);
-		default:
-			usage(stderr);
+		default: {
+			int r = run_parse_opt(&c->run, o, optarg, c->run_mode);
+			if (r == 0)
+				break;
+			if (r > 0)
+				usage(stderr);
 			return -1;
+		}
 		}
 		if (bad) {
 			fprintf(stderr,
@@ -445,6 +459,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				optarg);
 			return -1;
 		}
+	}
+	if (c->run_mode) {
+		c->cfg.allow = c->allow;
+		c->cfg.deny = c->deny;
+		c->run_argi = optind;
+		return 0;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "tunproxy: unexpected argument '%s'\n",
@@ -555,6 +575,10 @@ int main(int argc, char **argv)
 	struct cli c = {
 	    .tun_fd = -1, .addr4 = "10.0.0.8/24", .addr6 = "fdaa::8/64"};
 	tp_config_init(&c.cfg);
+	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+		c.run_mode = true;
+		argc--, argv++;
+	}
 	if (parse_args(argc, argv, &c) < 0) {
 		free(c.allow);
 		free(c.deny);
@@ -579,6 +603,35 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	if (c.run_mode) {
+		if (c.tun_name || c.tun_fd >= 0) {
+			fprintf(stderr, "tunproxy: run makes its own TUN: "
+					"drop --tun/--tun-fd\n");
+			return 2;
+		}
+		struct run_args ra = {.cfg = &c.cfg,
+				      .opts = &c.run,
+				      .addr4 = c.addr4,
+				      .addr6 = c.addr6,
+				      .no_offload = c.no_offload,
+				      .verbosity = c.verbosity,
+				      .argc = argc - c.run_argi,
+				      .argv = argv + c.run_argi,
+				      .print_counters = print_counters};
+		int code = run_main(&ra);
+		free(c.allow);
+		free(c.deny);
+		return code;
+	}
+	struct pcap_tap *pcap = NULL;
+	if (c.run.pcap) {
+		pcap = pcap_tap_open(c.run.pcap, "tunproxy: outbound from the "
+						 "app, inbound to the app");
+		if (!pcap)
+			return 1;
+		pcap_tap_attach(pcap, &c.cfg);
+	}
 
 	int fd = c.tun_fd;
 	if (c.tun_name) {
@@ -664,6 +717,7 @@ int main(int argc, char **argv)
 	tp_stop(tp);
 	print_counters(tp);
 	tp_destroy(tp);
+	pcap_tap_close(pcap);
 	if (c.tun_name)
 		close(fd);
 	return exit_code;
