@@ -20,7 +20,7 @@
  * engine's budget, which keeps a quarter for flows (rings never make the
  * engine refuse new flows by themselves). What is left, the ring pool, is
  * shared: a connection's fair share is the pool divided by the connections
- * holding rings, and its ring is sized to the largest power of two within
+ * with data waiting (holding a ring, or waiting for one), and its ring is sized to the largest power of two within
  * the share, between RX_RING_MIN and RX_RING_MAX. A ring starts at its
  * share, grows (doubling) when it is full and the share has grown, and
  * shrinks when its share is well below its size and its bytes fit the
@@ -79,7 +79,8 @@ struct tcprx_ring {
 struct tcprx_copy_state {
 	uint8_t *scratch;
 	uint32_t nrings;
-	size_t ring_bytes; /* charged to the budget for rings */
+	uint32_t nringless; /* connections with data but no ring */
+	size_t ring_bytes;  /* charged to the budget for rings */
 };
 
 static struct tcprx_copy_state *state(struct driver *d)
@@ -106,7 +107,8 @@ static uint32_t fair_cap(struct driver *d, struct tcprx_copy_state *st,
 	size_t others = m->used - st->ring_bytes;
 	size_t keep = m->budget / 4 + others;
 	size_t pool = m->budget > keep ? m->budget - keep : 0;
-	size_t share = pool / (st->nrings + extra ? st->nrings + extra : 1);
+	uint32_t n = st->nrings + st->nringless + extra;
+	size_t share = pool / (n ? n : 1);
 	uint32_t cap = RX_RING_MAX;
 	while (cap > RX_RING_MIN && ring_size(cap) > share)
 		cap /= 2;
@@ -157,6 +159,22 @@ static struct tcprx_ring *ring_get(struct driver *d,
 		return r;
 	}
 	return NULL;
+}
+
+/* A connection with data starts or ends a stint without a ring. */
+static void set_ringless(struct driver *d, struct tcprx_copy_state *st,
+			 struct hsock *s, bool on)
+{
+	if (s->ringless == on)
+		return;
+	s->ringless = on;
+	if (on) {
+		st->nringless++;
+		count(&d->tcprx_stats.ringless);
+		count(&d->tcprx_stats.rings_refused);
+	} else {
+		st->nringless--;
+	}
 }
 
 static void ring_put(struct driver *d, struct hsock *s)
@@ -311,15 +329,13 @@ long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 	if (!r) {
 		r = ring_get(d, st);
 		if (!r) {
-			if (!s->ringless) {
-				/* Counted once per stint without a ring. */
-				s->ringless = 1;
-				count(&d->tcprx_stats.ringless);
-				count(&d->tcprx_stats.rings_refused);
-			}
-			return peek_scratch(d, st, s, offset, iov, iovcnt);
+			long n = peek_scratch(d, st, s, offset, iov, iovcnt);
+			/* An idle connection (nothing in flight, nothing
+			 * waiting) does not count against the others' share. */
+			set_ringless(d, st, s, !(offset == 0 && n == -EAGAIN));
+			return n;
 		}
-		s->ringless = 0;
+		set_ringless(d, st, s, false);
 		s->rx = r;
 	}
 	size_t need = offset + iov_len(iov, iovcnt);
@@ -418,8 +434,9 @@ void tcprx_copy_release(struct driver *d, int id)
 {
 	struct hsock *s = &d->socks[id];
 	ring_put(d, s);
+	if (d->tcprx)
+		set_ringless(d, d->tcprx, s, false);
 	s->rx_full = 0;
-	s->ringless = 0;
 }
 
 void tcprx_copy_driver_free(struct driver *d)
