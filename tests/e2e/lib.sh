@@ -30,8 +30,9 @@
 # TP_TCP_RX (auto|peek|copy: tp_start_proxy adds --tcp-rx), TP_PROXY_PRELOAD
 # (an LD_PRELOAD library for the proxy, e.g. the SO_PEEK_OFF shim) and
 # TP_EXPECT_RX (userspace|fallback: tp_pass checks the proxy's receive path,
-# tcp_rx_userspace = 1 or tcp_rx_fallbacks > 0). tests/CMakeLists.txt sets
-# these for the TCP tests' *.copy, *.nopeek and *.latepeek variants.
+# tcp_rx_userspace = 1 or tcp_rx_fallbacks > 0), TP_EXPECT_LOG (tp_pass
+# checks the proxy log has this text). tests/CMakeLists.txt sets these for
+# the *.copy, *.nopeek, *.latepeek and *.nooffload variants.
 
 TP_E2E_DIR=${TP_E2E_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 TP_ROOT=$(cd "$TP_E2E_DIR/../.." && pwd)
@@ -111,6 +112,9 @@ tp_pass() {
 # tp_check_rx_path: with TP_EXPECT_RX set, the proxy (if still running) must
 # be on the receive path the variant asked for (see the top).
 tp_check_rx_path() {
+	if [ -n "${TP_EXPECT_LOG:-}" ]; then
+		grep -qF -- "$TP_EXPECT_LOG" "$TP_LOG" || fail "the proxy log lacks '$TP_EXPECT_LOG'"
+	fi
 	[ -n "${TP_EXPECT_RX:-}" ] && [ -n "${TP_PID:-}" ] && tp_running "$TP_PID" || return 0
 	local v
 	case $TP_EXPECT_RX in

@@ -1,15 +1,20 @@
-/* shim_peek_off.c - an LD_PRELOAD library that makes this kernel refuse
- * SO_PEEK_OFF on TCP sockets the way Linux before 6.9 does (EOPNOTSUPP),
- * so the end-to-end tests can run tunproxy's fallback on the CI kernel
- * (tests/CMakeLists.txt registers the *.nopeek and *.latepeek variants).
+/* shim_old_kernel.c - an LD_PRELOAD library that makes this kernel refuse
+ * what older kernels refuse, so the end-to-end tests run tunproxy's
+ * fallbacks on the CI kernel (tests/CMakeLists.txt registers the
+ * *.nopeek, *.latepeek and *.nooffload variants; docs/architecture.md's
+ * kernel-feature table names them).
  *
- * TP_SHIM_PEEK_OFF (environment):
- *   refuse  (default) every SO_PEEK_OFF on a stream socket fails, as on
- *           Debian 12's 6.1, Ubuntu 22.04/24.04 GA kernels, Android GKI.
+ * TP_SHIM_PEEK_OFF (environment): SO_PEEK_OFF on stream sockets, which
+ * Linux gained in 6.9:
+ *   refuse  (default) every call fails with EOPNOTSUPP, as on Debian 12's
+ *           6.1, Ubuntu 22.04/24.04 GA kernels, Android GKI up to 6.6.
  *   late    offset 0 on a fresh socket and every call on a loopback
  *           socket (the probe) succeed; any other offset fails: a socket
  *           that started on the kernel path is refused at its first
  *           retransmission, mid-stream.
+ *   allow   the kernel's own answer.
+ * TP_SHIM_TUN_OFFLOAD=refuse: ioctl(TUNSETOFFLOAD) fails with EINVAL, as
+ * on a kernel (or a TUN driver in a sandbox) without the offloads.
  * Every refusal is counted in the file named by TP_SHIM_COUNT (if set), one
  * byte per refusal, so a test can prove the shim was in the path.
  */
@@ -19,6 +24,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -68,9 +76,9 @@ static void count_refusal(void)
 
 static int refuse(int fd, const void *val, socklen_t len)
 {
-	if (!is_stream(fd))
-		return 0;
 	const char *mode = getenv("TP_SHIM_PEEK_OFF");
+	if (!is_stream(fd) || (mode && strcmp(mode, "allow") == 0))
+		return 0;
 	if (mode && strcmp(mode, "late") == 0) {
 		int off = len >= sizeof(int) ? *(const int *)val : 0;
 		return off != 0 && !is_loopback_peer(fd);
@@ -87,4 +95,19 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		return -1;
 	}
 	return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	const char *mode = getenv("TP_SHIM_TUN_OFFLOAD");
+	if (req == TUNSETOFFLOAD && mode && strcmp(mode, "refuse") == 0) {
+		count_refusal();
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)syscall(SYS_ioctl, fd, req, arg);
 }
