@@ -12,20 +12,26 @@
 #                            vp 198.51.100.2/24 <-> vn 198.51.100.1/24
 #                                                       lo 203.0.113.10
 # Forwarders (FORWARDERS, default "kernel tunproxy tunproxy-plain
-# tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520"):
+# tunproxy-embedded tunproxy-embedded-3M tunproxy-65520 pasta pasta-65520
+# slirp4netns slirp4netns-65520"):
 #   kernel        app --veth--> proxy (ip_forward=1, a plain router) --> net
 #   tunproxy      tunproxy --tun tp0 --no-tun-config in proxy; tp0 moved to
 #                 app, 10.0.0.8/24, default route via tp0, MTU 1500
 #                 (the TUN offloads on, its default: TSO/GSO super-packets
 #                 both ways; tunproxy-plain: --no-offload, one packet per
 #                 segment as over a handed-in fd; tunproxy-65520: --mtu
-#                 65520 and the same on tp0)
+#                 65520 and the same on tp0; tunproxy-embedded: the
+#                 phone's data path on this machine, --tcp-rx copy
+#                 --no-offload (host data in userspace rings, one packet
+#                 per segment: what iOS and a handed-in Android fd get);
+#                 tunproxy-embedded-3M: the same under --max-memory 3M)
 #   pasta         pasta -f --config-net in proxy, attached to the app ns
 #                 (MTU 1500; pasta-65520: pasta's default MTU)
 #   slirp4netns   slirp4netns --configure in proxy, tap0 in the app ns
 #                 (MTU 1500; slirp4netns-65520)
-# Scenarios (SCENARIOS, default "up down rr crr urr mem"; the -65520 variants
-# run only "up down" unless SCENARIOS is set):
+# Scenarios (SCENARIOS, default "up down rr crr urr mem dl64"; the -65520
+# and -plain variants run only "up down", tunproxy-embedded-3M only dl64,
+# unless SCENARIOS is set):
 #   up, down   iperf3 single stream to/from 203.0.113.10 (-R for down);
 #              Gbit/s, sender retransmits, forwarder CPU seconds per GB
 #   rr         probe rr: 1-byte TCP round trips per second, one connection
@@ -35,6 +41,10 @@
 #              HOLD_COUNTS (default "1000 10000") idle connections with
 #              probe hold; per connection = delta / N. For tunproxy also
 #              its mem_used counter (SIGUSR1). Run in the first repetition.
+#   dl64       64 concurrent 10 MiB downloads (socat sends a file and
+#              closes; socat clients read to the FIN): seconds for all,
+#              aggregate Gbit/s, the forwarder's RSS peak, and for tunproxy
+#              mem_peak and the receive-ring counters
 # Results: a table on stdout (medians, and each forwarder's ratio to the
 # kernel path of the same run) and the same as markdown in
 # bench/results/<date>-<host>.md, with the raw per-repetition figures.
@@ -74,10 +84,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-plain tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
+FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-plain tunproxy-embedded tunproxy-embedded-3M tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
 HOLD_COUNTS=${HOLD_COUNTS:-1000 10000}
 SCENARIOS_SET=${SCENARIOS+x}
-SCENARIOS=${SCENARIOS:-up down rr crr urr mem}
+SCENARIOS=${SCENARIOS:-up down rr crr urr mem dl64}
 # net.ipv4.tcp_tw_reuse in every namespace. The kernel default (2) reuses a
 # TIME_WAIT port for a new connect() only over loopback, so past ~14k
 # back-to-back connections to one server port even the kernel path falls to
@@ -108,7 +118,7 @@ else
 fi
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces, TUN)" >&2; exit 1; }
-for c in ip iperf3 gcc python3 ss setsid; do
+for c in ip iperf3 gcc python3 ss setsid socat; do
 	command -v "$c" >/dev/null || { echo "run.sh: needs $c" >&2; exit 1; }
 done
 
@@ -119,6 +129,9 @@ SERVER=203.0.113.10
 APP_V4=10.0.0.8
 IPERF_PORT=5201
 PROBE_PORT=7000 # rr, crr, urr
+DL_PORT=7200    # dl64's file server
+DL_CONNS=64
+DL_MIB=10
 HOLD_PORT=7100  # idle connections (not the port crr filled with TIME_WAITs)
 
 ID="bp$$"
@@ -334,6 +347,8 @@ setup_forwarder() {
 	kernel) setup_kernel ;;
 	tunproxy) setup_tunproxy 1500 ;;
 	tunproxy-plain) setup_tunproxy 1500 --no-offload ;;
+	tunproxy-embedded) setup_tunproxy 1500 "--no-offload --tcp-rx copy" ;;
+	tunproxy-embedded-3M) setup_tunproxy 1500 "--no-offload --tcp-rx copy --max-memory 3M" ;;
 	tunproxy-65520) setup_tunproxy 65520 ;;
 	pasta) setup_pasta 1500 ;;
 	pasta-65520) setup_pasta 65520 ;;
@@ -541,8 +556,57 @@ run_mem() {
 	done
 }
 
+# run_dl64 FWD REP: DL_CONNS concurrent DL_MIB MiB downloads, each to the
+# FIN (the end of a download is where a lost wake-up shows).
+run_dl64() {
+	local fwd=$1 rep=$2 srv t0 t1 i r peak pids=() failed=0 secs
+	[ -f "$TMP/dl.bin" ] || head -c $((DL_MIB << 20)) /dev/urandom >"$TMP/dl.bin"
+	spawn "$NS_NET" "$TMP/dl-server.log" "${SERVER_PIN[@]}" socat \
+		"TCP-LISTEN:$DL_PORT,bind=$SERVER,fork,reuseaddr,backlog=256" "OPEN:$TMP/dl.bin"
+	srv=$SPAWNED
+	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$DL_PORT' | grep -q ." ||
+		{ log "dl64 server did not start"; return; }
+	peak=0
+	t0=$(date +%s.%N)
+	for ((i = 0; i < DL_CONNS; i++)); do
+		timeout 120 ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" socat -u \
+			"TCP:$SERVER:$DL_PORT" "OPEN:/dev/null" 2>/dev/null &
+		pids+=("$!")
+	done
+	while :; do
+		if [ -n "$FWD_PID" ]; then
+			r=$(rss_kb "$FWD_PID")
+			[ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r
+		fi
+		local live=0 p
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && live=1 && break; done
+		[ $live = 1 ] || break
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+	t1=$(date +%s.%N)
+	stop_pid "$srv"
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	if [ "$failed" != 0 ]; then
+		log "$fwd dl64: $failed of $DL_CONNS downloads failed or hung"
+		record "$fwd" dl64_s "$rep" fail "$failed of $DL_CONNS failed"
+		return
+	fi
+	record "$fwd" dl64_s "$rep" "$secs"
+	record "$fwd" dl64_gbps "$rep" "$(awk -v s="$secs" -v n=$((DL_CONNS * (DL_MIB << 20))) 'BEGIN { printf "%.3f", n * 8 / s / 1e9 }')"
+	[ -n "$FWD_PID" ] && record "$fwd" dl64_rss_peak_kb "$rep" "$peak"
+	if [ "$fwd" != "${fwd#tunproxy}" ]; then
+		record "$fwd" dl64_mem_peak "$rep" "$(tp_counter mem_peak)"
+		for c in tcp_rx_ringless tcp_rx_rings_refused; do
+			record "$fwd" "dl64_$c" "$rep" "$(awk -v n="$c" '$1 == "counter" && $2 == n { v = $3 } END { print v + 0 }' "$FWD_LOG")"
+		done
+	fi
+	log "$fwd rep $rep dl64: $DL_CONNS x $DL_MIB MiB in $secs s, RSS peak $peak kB"
+}
+
 scenarios_for() {
 	case $1 in
+	*-embedded-3M) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "dl64" ;;
 	*-65520 | *-plain) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down" ;;
 	*) echo "$SCENARIOS" ;;
 	esac
@@ -580,6 +644,7 @@ run_forwarder() {
 		up | down) run_iperf "$fwd" "$rep" "$s" ;;
 		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
 		mem) run_mem "$fwd" "$rep" ;;
+		dl64) run_dl64 "$fwd" "$rep" ;;
 		*) log "unknown scenario $s" ;;
 		esac
 		if [ -n "$r0" ] && fwd_alive; then

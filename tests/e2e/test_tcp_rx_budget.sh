@@ -4,8 +4,9 @@
 # concurrent 10 MiB downloads under --max-memory $TP_BUDGET (default 3M)
 # must all finish byte-exact (SHA-256 of each against the served file)
 # within 120 s, mem_peak must stay within the budget and the proxy's RSS
-# within budget + 4 MiB (a sanitizer build: its shadow memory and
-# quarantine are allowed on top). The server (socat) sends the file and
+# within budget + 4 MiB (checked in the normal build only: a sanitizer
+# build's shadow memory and quarantine of freed blocks, 256 MiB, are not
+# the proxy's). The server (socat) sends the file and
 # closes, and the client reads until the FIN: a FIN that reaches tunproxy
 # behind data still in flight must reach the app too (it did not, and 8 of
 # 64 downloads hung at their end). Prints the time it took and the ring
@@ -70,10 +71,12 @@ tp_log "budget $BUDGET: $N x $MIB MiB in $secs s; $bad not byte-exact; $failed c
 [ "$bad" = 0 ] || fail "$bad of $N downloads hung or differ (bytes received:$short)"
 [ "$failed" = 0 ] || fail "$failed clients failed: $(tail -n 3 "$TP_TMP/client.log")"
 [ "$peak" -le "$BUDGET_BYTES" ] || fail "mem_peak $peak is over the budget $BUDGET_BYTES"
-slack=$((4 << 20))
-grep -q __asan_init "$TUNPROXY" 2>/dev/null && slack=$((64 << 20))
-[ "$rss_max" -le $((BUDGET_BYTES + slack)) ] ||
-	fail "RSS peaked at $rss_max, over budget + $((slack >> 20)) MiB"
+if grep -q __asan_init "$TUNPROXY" 2>/dev/null; then
+	tp_log "sanitizer build: RSS not judged"
+else
+	[ "$rss_max" -le $((BUDGET_BYTES + (4 << 20))) ] ||
+		fail "RSS peaked at $rss_max, over budget + 4 MiB"
+fi
 tp_wait_counter tcp_conns_open -eq 0 20 || fail "connections left open"
 [ "$(tp_counter tcp_rx_ring_bytes)" = 0 ] || fail "ring bytes left: $(tp_last counter tcp_rx_ring_bytes)"
 tp_print_counters
