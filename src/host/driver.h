@@ -52,6 +52,7 @@ struct hsock {
 	struct tcprx_ring *rx; /* TCP (tcprx_copy.c): bytes not yet ACKed */
 	uint32_t defer_next;   /* deferred list link (index + 1) */
 	uint16_t raw_id;       /* raw ICMP: identifier we send with */
+	uint16_t rx_epoch;     /* TCP (tcprx_copy.c): last active epoch + 1 */
 	uint16_t stash_len;
 	uint8_t *stash;	 /* raw ICMP: one reply waiting, or NULL */
 	uint8_t dst[16]; /* raw ICMP: destination (v4-mapped for v4) */

@@ -20,14 +20,17 @@
  * engine's budget, which keeps a quarter for flows (rings never make the
  * engine refuse new flows by themselves). What is left, the ring pool, is
  * shared: a connection's fair share is the pool divided by the connections
- * with data waiting (holding a ring, or waiting for one), and its ring is sized to the largest power of two within
- * the share, between RX_RING_MIN and RX_RING_MAX. A ring starts at its
- * share, grows (doubling) when it is full and the share has grown, and
- * shrinks when its share is well below its size and its bytes fit the
- * smaller one. Each connection's flight is its ring's size, so the
- * throughput of N connections degrades smoothly as the budget tightens
- * instead of some getting RX_RING_MAX and others nothing. An idle
- * connection holds no ring (freed as soon as it is empty).
+ * moving data (holding a ring, waiting for one, or peeked in this or the
+ * last RX_EPOCH_MS), and its ring is
+ * sized to the largest power of two within the share, between RX_RING_MIN
+ * and RX_RING_MAX. A ring starts at its share (at most RX_RING_START),
+ * grows (doubling) when it is full and its share allows, and shrinks to
+ * its share when another connection waits for a ring (or the share fell
+ * below half its size) and its bytes fit the smaller one. Each
+ * connection's flight is its ring's size, so the throughput of N
+ * connections degrades smoothly as the budget tightens instead of some
+ * getting RX_RING_MAX and others nothing. An idle connection holds no ring
+ * (freed as soon as it is empty).
  *
  * Without a ring (the pool cannot give even RX_RING_MIN), a connection is
  * served straight from its socket: MSG_PEEK from the head into one shared
@@ -58,13 +61,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "core/mem.h"
 #include "host/tcprx_backend.h"
 
 #define RX_RING_MAX (256u * 1024u)
 #define RX_RING_MIN (8u * 1024u)
-#define RX_SCRATCH  (16u * 1024u)
+/* A new ring starts at most this large and doubles when it fills while
+ * its share allows: connections that arrive together then share the pool
+ * from the start instead of the first comers taking it all. */
+#define RX_RING_START (32u * 1024u)
+#define RX_EPOCH_MS   250u
+#define RX_SCRATCH    (16u * 1024u)
 
 struct tcprx_ring {
 	uint32_t head, len, cap;
@@ -80,7 +89,11 @@ struct tcprx_copy_state {
 	uint8_t *scratch;
 	uint32_t nrings;
 	uint32_t nringless; /* connections with data but no ring */
-	size_t ring_bytes;  /* charged to the budget for rings */
+	/* Connections that moved data in this epoch (RX_EPOCH_MS) and the
+	 * last: downloads peek in bursts clocked by the app's ACKs, so those
+	 * holding a ring at one instant undercount the ones sharing. */
+	uint32_t epoch, active_now, active_last;
+	size_t ring_bytes; /* charged to the budget for rings */
 };
 
 static struct tcprx_copy_state *state(struct driver *d)
@@ -107,12 +120,29 @@ static uint32_t fair_cap(struct driver *d, struct tcprx_copy_state *st,
 	size_t others = m->used - st->ring_bytes;
 	size_t keep = m->budget / 4 + others;
 	size_t pool = m->budget > keep ? m->budget - keep : 0;
-	uint32_t n = st->nrings + st->nringless + extra;
+	uint32_t n = st->nrings + st->nringless;
+	if (n < st->active_now)
+		n = st->active_now;
+	if (n < st->active_last)
+		n = st->active_last;
+	n += extra;
 	size_t share = pool / (n ? n : 1);
 	uint32_t cap = RX_RING_MAX;
 	while (cap > RX_RING_MIN && ring_size(cap) > share)
 		cap /= 2;
 	return cap;
+}
+
+/* How far ring r may be filled now: its size, or its share when another
+ * connection waits for a ring (it then drains to the share and shrinks on
+ * a discard, making room). */
+static uint32_t ring_limit(struct driver *d, struct tcprx_copy_state *st,
+			   const struct tcprx_ring *r)
+{
+	if (!st->nringless)
+		return r->cap;
+	uint32_t share = fair_cap(d, st, 0);
+	return share < r->cap ? share : r->cap;
 }
 
 /* Charges n bytes of ring memory, keeping the flows' quarter free. */
@@ -145,7 +175,10 @@ static void count(uint64_t *c)
 static struct tcprx_ring *ring_get(struct driver *d,
 				   struct tcprx_copy_state *st)
 {
-	for (uint32_t cap = fair_cap(d, st, 1); cap >= RX_RING_MIN; cap /= 2) {
+	uint32_t start = fair_cap(d, st, 1);
+	if (start > RX_RING_START)
+		start = RX_RING_START;
+	for (uint32_t cap = start; cap >= RX_RING_MIN; cap /= 2) {
 		if (!charge(d, st, ring_size(cap)))
 			continue;
 		struct tcprx_ring *r = malloc(ring_size(cap));
@@ -318,6 +351,25 @@ static long peek_scratch(struct driver *d, struct tcprx_copy_state *st,
 			      (size_t)n - off);
 }
 
+/* Counts socket s as active in the current epoch. */
+static void note_active(struct tcprx_copy_state *st, struct hsock *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint32_t e = (uint32_t)(((uint64_t)ts.tv_sec * 1000u +
+				 (uint64_t)ts.tv_nsec / 1000000u) /
+				RX_EPOCH_MS);
+	if (e != st->epoch) {
+		st->active_last = e == st->epoch + 1 ? st->active_now : 0;
+		st->active_now = 0;
+		st->epoch = e;
+	}
+	if (s->rx_epoch != (uint16_t)(e + 1)) { /* + 1: 0 is "never" */
+		s->rx_epoch = (uint16_t)(e + 1);
+		st->active_now++;
+	}
+}
+
 long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 		     const struct core_iov *iov, int iovcnt)
 {
@@ -325,6 +377,7 @@ long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 	struct tcprx_copy_state *st = state(d);
 	if (!st)
 		return -EAGAIN;
+	note_active(st, s);
 	struct tcprx_ring *r = s->rx;
 	if (!r) {
 		r = ring_get(d, st);
@@ -339,12 +392,15 @@ long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 		s->rx = r;
 	}
 	size_t need = offset + iov_len(iov, iovcnt);
-	ring_fill(s, r, need);
-	if (r->len < need && r->len == r->cap && !r->eof && !r->err) {
+	uint32_t lim = ring_limit(d, st, r);
+	ring_fill(s, r, need < lim ? need : lim);
+	if (r->len < need && r->len == r->cap && lim == r->cap && !r->eof &&
+	    !r->err) {
 		/* Full: grow if this connection's share allows. */
 		uint32_t cap = fair_cap(d, st, 0);
 		if (cap > r->cap && ring_resize(d, s, r->cap * 2)) {
 			r = s->rx;
+			lim = r->cap;
 			ring_fill(s, r, need);
 		}
 	}
@@ -356,7 +412,7 @@ long tcprx_copy_peek(struct driver *d, int id, size_t offset,
 		return -r->err;
 	if (r->eof)
 		return 0;
-	if (r->len == r->cap)
+	if (r->len >= lim)
 		r->full = 1;
 	if (r->len == 0)
 		ring_put(d, s); /* nothing to hold: an idle socket has none */
@@ -406,13 +462,21 @@ int tcprx_copy_discard(struct driver *d, int id, size_t n)
 			ring_put(d, s);
 		} else if (k) {
 			/* Give back what is over this connection's share
-			 * once its bytes fit the smaller ring. */
+			 * once its bytes fit the smaller ring: at once when
+			 * a connection waits for a ring, else only when the
+			 * share fell below half (no resizing back and forth
+			 * as connections come and go). */
 			uint32_t cap = fair_cap(d, st, 0);
-			if (cap < r->cap / 2 && r->len <= cap)
+			bool waiting = st->nringless > 0;
+			if ((cap < r->cap / 2 || (waiting && cap < r->cap)) &&
+			    r->len <= cap)
 				ring_resize(d, s, cap);
 		}
 	}
-	/* Bytes peeked without a ring are still in the socket. */
+	/* Bytes peeked without a ring (or by the kernel path before this
+	 * socket moved to a ring) are still in the socket. */
+	if (n > 0 && st && !st->scratch)
+		st->scratch = malloc(RX_SCRATCH);
 	while (n > 0) {
 		uint8_t *sc = st ? st->scratch : NULL;
 		if (!sc)

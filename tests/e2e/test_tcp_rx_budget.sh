@@ -37,8 +37,8 @@ rss() { awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$TP_PID/status"; }
 t0=$(date +%s.%N)
 pids=()
 for ((i = 0; i < N; i++)); do
-	in_app timeout 120 socat -u "TCP:$HOST_V4:$SRC_PORT" "CREATE:$TP_TMP/dl/$i.bin" \
-		2>>"$TP_TMP/client.log" &
+	in_app timeout 120 sh -c 'socat -u "TCP:$1:$2" "CREATE:$3" && date +%s.%N >"$3.end"' \
+		sh "$HOST_V4" "$SRC_PORT" "$TP_TMP/dl/$i.bin" 2>>"$TP_TMP/client.log" &
 	pids+=("$!")
 done
 # RSS while the downloads run (the peak is what an iOS extension pays).
@@ -63,8 +63,11 @@ for ((i = 0; i < N; i++)); do
 	bad=$((bad + 1))
 	short="$short $(stat -c %s "$TP_TMP/dl/$i.bin" 2>/dev/null)"
 done
+# Fairness: when the first and the last download finished.
+spread=$(cat "$TP_TMP"/dl/*.end 2>/dev/null | sort -n |
+	awk -v t0="$t0" 'NR == 1 { a = $1 } { b = $1 } END { printf "first done after %.1f s, last after %.1f s", a - t0, b - t0 }')
 peak=$(tp_counter mem_peak)
-tp_log "budget $BUDGET: $N x $MIB MiB in $secs s; $bad not byte-exact; $failed clients failed;" \
+tp_log "budget $BUDGET: $N x $MIB MiB in $secs s ($spread); $bad not byte-exact; $failed clients failed;" \
 	"mem_peak $peak; RSS peak $rss_max;" \
 	"rings refused $(tp_last counter tcp_rx_rings_refused)," \
 	"ringless $(tp_last counter tcp_rx_ringless)"
