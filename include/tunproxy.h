@@ -479,7 +479,11 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	  "TCP receive rings (or ring growths) the memory budget refused")     \
 	X(tcp_rx_ringless,                                                     \
 	  "times a TCP connection was served without a ring (budget)")         \
-	X(tcp_rx_ring_bytes, "bytes held in TCP receive rings now")
+	X(tcp_rx_ring_bytes, "bytes held in TCP receive rings now")            \
+	X(tcp_challenge_acks,                                                  \
+	  "TCP challenge ACKs sent (RFC 5961: inexact RST, SYN, old ACK)")     \
+	X(tcp_challenge_acks_limited,                                          \
+	  "TCP challenge ACKs not sent: over the per-second limit")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,
