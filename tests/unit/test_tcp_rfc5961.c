@@ -163,10 +163,15 @@ static void test_old_ack_keeps_window(void **state)
 	uint32_t wnd = th_conn(&t)->snd_wnd;
 	assert_int_equal(wnd, 65535u << 7);
 
+	/* SND.WL1 is the sequence number of the app's last ACK; its next
+	 * data segment is newer (SEG.SEQ > SND.WL1), only the ACK is old. */
+	th_send(&t, WIRE_TCP_ACK, t.app_nxt, una, "xy", 2);
+	t.app_nxt += 2;
+	th_out(&t);
 	th_send_full(&t, WIRE_TCP_ACK, t.app_nxt, una - 500, 0, NULL, "abcd",
 		     4);
 	t.app_nxt += 4;
-	assert_int_equal(th_sock(&t)->tx_len, 4); /* data is fine */
+	assert_int_equal(th_sock(&t)->tx_len, 6); /* data is fine */
 	assert_int_equal(th_conn(&t)->snd_wnd, wnd);
 	th_out(&t);
 
