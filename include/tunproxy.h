@@ -284,7 +284,21 @@ struct tp_config {
 	 * value makes tp_create fail with TP_EINVAL (logged). */
 	const char *dns_redirect;
 	const char *dns_upstream;
+
+	/* Kernel receive buffer of each host TCP socket (SO_RCVBUF), in
+	 * bytes of kernel memory (Linux). Host data waits there until the
+	 * app acknowledges it, so this bounds what an app that stops
+	 * acknowledging can pin: at most max_tcp_established times this
+	 * (docs/robustness.md). It also caps a connection's window toward
+	 * the host and toward the app: it must cover the bandwidth-delay
+	 * product of both paths. 0: default 8 MiB; TP_RCVBUF_AUTO: the
+	 * kernel's autotuning (up to net.ipv4.tcp_rmem's maximum, per
+	 * socket). Without CAP_NET_ADMIN the kernel caps it at
+	 * 2 x net.core.rmem_max (logged once). */
+	uint32_t tcp_host_rcvbuf;
 };
+
+#define TP_RCVBUF_AUTO UINT32_MAX
 
 /* Fills c with defaults (callback mode until tun_fd is set), including
  * c->size and c->version: always start from this. c is the caller's. */
