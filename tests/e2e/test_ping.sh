@@ -84,18 +84,18 @@ tp_log "unanswered pings: no replies, as it should be"
 # the stash (flows of the phases above may expire meanwhile).
 if [ "${TP_PING_RAW:-0}" = 1 ]; then
 	tp_dump
-	m0=$(tp_last counter mem_used) && f0=$(tp_last counter icmp_flows_open) ||
-		fail "no mem_used or icmp_flows_open in the dump"
+	m0=$(tp_last counter mem_used) || fail "no mem_used in the dump"
+	f0=$(tp_last counter icmp_flows_open) || fail "no icmp_flows_open in the dump"
 	for i in 1 2 3 4; do
 		out=$(in_app ping -c 1 -W 3 "$HOST_V4" 2>&1) || fail "ping $i for the memory check: $out"
 	done
 	tp_dump
-	m1=$(tp_last counter mem_used) && f1=$(tp_last counter icmp_flows_open) ||
-		fail "no mem_used or icmp_flows_open in the dump"
+	m1=$(tp_last counter mem_used) || fail "no mem_used in the dump"
+	f1=$(tp_last counter icmp_flows_open) || fail "no icmp_flows_open in the dump"
 	nf=$((f1 - f0))
 	[ "$nf" -gt 0 ] || fail "icmp_flows_open went from $f0 to $f1 over 4 new pings"
 	per=$(((m1 - m0) / nf))
-	[ "$per" -ge 2048 ] && [ $((m1 - m0)) = $((per * nf)) ] ||
+	{ [ "$per" -ge 2048 ] && [ $((m1 - m0)) = $((per * nf)) ]; } ||
 		fail "mem_used went from $m0 to $m1 for $nf more echo flows: the raw reply stash (2048 B) is not charged"
 	tp_log "raw fallback: $nf more echo flows, mem_used +$((m1 - m0)) B ($per B each: slot + 2 KiB stash)"
 fi
