@@ -38,9 +38,12 @@
  * acknowledged: at once when the app closed first (LAST_ACK, the common
  * case), after a 2 s TIME-WAIT without buffers or socket when we did. A RST
  * from the app closes the host socket with RST; a host reset sends RST to
- * the app. RSTs and SYNs in synchronized states are checked as RFC 5961
- * says (exact sequence number or a challenge ACK); segments are checked
- * for acceptability (RFC 9293 3.10.7.4) and PAWS (RFC 7323 5).
+ * the app. RSTs and SYNs in synchronized states and in SYN_RCVD are
+ * checked as RFC 5961 says (exact sequence number or a challenge ACK), an
+ * ACK older than SND.UNA - MAX.SND.WND is challenged and dropped (5.2),
+ * and challenge ACKs are limited per engine (7, tcp_challenge_ack());
+ * segments are checked for acceptability (RFC 9293 3.10.7.4: in SYN_RCVD
+ * too, before the handshake completes) and PAWS (RFC 7323 5).
  *
  * Segments for which no flow exists are answered with RST (RFC 9293
  * 3.10.7.1) unless they are RSTs or new SYNs.
