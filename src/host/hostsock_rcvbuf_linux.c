@@ -44,6 +44,8 @@ void hostsock_tcp_rcvbuf(struct driver *d, int fd)
 			   "host TCP receive buffers are %d bytes, not the %u "
 			   "asked (no CAP_NET_ADMIN: capped at 2 x "
 			   "net.core.rmem_max): downloads over long paths "
-			   "may be slower; raise net.core.rmem_max",
+			   "may be slower; raise net.core.rmem_max, or "
+			   "choose the kernel's autotuning (--host-rcvbuf "
+			   "auto, tcp_host_rcvbuf TP_RCVBUF_AUTO)",
 			   got, want);
 }

@@ -394,7 +394,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				v = TP_RCVBUF_AUTO;
 			else if (!parse_uint(optarg, UINT32_MAX - 1, &v) ||
 				 v < 4096)
-				bad = "--host-rcvbuf (4K..4G, or auto)";
+				bad = "--host-rcvbuf (4K or more, or auto)";
 			c->cfg.tcp_host_rcvbuf = (uint32_t)v;
 			break;
 		case OPT_UDP_T:
