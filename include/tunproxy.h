@@ -284,7 +284,21 @@ struct tp_config {
 	 * value makes tp_create fail with TP_EINVAL (logged). */
 	const char *dns_redirect;
 	const char *dns_upstream;
+
+	/* Kernel receive buffer of each host TCP socket (SO_RCVBUF), in
+	 * bytes of kernel memory (Linux). Host data waits there until the
+	 * app acknowledges it, so this bounds what an app that stops
+	 * acknowledging can pin: at most max_tcp_established times this
+	 * (docs/robustness.md). It also caps a connection's window toward
+	 * the host and toward the app: it must cover the bandwidth-delay
+	 * product of both paths. 0: default 8 MiB; TP_RCVBUF_AUTO: the
+	 * kernel's autotuning (up to net.ipv4.tcp_rmem's maximum, per
+	 * socket). Without CAP_NET_ADMIN the kernel caps it at
+	 * 2 x net.core.rmem_max (logged once). */
+	uint32_t tcp_host_rcvbuf;
 };
+
+#define TP_RCVBUF_AUTO UINT32_MAX
 
 /* Fills c with defaults (callback mode until tun_fd is set), including
  * c->size and c->version: always start from this. c is the caller's. */
@@ -479,7 +493,11 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	  "TCP receive rings (or ring growths) the memory budget refused")     \
 	X(tcp_rx_ringless,                                                     \
 	  "times a TCP connection was served without a ring (budget)")         \
-	X(tcp_rx_ring_bytes, "bytes held in TCP receive rings now")
+	X(tcp_rx_ring_bytes, "bytes held in TCP receive rings now")            \
+	X(tcp_challenge_acks,                                                  \
+	  "TCP challenge ACKs sent (RFC 5961: inexact RST, SYN, old ACK)")     \
+	X(tcp_challenge_acks_limited,                                          \
+	  "TCP challenge ACKs not sent: over the per-second limit")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

@@ -57,6 +57,8 @@ struct core_engine {
 	uint32_t refuse_icmp_tokens; /* (core_refuse_packet) */
 	uint32_t fd_limit;	     /* cfg.fd_limit, 0: none (admit.c) */
 	uint32_t max_dgram;	     /* datagram flows it leaves room for */
+	uint64_t chal_next; /* when the challenge ACK budget is drawn again */
+	uint32_t chal_left; /* challenge ACKs left until then (tcp.c) */
 };
 
 /* Counters are written by the engine's thread only and may be read from

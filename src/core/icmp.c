@@ -36,6 +36,7 @@ void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 				   pkt); /* counted and logged by flow_alloc */
 		return;
 	}
+	uint64_t refused0 = e->mem.refused;
 	int sock = e->ops->icmp_open(e->ops_ctx, flow_handle(e->flows, f),
 				     key->family, &key->dst);
 	/* Out of fds: the least recently active datagram flow gives way, and
@@ -43,6 +44,19 @@ void icmp_input_new(struct core_engine *e, const struct flow_key *key,
 	if (sock < 0 && admit_make_room(e, -sock, f))
 		sock = e->ops->icmp_open(e->ops_ctx, flow_handle(e->flows, f),
 					 key->family, &key->dst);
+	if (sock == -ENOMEM && e->mem.refused != refused0) {
+		/* The driver's buffer for the flow (the raw socket
+		 * fallback's reply stash) did not fit max_memory. */
+		CTR_INC(e, flows_refused_memory);
+		core_log_refusal(e, CORE_REFUSE_MEMORY, key,
+				 "%zu of max_memory's %zu bytes in use by %u "
+				 "flows (raise it: --max-memory)",
+				 e->mem.used, e->mem.budget,
+				 core_flow_count(e) - 1);
+		core_refuse_packet(e, pkt);
+		flow_close(e, f, false);
+		return;
+	}
 	const char *why = sock < 0 ? core_errno_advice(-sock) : NULL;
 	if (why) {
 		/* Out of fds or kernel memory: refused like a UDP flow. */

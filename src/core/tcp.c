@@ -38,9 +38,12 @@
  * acknowledged: at once when the app closed first (LAST_ACK, the common
  * case), after a 2 s TIME-WAIT without buffers or socket when we did. A RST
  * from the app closes the host socket with RST; a host reset sends RST to
- * the app. RSTs and SYNs in synchronized states are checked as RFC 5961
- * says (exact sequence number or a challenge ACK); segments are checked
- * for acceptability (RFC 9293 3.10.7.4) and PAWS (RFC 7323 5).
+ * the app. RSTs and SYNs in synchronized states and in SYN_RCVD are
+ * checked as RFC 5961 says (exact sequence number or a challenge ACK), an
+ * ACK older than SND.UNA - MAX.SND.WND is challenged and dropped (5.2),
+ * and challenge ACKs are limited per engine (7, tcp_challenge_ack());
+ * segments are checked for acceptability (RFC 9293 3.10.7.4: in SYN_RCVD
+ * too, before the handshake completes) and PAWS (RFC 7323 5).
  *
  * Segments for which no flow exists are answered with RST (RFC 9293
  * 3.10.7.1) unless they are RSTs or new SYNs.
@@ -186,6 +189,7 @@ static void syn_options(struct core_engine *e, struct tcp_conn *t,
 	t->ts_ok = th->opts.has_ts;
 	t->ts_recent = th->opts.ts_val;
 	t->snd_wnd = th->window; /* never scaled in a SYN (RFC 7323 2.2) */
+	t->max_wnd_hi = 0;	 /* noted from the ACK that establishes */
 }
 
 /* The app's SYN as it was, to quote in an ICMP error. */
@@ -386,6 +390,44 @@ void tcp_input_new(struct core_engine *e, const struct flow_key *key,
 	tcp_timer_arm(e, t);
 }
 
+/**
+ * tcp_challenge_ack() - may a challenge ACK go out now?
+ * @e:	engine
+ *
+ * RFC 5961 7: challenge ACKs (an inexact RST or a SYN in the window, an ACK
+ * too old to be acceptable) are limited per engine, as Linux limits them per
+ * network namespace: a budget drawn at the start of each second between
+ * half and one and a half times TCP_CHALLENGE_ACK_LIMIT. The random budget
+ * keeps an off-path attacker from counting the ACKs it provoked to learn
+ * whether its guess was in the window (CVE-2016-5696). The draw mixes the
+ * driver's random seed with the time, so the core reads no clock and no
+ * random device. Tested by test_tcp_rfc5961.c
+ * (test_challenge_ack_rate_limited).
+ *
+ * Return: true if the ACK may be sent (counted in tcp_challenge_acks), false
+ * if this second's budget is spent (tcp_challenge_acks_limited).
+ */
+static bool tcp_challenge_ack(struct core_engine *e)
+{
+	if (e->now >= e->chal_next) {
+		/* splitmix64 finaliser of seed and time */
+		uint64_t z = e->cfg.hash_seed + e->now * 0x9e3779b97f4a7c15ull;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		e->chal_next = e->now + 1000000;
+		e->chal_left = TCP_CHALLENGE_ACK_LIMIT / 2 +
+			       (uint32_t)(z % (TCP_CHALLENGE_ACK_LIMIT + 1));
+	}
+	if (!e->chal_left) {
+		CTR_INC(e, tcp_challenge_acks_limited);
+		return false;
+	}
+	e->chal_left--;
+	CTR_INC(e, tcp_challenge_acks);
+	return true;
+}
+
 /* RFC 9293 3.10.7.4 acceptability test, with a bare FIN at rcv_nxt let in
  * even through a zero window (Linux does the same). */
 static bool seq_acceptable(const struct tcp_conn *t, uint32_t seq, uint32_t len,
@@ -492,6 +534,15 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 		t->ack_now = 1;
 		return false;
 	}
+	/* RFC 5961 5.2: acceptable only from SND.UNA - MAX.SND.WND on; an
+	 * older ACK is a blind injection's guess, answered with a (limited)
+	 * challenge ACK and the whole segment discarded. */
+	if (SEQ_LT(ack, t->snd_una - tcp_max_snd_wnd(t))) {
+		CTR_INC(e, tcp_bad_segments);
+		if (tcp_challenge_ack(e))
+			t->ack_now = 1;
+		return false;
+	}
 	if (SEQ_GT(ack, t->snd_una)) {
 		if (!ack_new(e, t, ack))
 			return false;
@@ -504,9 +555,12 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 	}
 	tcp_sack_update(e, t, &th->opts, una0); /* and RACK-TLP */
 
-	/* Window update (RFC 9293 3.10.7.4): only from newer segments. */
-	if (SEQ_LT(t->snd_wl1, th->seq) ||
-	    (t->snd_wl1 == th->seq && SEQ_LEQ(t->snd_wl2, ack))) {
+	/* Window update (RFC 9293 3.10.7.4): only if SND.UNA =< SEG.ACK (an
+	 * old ACK carries an old window, even on a segment with newer data)
+	 * and only from newer segments (SND.WL1, SND.WL2). */
+	if (SEQ_GEQ(ack, una0) &&
+	    (SEQ_LT(t->snd_wl1, th->seq) ||
+	     (t->snd_wl1 == th->seq && SEQ_LEQ(t->snd_wl2, ack)))) {
 		/* Persist ends; in TIME-WAIT rtx_at is the end of it. */
 		if (!t->snd_wnd && wnd && t->snd_una == t->snd_nxt &&
 		    t->state != TCP_TIME_WAIT) {
@@ -514,6 +568,7 @@ static bool ack_input(struct core_engine *e, struct tcp_conn *t,
 			t->rtx_at = 0;
 		}
 		t->snd_wnd = wnd;
+		tcp_note_snd_wnd(t, th->window);
 		t->snd_wl1 = th->seq;
 		t->snd_wl2 = ack;
 	}
@@ -555,13 +610,15 @@ static void sync_input(struct core_engine *e, struct tcp_conn *t,
 			CTR_INC(e, tcp_rst_received);
 			t->state = TCP_CLOSED;
 			flow_close(e, f, true);
-		} else {
-			t->ack_now = 1; /* challenge ACK */
+		} else if (tcp_challenge_ack(e)) {
+			t->ack_now = 1;
 		}
 		return;
 	}
 	if (fl & WIRE_TCP_SYN) {
-		t->ack_now = 1; /* RFC 5961 4.2: challenge ACK */
+		/* RFC 5961 4.2: challenge ACK */
+		if (tcp_challenge_ack(e))
+			t->ack_now = 1;
 		return;
 	}
 	if (!(fl & WIRE_TCP_ACK))
@@ -609,12 +666,22 @@ static bool syn_rcvd_input(struct core_engine *e, struct tcp_conn *t,
 	union flow *f = tcp_flow(t);
 	const struct wire_tcp *th = &pkt->u.tcp;
 	uint8_t fl = th->flags;
+	bool fin = fl & WIRE_TCP_FIN;
 
 	if (fl & WIRE_TCP_RST) {
-		if (seq_acceptable(t, th->seq, 0, false)) {
+		/* RFC 5961 3.2, as in the synchronized states: outside the
+		 * window ignored, exact resets, otherwise a challenge. Our
+		 * SYN-ACK is the challenge here: it is all we have sent, and
+		 * the app's TCP answers it whether or not it saw the first. */
+		if (!seq_acceptable(t, th->seq, 0, false)) {
+			CTR_INC(e, tcp_bad_segments);
+		} else if (th->seq == t->rcv_nxt) {
 			CTR_INC(e, tcp_rst_received);
 			t->state = TCP_CLOSED;
 			flow_close(e, f, true);
+		} else if (tcp_challenge_ack(e)) {
+			t->rtt_on = 0; /* Karn: the SYN-ACK is sent again */
+			tcp_send_synack(e, t);
 		}
 		return false;
 	}
@@ -628,6 +695,19 @@ static bool syn_rcvd_input(struct core_engine *e, struct tcp_conn *t,
 	}
 	if (!(fl & WIRE_TCP_ACK))
 		return false;
+	/* RFC 9293 3.10.7.4: first check the sequence number. An ACK of our
+	 * SYN-ACK outside the window does not complete the handshake (a
+	 * blind attacker would only have to guess our ISN); it is answered
+	 * and dropped. */
+	if (!seq_acceptable(t, th->seq, pkt->payload_len + fin,
+			    fin && !pkt->payload_len)) {
+		CTR_INC(e, tcp_bad_segments);
+		if (tcp_challenge_ack(e)) {
+			t->rtt_on = 0; /* Karn */
+			tcp_send_synack(e, t);
+		}
+		return false;
+	}
 	if (th->ack != t->iss + 1) {
 		CTR_INC(e, tcp_bad_segments);
 		tcp_reply_rst(e, pkt);
@@ -637,6 +717,7 @@ static bool syn_rcvd_input(struct core_engine *e, struct tcp_conn *t,
 	set_half(e, t, false);
 	t->snd_una = th->ack;
 	t->snd_wnd = (uint32_t)th->window << t->snd_ws;
+	tcp_note_snd_wnd(t, th->window);
 	t->snd_wl1 = th->seq;
 	t->snd_wl2 = th->ack;
 	if (t->rtt_on) {

@@ -108,9 +108,18 @@ static uint32_t cubic_target(const struct tcp_conn *t, uint32_t elapsed_ms)
 		d = 60000;
 	if (d < -60000)
 		d = -60000;
-	/* C = 0.4 segments/s^3: mss * 0.4 * (d/1000)^3 = mss*4*d^3 / 1e10 */
-	int64_t w = (int64_t)t->cc_wmax +
-		    (int64_t)tcp_eff_mss(t) * 4 * d * d * d / 10000000000LL;
+	/* C = 0.4 segments/s^3: mss * 0.4 * (d/1000)^3 = mss*4*d^3 / 1e10.
+	 * The product mss*4*d^3 passes 2^63 once the MSS is over ~10.7 KB
+	 * (MTU 65520), so it is split: 4|d|^3 = q*1e10 + r with q <= 86,400
+	 * and r < 1e10, and mss*q + mss*r/1e10 is the same quotient with no
+	 * term above 2^50 for any 16-bit MSS (test_tcp_rfc5961.c,
+	 * test_cubic_jumbo_mss). */
+	uint64_t mss = tcp_eff_mss(t);
+	uint64_t ad = (uint64_t)(d < 0 ? -d : d);
+	uint64_t c4 = 4 * ad * ad * ad; /* <= 8.64e14 */
+	uint64_t q = c4 / 10000000000ull, r = c4 % 10000000000ull;
+	int64_t grow = (int64_t)(mss * q + mss * r / 10000000000ull);
+	int64_t w = (int64_t)t->cc_wmax + (d < 0 ? -grow : grow);
 	if (w < (int64_t)tcp_eff_mss(t))
 		w = tcp_eff_mss(t);
 	if (w > TCP_CWND_MAX)

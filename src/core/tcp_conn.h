@@ -84,6 +84,9 @@ struct tcp_conn {
 	uint8_t backoff;      /* RTO / persist / SYN-ACK exponent */
 	uint8_t dupacks;      /* duplicate ACKs in a row */
 	uint8_t segs_unacked; /* full segments received since our ACK */
+	uint8_t max_wnd_hi;   /* high byte of the largest window field the
+				 app sent: MAX.SND.WND (RFC 5961 5.2) rounded
+				 up, see tcp_max_snd_wnd() */
 
 	uint8_t ws_ok : 1;	 /* window scaling negotiated */
 	uint8_t sack_ok : 1;	 /* SACK-permitted negotiated */

@@ -36,10 +36,13 @@
  * rounded up instead (tcp_output.c), which can creep by up to 127 bytes
  * per ACK while the host socket is blocked. The margin absorbs that creep
  * for any normal segment size; past it the edge is rounded down. */
-#define TCP_RCV_WND	   (TCP_RBUF_SIZE - 16384u)
-#define TCP_RCV_WSCALE	   7
-#define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
-#define TCP_DUPTHRESH	   3  /* RFC 5681 / 6675 */
+#define TCP_RCV_WND    (TCP_RBUF_SIZE - 16384u)
+#define TCP_RCV_WSCALE 7
+/* RFC 5961 7: challenge ACKs per second and engine (Linux's default
+ * tcp_challenge_ack_limit), randomised per second (tcp.c). */
+#define TCP_CHALLENGE_ACK_LIMIT 1000u
+#define TCP_INIT_CWND_SEGS	10 /* RFC 6928 */
+#define TCP_DUPTHRESH		3  /* RFC 5681 / 6675 */
 
 /* The scoreboard (tcp_sack.c): records it starts with and may grow to. The
  * flight is capped at TCP_SB_MAX segments while one exists. */
@@ -74,6 +77,20 @@ static inline struct tcp_conn *tcp_of(union flow *f)
 static inline union flow *tcp_flow(struct tcp_conn *t)
 {
 	return (union flow *)(void *)t;
+}
+
+/* MAX.SND.WND (RFC 5961 5.2): the largest window the app has advertised,
+ * kept as the high byte of its 16-bit field, so rounded up by at most 255
+ * units (a bound that is a little loose, never too tight). */
+static inline void tcp_note_snd_wnd(struct tcp_conn *t, uint16_t field)
+{
+	if (field >> 8 > t->max_wnd_hi)
+		t->max_wnd_hi = (uint8_t)(field >> 8);
+}
+
+static inline uint32_t tcp_max_snd_wnd(const struct tcp_conn *t)
+{
+	return (((uint32_t)t->max_wnd_hi + 1) * 256 - 1) << t->snd_ws;
 }
 
 /* tcp.c */

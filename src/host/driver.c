@@ -76,6 +76,8 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	d->log = cfg->log;
 	d->log_ctx = cfg->log_ctx;
 	d->log_level = cfg->log_level;
+	d->tcp_rcvbuf = cfg->tcp_host_rcvbuf ? cfg->tcp_host_rcvbuf
+					     : DRV_TCP_RCVBUF_DEFAULT;
 
 	int orc = hostsock_options_init(d, cfg);
 	if (orc < 0) {

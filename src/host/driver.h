@@ -98,16 +98,23 @@ struct driver {
 		uint64_t ring_bytes;
 	} tcprx_stats;
 	/* Applied to every host socket (hostsock_apply_options). */
-	uint32_t fwmark;	/* SO_MARK, 0: none */
-	char bind_if[16];	/* interface name, "": none */
-	unsigned bind_ifindex;	/* its index (Darwin's IP_BOUND_IF) */
+	uint32_t fwmark;	   /* SO_MARK, 0: none */
+	char bind_if[16];	   /* interface name, "": none */
+	unsigned bind_ifindex;	   /* its index (Darwin's IP_BOUND_IF) */
 	uint32_t log_level_req;	   /* atomic: tp_set_log_level's request + 1 */
 	struct core_host_ops ops;  /* what the core calls: the
 					     platform's, maybe wrapped */
 	struct dns_redirect *dnsr; /* tp_config.dns_redirect, or NULL */
 	void (*tap)(void *, const uint8_t *, size_t, int); /* tp_config.tap */
 	void *tap_ctx;
+	/* Host TCP receive buffer in bytes of kernel memory, TP_RCVBUF_AUTO:
+	 * autotuning (hostsock_rcvbuf_linux.c); its cap was checked once. */
+	uint32_t tcp_rcvbuf;
+	bool rcvbuf_checked;
 };
+
+/* tcp_host_rcvbuf when the config leaves it 0 (docs/robustness.md). */
+#define DRV_TCP_RCVBUF_DEFAULT (8u << 20)
 
 /* Creates a driver around an engine built from cfg. tun is taken over. */
 struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
@@ -160,6 +167,9 @@ int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
 void hostsock_want(void *ctx, int sock, bool readable, bool writable);
 void hostsock_close(void *ctx, int sock, bool reset);
 int hostsock_shutdown_wr(void *ctx, int sock);
+/* Bounds a new TCP socket's receive buffer to d->tcp_rcvbuf (before
+ * connect: the window scale is chosen from it). hostsock_rcvbuf_linux.c. */
+void hostsock_tcp_rcvbuf(struct driver *d, int fd);
 void driver_defer_event(struct driver *d, int id);
 void driver_push_corked(struct driver *d);
 void driver_log(struct driver *d, enum tp_log_level level, const char *fmt, ...)

@@ -197,6 +197,7 @@ static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 	}
 	int on = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	hostsock_tcp_rcvbuf(d, fd);
 	struct sockaddr_storage ss;
 	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
 	int err = 0;

@@ -8,7 +8,8 @@
  * family, requests go out with it (IPv4 checksum recomputed here; the
  * kernel fills the ICMPv6 one), and replies are matched back by identifier
  * and source address. A reply waits in a small per-flow stash (one packet,
- * allocated when the flow is opened) until the core reads it, and is
+ * allocated when the flow is opened and charged to the engine's budget,
+ * max_memory, like the flow itself) until the core reads it, and is
  * announced as a deferred readable event. If neither kind of socket is
  * allowed, the driver says once which setting to change.
  */
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/mem.h"
 #include "host/driver.h"
 #include "wire/csum.h"
 
@@ -96,12 +98,22 @@ int driver_raw_open(struct driver *d, uint32_t flow, uint8_t family,
 	}
 	if (!found)
 		return -EMFILE;
-	uint8_t *stash = malloc(RAW_STASH_MAX);
-	if (!stash)
+	/* The stash is memory an app makes us hold with one echo request:
+	 * it counts against max_memory (the core refuses the flow as over
+	 * the budget when this charge fails; e2e.test_ping_raw checks the
+	 * charge). */
+	struct core_mem *m = core_budget(d->core);
+	if (core_mem_charge(m, RAW_STASH_MAX) < 0)
 		return -ENOMEM;
+	uint8_t *stash = malloc(RAW_STASH_MAX);
+	if (!stash) {
+		core_mem_uncharge(m, RAW_STASH_MAX);
+		return -ENOMEM;
+	}
 	int sock = driver_sock_alloc(d, -1, flow, HS_RAW, family);
 	if (sock < 0) {
 		free(stash);
+		core_mem_uncharge(m, RAW_STASH_MAX);
 		return sock;
 	}
 	struct hsock *s = &d->socks[sock];
@@ -198,6 +210,8 @@ void driver_raw_close(struct driver *d, struct hsock *s)
 	int fi = s->family == 4 ? 0 : 1;
 	if (d->raw_by_id[fi])
 		d->raw_by_id[fi][s->raw_id] = 0;
+	if (s->stash)
+		core_mem_uncharge(core_budget(d->core), RAW_STASH_MAX);
 	free(s->stash);
 	s->stash = NULL;
 }

@@ -134,6 +134,12 @@ static void usage(FILE *f)
 	    "65536)\n"
 	    "  --max-memory SIZE   engine memory budget, e.g. 32M (default "
 	    "32M)\n"
+	    "  --host-rcvbuf SIZE  kernel receive buffer of each host TCP "
+	    "socket:\n"
+	    "                      what an app that stops acknowledging can "
+	    "pin\n"
+	    "                      (default 8M; auto: the kernel's "
+	    "autotuning)\n"
 	    "  --udp-timeout SEC   idle UDP flow lifetime (default 60)\n"
 	    "  --dns-timeout SEC   idle lifetime of UDP flows to port 53 "
 	    "(default 30)\n"
@@ -234,6 +240,7 @@ enum {
 	OPT_MAX_HALF,
 	OPT_MAX_CONNS,
 	OPT_MAX_MEM,
+	OPT_HOST_RCVBUF,
 	OPT_UDP_T,
 	OPT_DNS_T,
 	OPT_ICMP_T,
@@ -281,6 +288,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"max-half-open", required_argument, NULL, OPT_MAX_HALF},
 	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
 	    {"max-memory", required_argument, NULL, OPT_MAX_MEM},
+	    {"host-rcvbuf", required_argument, NULL, OPT_HOST_RCVBUF},
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_T},
 	    {"dns-timeout", required_argument, NULL, OPT_DNS_T},
 	    {"icmp-timeout", required_argument, NULL, OPT_ICMP_T},
@@ -380,6 +388,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			if (!parse_uint(optarg, UINT64_MAX, &v) || v == 0)
 				bad = "--max-memory";
 			c->cfg.max_memory = v;
+			break;
+		case OPT_HOST_RCVBUF:
+			if (strcmp(optarg, "auto") == 0)
+				v = TP_RCVBUF_AUTO;
+			else if (!parse_uint(optarg, UINT32_MAX - 1, &v) ||
+				 v < 4096)
+				bad = "--host-rcvbuf (4K or more, or auto)";
+			c->cfg.tcp_host_rcvbuf = (uint32_t)v;
 			break;
 		case OPT_UDP_T:
 		case OPT_DNS_T:

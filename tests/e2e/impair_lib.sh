@@ -41,7 +41,8 @@
 # timeout of a transfer is generous (TP_IMPAIR_TIMEOUT, default 200 s);
 # durations are never pass/fail criteria.
 # Environment: TP_IMPAIR_MIB (size, default 20; 8 for a sanitizer build),
-# TP_IMPAIR_SEED (the impairment seed; printed, so a failure replays).
+# TP_IMPAIR_SEED (the impairment seed; printed, so a failure replays),
+# TP_IMPAIR_PROXY_ARGS (more tunproxy options, e.g. --host-rcvbuf 1M).
 
 # A sanitizer build is several times slower: 8 MiB there unless told.
 if [ -z "${TP_IMPAIR_MIB:-}" ] && { ldd "$TUNPROXY" 2>/dev/null | grep -qE 'lib(asan|tsan|msan|ubsan)' ||
@@ -136,7 +137,8 @@ im_setup() {
 	# No tee: the simulator talks to the proxy directly.
 	DL_TEE_PORT=$DL_PROXY_PORT
 	tp_start_udp_echo
-	dl_start_proxy --client-idle 300ms --icmp-timeout 2 --udp-timeout 3
+	# shellcheck disable=SC2086 # a list of options
+	dl_start_proxy --client-idle 300ms --icmp-timeout 2 --udp-timeout 3 ${TP_IMPAIR_PROXY_ARGS:-}
 	tp_log "matrix: $IM_MIB MiB each way per case, seed $IM_SEED (TP_IMPAIR_SEED replays)"
 }
 

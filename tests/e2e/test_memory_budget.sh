@@ -37,7 +37,11 @@ tp_spawn "$NS_NET" "$TP_TMP/hold.log" prlimit --nofile=20000:20000 "$TP_PY" -u \
 TP_PIDS+=("$TP_SPAWNED")
 tp_wait_for 10 grep -q listening "$TP_TMP/hold.log" || fail "hold server did not come up"
 
-TP_WRAPPER="prlimit --nofile=20000:20000 $TP_WRAPPER" tp_start_proxy --max-memory "$BUDGET"
+# The proxy's host sockets have a fixed receive buffer (--host-rcvbuf,
+# default 8 MiB) that the sysctl above does not reach: give them the same
+# 64 KiB, or the echoed data would not back up.
+TP_WRAPPER="prlimit --nofile=20000:20000 $TP_WRAPPER" tp_start_proxy --max-memory "$BUDGET" \
+	--host-rcvbuf 64K
 rss() { awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$TP_PID/status"; }
 base=$(tp_counter mem_used)
 rss0=$(rss)

@@ -5,7 +5,8 @@
 # own identifiers apart, a ping to an address nobody answers gets no reply,
 # and the proxy counts the echoes. With TP_PING_RAW=1 (test_ping_raw.sh)
 # ping sockets are not allowed in "proxy" (ping_group_range "1 0"), so the
-# proxy must fall back to a raw ICMP socket.
+# proxy must fall back to a raw ICMP socket, whose per-flow reply stash is
+# charged to max_memory.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tp_require ping
@@ -76,6 +77,28 @@ grep -q ' 0 received' <<<"$out" || fail "ping 203.0.113.99 got replies: $out"
 out=$(in_app ping -6 -c 2 -i 0.2 -W 1 2001:db8:1::99 2>&1)
 grep -q ' 0 received' <<<"$out" || fail "ping -6 2001:db8:1::99 got replies: $out"
 tp_log "unanswered pings: no replies, as it should be"
+
+# The raw fallback keeps a 2 KiB reply stash per echo flow: it is charged
+# to max_memory like the flow slot. From one dump to the next, every echo
+# flow opened or expired moves mem_used by the same amount, a slot plus
+# the stash (flows of the phases above may expire meanwhile).
+if [ "${TP_PING_RAW:-0}" = 1 ]; then
+	tp_dump
+	m0=$(tp_last counter mem_used) || fail "no mem_used in the dump"
+	f0=$(tp_last counter icmp_flows_open) || fail "no icmp_flows_open in the dump"
+	for i in 1 2 3 4; do
+		out=$(in_app ping -c 1 -W 3 "$HOST_V4" 2>&1) || fail "ping $i for the memory check: $out"
+	done
+	tp_dump
+	m1=$(tp_last counter mem_used) || fail "no mem_used in the dump"
+	f1=$(tp_last counter icmp_flows_open) || fail "no icmp_flows_open in the dump"
+	nf=$((f1 - f0))
+	[ "$nf" -gt 0 ] || fail "icmp_flows_open went from $f0 to $f1 over 4 new pings"
+	per=$(((m1 - m0) / nf))
+	{ [ "$per" -ge 2048 ] && [ $((m1 - m0)) = $((per * nf)) ]; } ||
+		fail "mem_used went from $m0 to $m1 for $nf more echo flows: the raw reply stash (2048 B) is not charged"
+	tp_log "raw fallback: $nf more echo flows, mem_used +$((m1 - m0)) B ($per B each: slot + 2 KiB stash)"
+fi
 
 req=$(tp_counter icmp_echo_requests) || exit 1
 rep=$(tp_counter icmp_echo_replies) || exit 1
