@@ -1,9 +1,10 @@
 /* main.c - the tunproxy command: option parsing, signals, and the proxy.
  *
- * Uses only the public header. The engine runs on its own thread
- * (tp_start); the main thread waits for signals with sigwait, so SIGINT
- * and SIGTERM stop the engine cleanly and SIGUSR1 prints the counters
- * without any work in a signal handler.
+ * Uses only the public header. The engine runs on the main thread
+ * (tp_run); a second thread waits for signals with sigwait, so SIGINT and
+ * SIGTERM stop the engine cleanly and SIGUSR1 prints the counters without
+ * any work in a signal handler. Neither thread wakes up on a timer: an idle
+ * proxy sleeps until a packet, a socket or a signal arrives.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -270,6 +271,34 @@ static int list_append(char **acc, const char *list)
 	memcpy(p + have, list, add + 1);
 	*acc = p;
 	return 0;
+}
+
+/* The signal thread: SIGUSR1 prints the counters, SIGINT, SIGTERM and
+ * SIGHUP stop the engine (tp_counters and tp_stop are safe from any
+ * thread). */
+struct signal_waiter {
+	struct tp *tp;
+	sigset_t sigs;
+	int done; /* atomic: a stop signal was taken */
+};
+
+static void print_counters(struct tp *tp);
+
+static void *wait_for_signals(void *arg)
+{
+	struct signal_waiter *w = arg;
+	for (;;) {
+		int sig;
+		if (sigwait(&w->sigs, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			print_counters(w->tp);
+			continue;
+		}
+		__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+		tp_stop(w->tp);
+		return NULL;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct cli *c)
@@ -698,10 +727,10 @@ int main(int argc, char **argv)
 			close(fd);
 		return 1;
 	}
-	rc = tp_start(tp);
-	if (rc < 0) {
-		fprintf(stderr, "tunproxy: cannot start: %s\n",
-			tp_strerror(rc));
+	struct signal_waiter sw = {.tp = tp, .sigs = sigs};
+	pthread_t sig_thread;
+	if (pthread_create(&sig_thread, NULL, wait_for_signals, &sw) != 0) {
+		fprintf(stderr, "tunproxy: cannot start the signal thread\n");
 		tp_destroy(tp);
 		return 1;
 	}
@@ -709,27 +738,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tunproxy: running (pid %d)\n", (int)getpid());
 
 	int exit_code = 0;
-	for (;;) {
-		int sig;
-		/* A short timed wait lets us notice the engine dying on its
-		 * own (tp_next_timeout_ms would be the wrong tool: it is the
-		 * engine thread's). */
-		struct timespec ts = {1, 0};
-		siginfo_t si;
-		sig = sigtimedwait(&sigs, &si, &ts);
-		if (sig == SIGUSR1) {
-			print_counters(tp);
-			continue;
-		}
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-			break;
-		if (tp_status(tp) != 0) {
-			fprintf(stderr, "tunproxy: engine stopped: %s\n",
-				tp_strerror(tp_status(tp)));
-			exit_code = 1;
-			break;
-		}
+	rc = tp_run(tp);
+	if (rc < 0) {
+		fprintf(stderr, "tunproxy: engine stopped: %s\n",
+			tp_strerror(rc));
+		exit_code = 1;
 	}
+	/* The engine stopped on its own (a fatal error): the signal thread
+	 * still waits; a SIGTERM of its own ends it. */
+	if (!__atomic_load_n(&sw.done, __ATOMIC_ACQUIRE))
+		pthread_kill(sig_thread, SIGTERM);
+	pthread_join(sig_thread, NULL);
 	tp_stop(tp);
 	print_counters(tp);
 	tp_destroy(tp);
