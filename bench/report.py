@@ -19,6 +19,8 @@ METRICS = [
     ("crr", "TCP connections/s (connect, 1 B each way, close)", True, 0),
     ("crr_slowest", "  slowest one-second interval of the above, conn/s", True, 0),
     ("urr", "1-byte UDP RR, round trips/s", True, 0),
+    ("idle_wakeups", "wake-ups in 20 s, no flows", False, 0),
+    ("idle_wakeups_1000", "wake-ups in 20 s, 1,000 idle TCP connections", False, 0),
     ("dl64_gbps", "64 concurrent 10 MiB downloads, aggregate Gbit/s", True, 2),
     ("dl64_s", "  the same: seconds for all 64", False, 2),
     ("dl64_rss_peak_kb", "  the same: forwarder RSS peak, KB", False, 0),

@@ -41,6 +41,9 @@
 #              HOLD_COUNTS (default "1000 10000") idle connections with
 #              probe hold; per connection = delta / N. For tunproxy also
 #              its mem_used counter (SIGUSR1). Run in the first repetition.
+#   idle       the forwarder's wake-ups (context switches of all its
+#              threads) over IDLE_TIME s (default 20) with no flows, then
+#              with 1,000 idle TCP connections held open (probe hold)
 #   dl64       64 concurrent 10 MiB downloads (socat sends a file and
 #              closes; socat clients read to the FIN): seconds for all,
 #              aggregate Gbit/s, the forwarder's RSS peak, and for tunproxy
@@ -87,7 +90,8 @@ done
 FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-plain tunproxy-embedded tunproxy-embedded-3M tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
 HOLD_COUNTS=${HOLD_COUNTS:-1000 10000}
 SCENARIOS_SET=${SCENARIOS+x}
-SCENARIOS=${SCENARIOS:-up down rr crr urr mem dl64}
+SCENARIOS=${SCENARIOS:-up down rr crr urr mem idle dl64}
+IDLE_TIME=${IDLE_TIME:-20}
 # net.ipv4.tcp_tw_reuse in every namespace. The kernel default (2) reuses a
 # TIME_WAIT port for a new connect() only over loopback, so past ~14k
 # back-to-back connections to one server port even the kernel path falls to
@@ -556,6 +560,45 @@ run_mem() {
 	done
 }
 
+# Context switches (voluntary and not) of every thread of process $1.
+ctx_switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^(non)?voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'
+}
+
+# run_idle FWD REP: wake-ups per IDLE_TIME s, idle and with 1,000 idle
+# connections.
+run_idle() {
+	local fwd=$1 rep=$2 a b hold lg i
+	[ -n "$FWD_PID" ] || return 0
+	sleep 1
+	a=$(ctx_switches "$FWD_PID")
+	sleep "$IDLE_TIME"
+	b=$(ctx_switches "$FWD_PID")
+	record "$fwd" idle_wakeups "$rep" "$((b - a))"
+	lg="$TMP/idle-hold-$fwd.log"
+	mkfifo "$TMP/idle.fifo"
+	setsid ip netns exec "$NS_APP" "$PROBE" hold "$SERVER" "$HOLD_PORT" 1000 \
+		<"$TMP/idle.fifo" >"$lg" 2>&1 &
+	hold=$!
+	PIDS+=("$hold")
+	exec 8>"$TMP/idle.fifo"
+	rm -f "$TMP/idle.fifo"
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^ready' "$lg" && break
+		running "$hold" || break
+		sleep 0.1
+	done
+	sleep 2 # the handshakes' delayed ACKs and timers settle
+	a=$(ctx_switches "$FWD_PID")
+	sleep "$IDLE_TIME"
+	b=$(ctx_switches "$FWD_PID")
+	record "$fwd" idle_wakeups_1000 "$rep" "$((b - a))" "$(grep '^ready' "$lg")"
+	exec 8>&-
+	stop_pid "$hold"
+	log "$fwd idle: $(tail -n 2 "$RAW" | cut -f 4 | tr '\n' ' ')wake-ups in $IDLE_TIME s (none / 1,000 connections)"
+}
+
 # run_dl64 FWD REP: DL_CONNS concurrent DL_MIB MiB downloads, each to the
 # FIN (the end of a download is where a lost wake-up shows).
 run_dl64() {
@@ -645,6 +688,7 @@ run_forwarder() {
 		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
 		mem) run_mem "$fwd" "$rep" ;;
 		dl64) run_dl64 "$fwd" "$rep" ;;
+		idle) [ "$rep" = 1 ] && run_idle "$fwd" "$rep" ;;
 		*) log "unknown scenario $s" ;;
 		esac
 		if [ -n "$r0" ] && fwd_alive; then
