@@ -19,6 +19,12 @@ METRICS = [
     ("crr", "TCP connections/s (connect, 1 B each way, close)", True, 0),
     ("crr_slowest", "  slowest one-second interval of the above, conn/s", True, 0),
     ("urr", "1-byte UDP RR, round trips/s", True, 0),
+    ("wrk_rps", "wrk, 32 connections fetching 1 MiB: requests/s", True, 0),
+    ("wrk_p50_ms", "  the same: latency median, ms", False, 1),
+    ("wrk_p90_ms", "  the same: latency p90, ms", False, 1),
+    ("wrk_p99_ms", "  the same: latency p99, ms", False, 1),
+    ("wrk_timeouts", "  the same: requests over 2 s (max)", False, 0),
+    ("wrk_app_tx_dropped", "  the same: app device transmit drops (max)", False, 0),
     ("idle_wakeups", "wake-ups in 20 s, no flows", False, 0),
     ("idle_wakeups_1000", "wake-ups in 20 s, 1,000 idle TCP connections", False, 0),
     ("dl64_gbps", "64 concurrent 10 MiB downloads, aggregate Gbit/s", True, 2),
@@ -56,7 +62,7 @@ METRICS = [
 ]
 
 
-WORST = ("_tp_retransmits", "end_tcp_retransmits", "end_tcp_rto_expired",
+WORST = ("wrk_timeouts", "wrk_app_tx_dropped", "_tp_retransmits", "end_tcp_retransmits", "end_tcp_rto_expired",
          "end_tx_dropped", "end_mem_refused")
 
 

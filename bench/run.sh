@@ -44,6 +44,12 @@
 #   idle       the forwarder's wake-ups (context switches of all its
 #              threads) over IDLE_TIME s (default 20) with no flows, then
 #              with 1,000 idle TCP connections held open (probe hold)
+#   wrk        wrk -t 2 -c 32 -d WRK_TIME (default 8) --latency fetching a
+#              1 MiB file from nginx: requests/s, latency median, p90,
+#              p99, requests over wrk's 2 s timeout, and the packets the
+#              app-side device dropped on transmit (ip -s link: the app's
+#              ACKs and requests waiting in a TUN queue the forwarder did
+#              not drain; its queue length is the kernel's default, 500)
 #   dl64       64 concurrent 10 MiB downloads (socat sends a file and
 #              closes; socat clients read to the FIN): seconds for all,
 #              aggregate Gbit/s, the forwarder's RSS peak, and for tunproxy
@@ -90,8 +96,10 @@ done
 FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-plain tunproxy-embedded tunproxy-embedded-3M tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
 HOLD_COUNTS=${HOLD_COUNTS:-1000 10000}
 SCENARIOS_SET=${SCENARIOS+x}
-SCENARIOS=${SCENARIOS:-up down rr crr urr mem idle dl64}
+SCENARIOS=${SCENARIOS:-up down rr crr urr mem idle wrk dl64}
 IDLE_TIME=${IDLE_TIME:-20}
+WRK_TIME=${WRK_TIME:-8}
+WRK_PORT=7300
 # net.ipv4.tcp_tw_reuse in every namespace. The kernel default (2) reuses a
 # TIME_WAIT port for a new connect() only over loopback, so past ~14k
 # back-to-back connections to one server port even the kernel path falls to
@@ -599,6 +607,60 @@ run_idle() {
 	log "$fwd idle: $(tail -n 2 "$RAW" | cut -f 4 | tr '\n' ' ')wake-ups in $IDLE_TIME s (none / 1,000 connections)"
 }
 
+# The app namespace's device toward the forwarder (tp0, tap0, va...).
+app_dev() {
+	ip -n "$NS_APP" -o route show default | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1
+}
+
+# tx_dropped DEV: the app-side device's transmit drops.
+tx_dropped() {
+	ip -n "$NS_APP" -s -j link show "$1" 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])' 2>/dev/null
+}
+
+# run_wrk FWD REP
+run_wrk() {
+	local fwd=$1 rep=$2 conf="$TMP/nginx" srv dev d0 d1 out
+	command -v wrk >/dev/null && command -v nginx >/dev/null ||
+		{ log "wrk: needs wrk and nginx"; return; }
+	mkdir -p "$conf/www"
+	[ -f "$conf/www/1m.bin" ] || head -c $((1 << 20)) /dev/urandom >"$conf/www/1m.bin"
+	cat >"$conf/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+user root;
+pid $conf/nginx.pid;
+error_log $conf/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $conf/body;
+    proxy_temp_path $conf/proxy;
+    fastcgi_temp_path $conf/fastcgi;
+    uwsgi_temp_path $conf/uwsgi;
+    scgi_temp_path $conf/scgi;
+    default_type application/octet-stream;
+    sendfile on;
+    keepalive_requests 100000;
+    server { listen $SERVER:$WRK_PORT; root $conf/www; }
+}
+EOF
+	spawn "$NS_NET" "$TMP/nginx.log" "${SERVER_PIN[@]}" nginx -c "$conf/nginx.conf" -e "$conf/error.log"
+	srv=$SPAWNED
+	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$WRK_PORT' | grep -q ." ||
+		{ log "wrk: nginx did not start: $(tail -n 2 "$conf/error.log")"; stop_pid "$srv"; return; }
+	dev=$(app_dev)
+	d0=$(tx_dropped "$dev")
+	out=$(timeout $((WRK_TIME + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" wrk -t 2 -c 32 \
+		-d "${WRK_TIME}s" --latency "http://$SERVER:$WRK_PORT/1m.bin" 2>&1)
+	d1=$(tx_dropped "$dev")
+	stop_pid "$srv"
+	echo "$out" >"$TMP/wrk-$fwd-$rep.txt"
+	python3 "$BENCH/wrk_parse.py" "$fwd" "$rep" "${d0:-}" "${d1:-}" <<<"$out" >>"$RAW"
+	log "$fwd rep $rep wrk: $(grep -E 'Requests/sec|99%|timeout' <<<"$out" | tr -s ' ' | tr '\n' ' ')drops $((${d1:-0} - ${d0:-0}))"
+}
+
 # run_dl64 FWD REP: DL_CONNS concurrent DL_MIB MiB downloads, each to the
 # FIN (the end of a download is where a lost wake-up shows).
 run_dl64() {
@@ -688,6 +750,7 @@ run_forwarder() {
 		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
 		mem) run_mem "$fwd" "$rep" ;;
 		dl64) run_dl64 "$fwd" "$rep" ;;
+		wrk) run_wrk "$fwd" "$rep" ;;
 		idle) [ "$rep" = 1 ] && run_idle "$fwd" "$rep" ;;
 		*) log "unknown scenario $s" ;;
 		esac
