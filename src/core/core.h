@@ -8,6 +8,7 @@
 #define TP_CORE_CORE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/admit.h"
@@ -28,6 +29,18 @@ enum core_refusal {
 	CORE_REFUSE_LIMIT,  /* max_flows */
 	CORE_REFUSE_WINDOW, /* a TCP window closed by the budget */
 	CORE_REFUSE__COUNT
+};
+
+/* A run of in-order app data for one TCP connection, read back to back in
+ * one batch and not yet written to its host socket (tcp_rbuf.c). The
+ * iovecs point into the caller's packets, valid until the batch ends. */
+#define TCP_PEND_IOV 64
+struct tcp_conn;
+struct tcp_pend {
+	struct tcp_conn *t; /* NULL: nothing pending */
+	uint32_t seq, len;  /* the run: [seq, seq + len) */
+	uint32_t cnt;	    /* segments in it */
+	struct core_iov iov[TCP_PEND_IOV];
 };
 
 struct core_engine {
@@ -59,6 +72,8 @@ struct core_engine {
 	uint32_t max_dgram;	     /* datagram flows it leaves room for */
 	uint64_t chal_next; /* when the challenge ACK budget is drawn again */
 	uint32_t chal_left; /* challenge ACKs left until then (tcp.c) */
+	bool in_more;	    /* the input has CORE_IN_MORE */
+	struct tcp_pend pend;
 };
 
 /* Counters are written by the engine's thread only and may be read from

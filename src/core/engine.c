@@ -583,6 +583,10 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 	union flow *f = flow_lookup(e->flows, &key);
 	if (f && f->c.closing)
 		f = NULL; /* a new packet for a dying flow: treat as new */
+	/* A run of app data waits only while its own segments follow. */
+	if (e->pend.t &&
+	    (p->proto != WIRE_PROTO_TCP || !f || !tcp_pend_extends(e, f, p)))
+		tcp_pend_flush(e);
 	if (!f && opens_flow(p) && !policy_admits(e, &key, p))
 		return;
 	switch (p->proto) {
@@ -598,8 +602,23 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 	}
 }
 
+static void input_one(struct core_engine *e, const uint8_t *pkt, size_t len,
+		      uint32_t flags, uint64_t now_us);
+
 void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
 		uint32_t flags, uint64_t now_us)
+{
+	e->in_more = (flags & CORE_IN_MORE) != 0;
+	input_one(e, pkt, len, flags, now_us);
+	/* The end of a batch ends every run: the packets it points into are
+	 * the caller's only until then. */
+	if (!e->in_more && e->pend.t)
+		tcp_pend_flush(e);
+	finish(e);
+}
+
+static void input_one(struct core_engine *e, const uint8_t *pkt, size_t len,
+		      uint32_t flags, uint64_t now_us)
 {
 	e->now = now_us;
 	CTR_INC(e, rx_packets);
@@ -626,15 +645,21 @@ void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
 				   whole, whole_len);
 			return;
 		}
+		/* The reassembled datagram lives in reasm's buffer only
+		 * until its next fragment: never part of a run. */
+		if (e->pend.t)
+			tcp_pend_flush(e);
+		e->in_more = false;
 	}
 	dispatch(e, &p);
-	finish(e);
 }
 
 void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 		     uint64_t now_us)
 {
 	e->now = now_us;
+	if (e->pend.t) /* a driver that ended its batch without saying so */
+		tcp_pend_flush(e);
 	union flow *f = flow_from_handle(e->flows, handle);
 	if (!f)
 		return;
@@ -655,6 +680,8 @@ void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 void core_timers(struct core_engine *e, uint64_t now_us)
 {
 	e->now = now_us;
+	if (e->pend.t)
+		tcp_pend_flush(e);
 	union flow *f;
 	while ((f = flow_timer_pop(e->flows, now_us)) != NULL) {
 		if (f->c.closing)

@@ -72,7 +72,13 @@ enum {
 	/* The OS vouches for the packet's TCP/UDP checksum (TUN checksum
 	 * offload): it is not checked, and may hold only the pseudo-header
 	 * sum. */
-	CORE_IN_CSUM_OK = 1
+	CORE_IN_CSUM_OK = 1,
+	/* More packets of the same batch follow this one (the driver read
+	 * them together): in-order data of one TCP connection arriving back
+	 * to back may be written to its host socket with one send and
+	 * acknowledged once, when the run ends (tcp_rbuf.c). The last packet
+	 * of every batch must come without it. */
+	CORE_IN_MORE = 2,
 };
 
 /* One IP packet from the app, with CORE_IN_* flags. The buffer stays the

@@ -898,6 +898,8 @@ void tcp_tx_resume(struct core_engine *e, union flow *f)
  */
 void tcp_release(struct core_engine *e, union flow *f)
 {
+	if (e->pend.t == tcp_of(f))
+		e->pend.t = NULL;
 	struct tcp_conn *t = tcp_of(f);
 
 	tcp_rbuf_free(e, t);

@@ -40,6 +40,15 @@ void tcp_tx_resume(struct core_engine *e, union flow *f);
  * counters of open flows). The host socket is closed by the sweep. */
 void tcp_release(struct core_engine *e, union flow *f);
 
+/* Writes a pending run of app data (CORE_IN_MORE, tcp_rbuf.c) to its host
+ * socket, acknowledges it and sends what the connection may send. */
+void tcp_pend_flush(struct core_engine *e);
+
+/* True if pkt, for flow f, would only extend the pending run (so the run
+ * may wait for more). */
+bool tcp_pend_extends(const struct core_engine *e, union flow *f,
+		      const struct wire_packet *pkt);
+
 /* True for a connection still in its handshake (counted in tcp_half_open):
  * the candidates flow_evict_oldest() may drop under a SYN flood. */
 bool tcp_is_half_open(const union flow *f);

@@ -198,6 +198,7 @@ void tcp_rack_recovery_done(struct tcp_conn *t);
 void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 		     const uint8_t *data, uint32_t len, bool fin);
 void tcp_rcv_flush(struct core_engine *e, struct tcp_conn *t);
+
 void tcp_rbuf_free(struct core_engine *e, struct tcp_conn *t);
 uint32_t tcp_rbuf_held(const struct tcp_conn *t);
 int tcp_rbuf_sack(const struct tcp_conn *t, struct wire_tcp_opts *o, int max);

@@ -42,6 +42,18 @@
  *
  * The app's FIN is passed on as shutdown(SHUT_WR) once every byte before
  * it is in the socket.
+ *
+ * Runs (CORE_IN_MORE): without TUN offloads the app's bulk data arrives
+ * one MSS per packet, and a send and an ACK per segment cost more than the
+ * stack itself. When the driver says more packets of its batch follow, an
+ * in-order data segment (nothing held, no FIN) is not written at once: it
+ * starts a run in e->pend, the connection's next segments of the batch
+ * extend it, and the run is written with one send of up to TCP_PEND_IOV
+ * iovecs (pointing into the driver's packets) and acknowledged once - a
+ * stretch ACK covering the batch - when anything else arrives, when a
+ * packet without CORE_IN_MORE ends the batch, or before any other event.
+ * Nothing is acknowledged before the socket took it, so the rules above
+ * hold for the run as for one segment (tests: test_tcp_data.c, runs).
  */
 #include <errno.h>
 #include <string.h>
@@ -449,6 +461,14 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 
 	if (t->app_fin)
 		return;
+	if (e->pend.t == t) {
+		/* tcp_pend_extends() let this segment through: extend. */
+		struct tcp_pend *p = &e->pend;
+		p->iov[p->cnt].base = (void *)(uintptr_t)data;
+		p->iov[p->cnt++].len = len;
+		p->len += len;
+		return;
+	}
 	/* Left edge: drop what we already have (RFC 9293 3.10.7.4). */
 	if (SEQ_LT(seq, t->rcv_nxt)) {
 		uint32_t d = t->rcv_nxt - seq;
@@ -465,6 +485,17 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 	}
 	if (SEQ_GT(seq, t->rcv_nxt)) {
 		ooo_queue(e, t, seq, data, len, fin);
+		return;
+	}
+	if (len && e->in_more && !fin && !t->rbuf && !e->pend.t) {
+		/* The first segment of a run: wait for the rest. */
+		struct tcp_pend *p = &e->pend;
+		p->t = t;
+		p->seq = seq;
+		p->len = len;
+		p->cnt = 1;
+		p->iov[0].base = (void *)(uintptr_t)data;
+		p->iov[0].len = len;
 		return;
 	}
 	if (len) {
@@ -525,4 +556,90 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 		tcp_delack(e, t);
 	if (t->rbuf || t->app_fin)
 		tcp_rcv_flush(e, t);
+}
+
+/**
+ * tcp_pend_extends() - may this segment extend the pending run?
+ * @e:		engine
+ * @f:		the segment's flow
+ * @pkt:	the checked segment
+ *
+ * Only a plain in-order data segment of the same connection (ACK, maybe
+ * PSH; no SYN, FIN, RST or URG) that starts where the run ends and fits
+ * the window's ring; anything else ends the run first. (The batch's last
+ * packet may extend it too: core_input() ends the run right after.)
+ */
+bool tcp_pend_extends(const struct core_engine *e, union flow *f,
+		      const struct wire_packet *pkt)
+{
+	const struct tcp_pend *p = &e->pend;
+	const struct wire_tcp *th = &pkt->u.tcp;
+	if (f->c.type != FLOW_TCP || p->t != tcp_of(f))
+		return false;
+	const struct tcp_conn *t = p->t;
+	return (th->flags & ~WIRE_TCP_PSH) == WIRE_TCP_ACK &&
+	       pkt->payload_len > 0 && p->cnt < TCP_PEND_IOV &&
+	       th->seq == p->seq + p->len &&
+	       SEQ_LEQ(th->seq + pkt->payload_len, t->host_nxt + TCP_RBUF_SIZE);
+}
+
+/**
+ * tcp_pend_flush() - write the pending run and acknowledge it
+ * @e:	engine
+ *
+ * As tcp_rcv_segment() does for one segment: one send, what the socket
+ * did not take is held (or the window closes), one ACK decision for the
+ * whole run; then the connection sends what it may.
+ */
+void tcp_pend_flush(struct core_engine *e)
+{
+	struct tcp_pend *p = &e->pend;
+	struct tcp_conn *t = p->t;
+	if (!t)
+		return;
+	p->t = NULL;
+	union flow *f = tcp_flow(t);
+	if (f->c.closing || t->app_fin)
+		return; /* reset or aborted meanwhile: the data goes with it */
+	long r = e->ops->send(e->ops_ctx, t->c.sock, p->iov, (int)p->cnt);
+	if (r < 0 && r != -EAGAIN) {
+		tcp_abort(e, t, true);
+		return;
+	}
+	uint32_t took = r > 0 ? (uint32_t)r : 0;
+	t->host_nxt += took;
+	t->rcv_nxt = p->seq + took;
+	if (took < p->len) {
+		struct tcp_rbuf *b = rbuf_get(e, t);
+		uint32_t skip = took;
+		for (uint32_t i = 0; b && i < p->cnt; i++) {
+			uint32_t l = (uint32_t)p->iov[i].len;
+			if (skip >= l) {
+				skip -= l;
+				continue;
+			}
+			const uint8_t *d =
+			    (const uint8_t *)p->iov[i].base + skip;
+			uint32_t want = l - skip;
+			skip = 0;
+			uint32_t got = rbuf_store(e, b, t->rcv_nxt, d, want);
+			t->rcv_nxt += got;
+			if (got < want)
+				break;
+		}
+		if (t->rcv_nxt != p->seq + p->len) {
+			window_closed(e, t);
+			rbuf_maybe_free(e, t);
+		}
+		tcp_set_want(e, t, t->want_rd, true);
+	}
+	/* One ACK for the run (a stretch ACK, as GRO makes a receiver send):
+	 * counted as the segments it covers, so two or more ACK at once. */
+	if (!t->ack_now) {
+		t->segs_unacked += p->cnt - 1;
+		tcp_delack(e, t);
+	}
+	tcp_output(e, t);
+	tcp_check_done(e, t);
+	tcp_timer_arm(e, t);
 }

@@ -276,7 +276,9 @@ static int read_tun(struct driver *d)
 				       TP_TAP_FROM_APP);
 			d->batch_more = i + 1 < n;
 			core_input(d->core, pkts[i].data, pkts[i].len,
-				   pkts[i].flags, now);
+				   pkts[i].flags |
+				       (d->batch_more ? CORE_IN_MORE : 0u),
+				   now);
 		}
 		d->batch_more = false;
 		driver_push_corked(d);

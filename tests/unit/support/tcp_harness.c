@@ -85,7 +85,28 @@ void th_send_full(struct th *t, uint8_t flags, uint32_t seq, uint32_t ack,
 		memcpy(buf + off, payload, len);
 	size_t n = wire_tcp_build(buf, sizeof(buf), &ip, &h, len);
 	assert_true(n > 0);
-	core_input(t->e, buf, n, 0, t->now);
+	if (!t->more && !t->nbatch) {
+		core_input(t->e, buf, n, 0, t->now);
+		return;
+	}
+	/* A packet of a batch lives until the batch ends. */
+	assert_true(t->nbatch < TH_BATCH && n <= sizeof(t->batch[0]));
+	uint8_t *kept = t->batch[t->nbatch++];
+	memcpy(kept, buf, n);
+	bool more = t->more;
+	core_input(t->e, kept, n, more ? CORE_IN_MORE : 0, t->now);
+	if (!more) {
+		memset(t->batch, 0xEE, sizeof(t->batch)); /* stale data shows */
+		t->nbatch = 0;
+	}
+}
+
+void th_send_more(struct th *t, bool more, uint8_t flags, uint32_t seq,
+		  uint32_t ack, const void *payload, size_t len)
+{
+	t->more = more;
+	th_send_full(t, flags, seq, ack, t->app_win, NULL, payload, len);
+	t->more = false;
 }
 
 void th_send(struct th *t, uint8_t flags, uint32_t seq, uint32_t ack,

@@ -20,6 +20,7 @@
 #include "wire/packet.h"
 
 #define TH_MAX_OUT 512
+#define TH_BATCH   64
 
 struct th_pkt {
 	uint8_t buf[2048];
@@ -47,6 +48,12 @@ struct th {
 
 	struct th_pkt out[TH_MAX_OUT];
 	int nout;
+
+	/* th_send_more(): segments of one batch, kept here (the engine may
+	 * point into them until the batch ends, as into a driver's arena). */
+	uint8_t batch[TH_BATCH][2048];
+	int nbatch;
+	bool more; /* the next th_send carries CORE_IN_MORE */
 };
 
 /* Config tweaks applied before core_create. */
@@ -60,6 +67,10 @@ void th_fini(struct th *t);
 void th_send_full(struct th *t, uint8_t flags, uint32_t seq, uint32_t ack,
 		  uint16_t win, const struct wire_tcp_opts *opts,
 		  const void *payload, size_t len);
+/* th_send() as a packet of a batch: more true says packets follow
+ * (CORE_IN_MORE); the packet without it ends the batch. */
+void th_send_more(struct th *t, bool more, uint8_t flags, uint32_t seq,
+		  uint32_t ack, const void *payload, size_t len);
 void th_send(struct th *t, uint8_t flags, uint32_t seq, uint32_t ack,
 	     const void *payload, size_t len);
 /* An ACK from the app with SACK blocks (pairs of absolute seqs). */
