@@ -30,7 +30,9 @@
  * connection's flight is its ring's size, so the throughput of N
  * connections degrades smoothly as the budget tightens instead of some
  * getting RX_RING_MAX and others nothing. An idle connection holds no ring
- * (freed as soon as it is empty).
+ * (given up as soon as it is empty); the engine keeps the last one given
+ * up as a spare for the next (still charged, dropped as soon as a
+ * connection has to go without).
  *
  * Without a ring (the pool cannot give even RX_RING_MIN), a connection is
  * served straight from its socket: MSG_PEEK from the head into one shared
@@ -87,6 +89,11 @@ struct tcprx_ring {
  * rings' census, which the fair share is computed from. */
 struct tcprx_copy_state {
 	uint8_t *scratch;
+	/* The last ring freed, kept (and still charged) for the next one: a
+	 * download's ring empties whenever the app has caught up, and freeing
+	 * and making it again (from 32 KiB up) would cost page faults and
+	 * copies each time. At most one per engine; given up under pressure. */
+	struct tcprx_ring *spare;
 	uint32_t nrings;
 	uint32_t nringless; /* connections with data but no ring */
 	/* Connections that moved data in this epoch (RX_EPOCH_MS) and the
@@ -176,12 +183,25 @@ static struct tcprx_ring *ring_get(struct driver *d,
 				   struct tcprx_copy_state *st)
 {
 	uint32_t start = fair_cap(d, st, 1);
+	struct tcprx_ring *r = st->spare;
+	if (r) {
+		st->spare = NULL;
+		if (r->cap <= start) {
+			uint32_t cap = r->cap;
+			memset(r, 0, sizeof(*r));
+			r->cap = cap;
+			st->nrings++;
+			return r;
+		}
+		uncharge(d, st, ring_size(r->cap)); /* over the share now */
+		free(r);
+	}
 	if (start > RX_RING_START)
 		start = RX_RING_START;
 	for (uint32_t cap = start; cap >= RX_RING_MIN; cap /= 2) {
 		if (!charge(d, st, ring_size(cap)))
 			continue;
-		struct tcprx_ring *r = malloc(ring_size(cap));
+		r = malloc(ring_size(cap));
 		if (!r) {
 			uncharge(d, st, ring_size(cap));
 			break;
@@ -194,6 +214,16 @@ static struct tcprx_ring *ring_get(struct driver *d,
 	return NULL;
 }
 
+/* Gives the spare ring back to the budget (someone needs the room). */
+static void drop_spare(struct driver *d, struct tcprx_copy_state *st)
+{
+	if (!st->spare)
+		return;
+	uncharge(d, st, ring_size(st->spare->cap));
+	free(st->spare);
+	st->spare = NULL;
+}
+
 /* A connection with data starts or ends a stint without a ring. */
 static void set_ringless(struct driver *d, struct tcprx_copy_state *st,
 			 struct hsock *s, bool on)
@@ -202,6 +232,7 @@ static void set_ringless(struct driver *d, struct tcprx_copy_state *st,
 		return;
 	s->ringless = on;
 	if (on) {
+		drop_spare(d, st);
 		st->nringless++;
 		count(&d->tcprx_stats.ringless);
 		count(&d->tcprx_stats.rings_refused);
@@ -215,10 +246,14 @@ static void ring_put(struct driver *d, struct hsock *s)
 	struct tcprx_copy_state *st = d->tcprx;
 	if (!s->rx)
 		return;
-	uncharge(d, st, ring_size(s->rx->cap));
-	free(s->rx);
-	s->rx = NULL;
 	st->nrings--;
+	if (!st->spare && !st->nringless) {
+		st->spare = s->rx;
+	} else {
+		uncharge(d, st, ring_size(s->rx->cap));
+		free(s->rx);
+	}
+	s->rx = NULL;
 }
 
 /* Copies n bytes out of ring r from offset off into dst (linear). */
@@ -506,8 +541,11 @@ void tcprx_copy_release(struct driver *d, int id)
 void tcprx_copy_driver_free(struct driver *d)
 {
 	struct tcprx_copy_state *st = d->tcprx;
-	if (st)
+	if (st) {
+		/* The engine (and its budget) is gone already. */
+		free(st->spare);
 		free(st->scratch);
+	}
 	free(st);
 	d->tcprx = NULL;
 }

@@ -81,6 +81,8 @@ else
 		fail "RSS peaked at $rss_max, over budget + 4 MiB"
 fi
 tp_wait_counter tcp_conns_open -eq 0 20 || fail "connections left open"
-[ "$(tp_counter tcp_rx_ring_bytes)" = 0 ] || fail "ring bytes left: $(tp_last counter tcp_rx_ring_bytes)"
+# All connections closed: at most the one spare ring an engine keeps.
+[ "$(tp_counter tcp_rx_ring_bytes)" -le $((256 * 1024 + 64)) ] ||
+	fail "ring bytes left: $(tp_last counter tcp_rx_ring_bytes)"
 tp_print_counters
 tp_pass
