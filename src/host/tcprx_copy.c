@@ -31,8 +31,9 @@
  * connections degrades smoothly as the budget tightens instead of some
  * getting RX_RING_MAX and others nothing. An idle connection holds no ring
  * (given up as soon as it is empty); the engine keeps the last one given
- * up as a spare for the next (still charged, dropped as soon as a
- * connection has to go without).
+ * up as a spare for the next (still charged; dropped as soon as a
+ * connection has to go without, or when a socket closes and no ring is in
+ * use).
  *
  * Without a ring (the pool cannot give even RX_RING_MIN), a connection is
  * served straight from its socket: MSG_PEEK from the head into one shared
@@ -533,8 +534,14 @@ void tcprx_copy_release(struct driver *d, int id)
 {
 	struct hsock *s = &d->socks[id];
 	ring_put(d, s);
-	if (d->tcprx)
+	if (d->tcprx) {
 		set_ringless(d, d->tcprx, s, false);
+		/* With no connection holding a ring the spare waits for
+		 * nobody: an engine whose connections all closed is back to
+		 * its idle memory. */
+		if (!((struct tcprx_copy_state *)d->tcprx)->nrings)
+			drop_spare(d, d->tcprx);
+	}
 	s->rx_full = 0;
 }
 
