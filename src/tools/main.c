@@ -208,25 +208,15 @@ static void log_line(void *ctx, enum tp_log_level level, const char *msg)
 		ts.tv_nsec / 1000000, level_name(level), msg);
 }
 
+/* The tools' parser (tool_util.h: digits and a K/M/G suffix, no sign or
+ * blank), in the type the options below use. */
 static bool parse_uint(const char *s, unsigned long long max,
 		       unsigned long long *out)
 {
-	char *end;
-	/* strtoull accepts "-5" and wraps it: refuse any sign. */
-	if (*s < '0' || *s > '9')
+	uint64_t v;
+	if (!tool_parse_size(s, max, &v))
 		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned long long mult = 1;
-	if (*end == 'K' || *end == 'k')
-		mult = 1ull << 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		mult = 1ull << 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		mult = 1ull << 30, end++;
-	if (errno || end == s || *end || v > max / mult)
-		return false;
-	*out = v * mult;
+	*out = v;
 	return true;
 }
 
