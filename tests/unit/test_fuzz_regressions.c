@@ -167,6 +167,10 @@ static void test_corpus(void **state)
 	assert_true(replay_corpus("fuzz_tcp_opts", fz_tcp_opts_run) > 0);
 	assert_true(replay_corpus("fuzz_reasm", fz_reasm_run) > 0);
 	assert_true(replay_corpus("fuzz_router", fz_router_run) > 0);
+	assert_true(replay_corpus("fuzz_devtransport", fz_devtransport_run) >
+		    0);
+	assert_true(replay_corpus("fuzz_vnet", fz_vnet_run) > 0);
+	assert_true(replay_corpus("fuzz_capture", fz_capture_run) > 0);
 }
 
 int main(void)
