@@ -545,8 +545,11 @@ static void vn_gso(struct vn *v, struct fz_in *in)
 	FZ_CHECK(sl == hl0 + total_payload && sl <= 65535 + 40,
 		 "super-packet of %zu bytes", sl);
 	struct wire_packet wp;
-	FZ_CHECK(wire_packet_parse_csum_ok(sp, sl, &wp) == WIRE_OK,
-		 "super-packet does not parse");
+	enum wire_drop why = wire_packet_parse_csum_ok(sp, sl, &wp);
+	FZ_CHECK(why == WIRE_OK,
+		 "super-packet of %d segments (%zu bytes, v%u, gso_size %u) "
+		 "does not parse: drop reason %d",
+		 k, sl, family, h.gso_size, (int)why);
 	FZ_CHECK(wp.payload_len == total_payload &&
 		     memcmp(wp.payload, want, total_payload) == 0 &&
 		     wp.u.tcp.seq == seqs[0],
