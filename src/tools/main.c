@@ -350,11 +350,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			c->addr6_given = true;
 			break;
 		case OPT_FWMARK: {
-			char *end;
-			errno = 0;
-			unsigned long m = strtoul(optarg, &end, 0);
-			if (*optarg < '0' || *optarg > '9' || errno || *end ||
-			    m == 0 || m > UINT32_MAX)
+			uint64_t m = 0;
+			if (!tool_parse_uint_hex(optarg, UINT32_MAX, &m) ||
+			    m == 0)
 				bad = "--fwmark (1..0xffffffff)";
 			c->cfg.fwmark = (uint32_t)m;
 			break;

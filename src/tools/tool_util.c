@@ -195,21 +195,33 @@ int tool_udp_socket(const struct tool_addr *bind_to,
 	return fd;
 }
 
-/* The digits at *p (at least one; no sign, no blank, no base prefix)
- * into *v, advancing *p past them. strtoull would skip leading blanks and
- * negate "-1" into 2^64 - 1, so the digits are read here, with overflow
- * checked before each step. */
-static bool parse_digits(const char **p, uint64_t *v)
+/* The value of c as a digit of base (10 or 16), or -1. */
+static int digit(char c, unsigned base)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (base == 16 && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The digits at *p (at least one; no sign, no blank) in base into *v,
+ * advancing *p past them. strtoull would skip leading blanks and negate
+ * "-1" into 2^64 - 1, so the digits are read here, with overflow checked
+ * before each step. */
+static bool parse_digits(const char **p, unsigned base, uint64_t *v)
 {
 	const char *s = *p;
 	uint64_t x = 0;
-	if (*s < '0' || *s > '9')
+	int d;
+	if (digit(*s, base) < 0)
 		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		unsigned d = (unsigned)(*s - '0');
-		if (x > (UINT64_MAX - d) / 10)
+	for (; (d = digit(*s, base)) >= 0; s++) {
+		if (x > (UINT64_MAX - (unsigned)d) / base)
 			return false;
-		x = x * 10 + d;
+		x = x * base + (unsigned)d;
 	}
 	*p = s;
 	*v = x;
@@ -219,16 +231,29 @@ static bool parse_digits(const char **p, uint64_t *v)
 bool tool_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
-	if (!parse_digits(&s, &v) || *s || v > max)
+	if (!parse_digits(&s, 10, &v) || *s || v > max)
 		return false;
 	*out = v;
 	return true;
 }
 
+bool tool_parse_uint_hex(const char *s, uint64_t max, uint64_t *out)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		uint64_t v;
+		s += 2;
+		if (!parse_digits(&s, 16, &v) || *s || v > max)
+			return false;
+		*out = v;
+		return true;
+	}
+	return tool_parse_uint(s, max, out);
+}
+
 bool tool_parse_size(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
-	if (!parse_digits(&s, &v))
+	if (!parse_digits(&s, 10, &v))
 		return false;
 	unsigned shift = 0;
 	switch (*s) {

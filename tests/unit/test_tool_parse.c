@@ -5,6 +5,8 @@
  *     which `tunproxy capture -c " -1"` took as a packet limit;
  *   - overflow of the digits, of the suffix multiplication and of max;
  *   - K/M/G suffixes (powers of 2) for sizes, none for plain integers;
+ *   - hexadecimal after "0x" where asked for (--fwmark), with the same
+ *     refusals (strtoul's base 0 read "010" as octal and " 0x1" too);
  *   - durations and percentages refuse blanks, signs, NaN, infinities and
  *     hex floats (a NaN converted to an integer is undefined behaviour).
  */
@@ -121,6 +123,39 @@ static void test_durations_and_percentages(void **state)
 	}
 }
 
+static void test_hex(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	assert_true(tool_parse_uint_hex("0x1f", UINT32_MAX, &v));
+	assert_int_equal(v, 31);
+	assert_true(tool_parse_uint_hex("0XFFFFFFFF", UINT32_MAX, &v));
+	assert_int_equal(v, UINT32_MAX);
+	assert_true(tool_parse_uint_hex("010", UINT32_MAX, &v));
+	assert_int_equal(v, 10); /* decimal, not octal */
+	assert_true(tool_parse_uint_hex("0xffffffffffffffff", UINT64_MAX, &v));
+	assert_int_equal(v, UINT64_MAX);
+	const char *bad[] = {"0x",
+			     "0x100000000",
+			     " 0x1",
+			     "-0x1",
+			     "0x-1",
+			     "0x 1",
+			     "0x1g",
+			     "0x1 ",
+			     "x1",
+			     "+0x1",
+			     "0x10000000000000000"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		assert_false(tool_parse_uint_hex(bad[i], UINT32_MAX, &v));
+		assert_int_equal(v, 7);
+	}
+	/* Plain integers and sizes take no hex. */
+	assert_false(tool_parse_uint("0x10", UINT64_MAX, &v));
+	assert_false(tool_parse_size("0x10", UINT64_MAX, &v));
+}
+
 /* The same rules where the tools read numbers in other shapes. */
 static void test_callers(void **state)
 {
@@ -154,6 +189,7 @@ int main(void)
 	    cmocka_unit_test(test_overflow),
 	    cmocka_unit_test(test_suffixes),
 	    cmocka_unit_test(test_durations_and_percentages),
+	    cmocka_unit_test(test_hex),
 	    cmocka_unit_test(test_callers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
