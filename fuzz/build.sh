@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets into build-fuzz/ with clang, ASan and UBSan:
 #   fuzz_packet_parse fuzz_tcp_opts fuzz_reasm fuzz_router
-# The sans-I/O code (src/wire, src/core) and the shared harnesses
-# (fuzz/harness_*.c) are compiled once with coverage instrumentation, then
-# linked with each target's entry point. Installs clang and its sanitizer
+#   fuzz_devtransport fuzz_vnet fuzz_capture
+# The sans-I/O code (src/wire, src/core), the packet sources in front of it
+# (src/io: the UDP dev transport, the TUN fd with virtio-net headers), the
+# capture's reader (src/tools: mirror stream, filter, pcapng) and the
+# shared harnesses (fuzz/harness_*.c) are compiled once with coverage
+# instrumentation, then linked with each target's entry point. Installs clang and its sanitizer
 # runtime with apt-get (Debian 12) when they are missing and we are root.
 #
 # Environment: CC (default clang), JOBS (parallel compiles, default: CPUs),
@@ -14,7 +17,7 @@ ROOT=$(pwd)
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-TARGETS="packet_parse tcp_opts reasm router"
+TARGETS="packet_parse tcp_opts reasm router devtransport vnet capture"
 
 have_fuzzer() {
 	command -v "$CC" >/dev/null 2>&1 || return 1
@@ -42,11 +45,16 @@ fi
 CFLAGS="-std=gnu17 -g -O1 -fno-omit-frame-pointer -Wall -Wextra
   -Wno-unused-parameter -fno-strict-aliasing
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
-  -I$ROOT/src -I$ROOT/include -I$ROOT/fuzz"
+  -I$ROOT/src -I$ROOT/include -I$ROOT/fuzz -I$ROOT/src/tools"
 
 rm -rf "$OUT/obj"
 mkdir -p "$OUT/obj"
-SRCS=$(ls "$ROOT"/src/wire/*.c "$ROOT"/src/core/*.c "$ROOT"/fuzz/harness_*.c)
+SRCS=$(ls "$ROOT"/src/wire/*.c "$ROOT"/src/core/*.c "$ROOT"/fuzz/harness_*.c \
+	"$ROOT"/src/io/tunconn_udp.c "$ROOT"/src/io/tunconn_fd.c \
+	"$ROOT"/src/io/tun_vnet.c \
+	"$ROOT"/src/tools/capture_stream.c "$ROOT"/src/tools/capture_filter.c \
+	"$ROOT"/src/tools/mirror.c "$ROOT"/src/tools/pcapng.c \
+	"$ROOT"/src/tools/tool_util.c)
 export CC CFLAGS OUT
 # One object per source, compiled in parallel; names keep their directory
 # so src/core/x.c and fuzz/x.c cannot collide.

@@ -33,6 +33,18 @@ void fz_reasm_run(const uint8_t *data, size_t size);
  * clock steps and transmit-ring drains decoded from the input. */
 void fz_router_run(const uint8_t *data, size_t size);
 
+/* The tee's mirror stream as `tunproxy capture` reads it, with the
+ * capture filter on every packet (harness_capture.c). */
+void fz_capture_run(const uint8_t *data, size_t size);
+
+/* The UDP dev transport's datagram handling on loopback sockets, against
+ * a model of its session rule (harness_devio.c). */
+void fz_devtransport_run(const uint8_t *data, size_t size);
+
+/* Packets behind virtio-net headers as read from a TUN with offloads, into
+ * the engine, and the GSO super-packets written back (harness_devio.c). */
+void fz_vnet_run(const uint8_t *data, size_t size);
+
 /* Reports a broken invariant and aborts. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 __attribute__((noreturn));

@@ -308,6 +308,137 @@ def reasm_seeds():
     return s
 
 
+# --- the dev transport, virtio-net framing and capture targets -------------
+
+def u16(v):
+    return struct.pack("!H", v)
+
+
+def u32(v):
+    return struct.pack("!I", v)
+
+
+def devtransport_seeds():
+    """fz_devtransport_run programs: [idle] then ops (harness_devio.c)."""
+    def dgram(sender, length, seed):
+        return bytes([sender << 3]) + u16(length) + bytes([seed])
+    read = bytes([6, 63])
+    def write(n):
+        return bytes([7, n - 1])
+    def clock(ms):
+        return bytes([4]) + u16(ms)
+    def idle(extra):  # the idle time minus 1 ms plus extra ms
+        return bytes([5 | extra << 3])
+    s = {}
+    # one client, data both ways
+    s["one_client"] = bytes([1]) + dgram(0, 60, 1) + dgram(0, 1500, 2) + \
+        read + write(3) + dgram(0, 0, 0) + read + write(8)
+    # a second sender refused, then taking over after the idle time
+    s["takeover"] = bytes([0]) + dgram(0, 40, 1) + read + dgram(1, 40, 2) + \
+        read + write(2) + idle(0) + dgram(1, 40, 3) + read + idle(1) + \
+        dgram(1, 40, 4) + read + write(2) + dgram(0, 40, 5) + read
+    # keepalives hold the session
+    s["keepalive"] = bytes([2]) + dgram(0, 20, 1) + read + (
+        clock(1000) + dgram(0, 0, 0) + read + dgram(2, 30, 9) + read) * 4
+    # a batch mixing senders, read in small pieces
+    s["mixed_batch"] = bytes([3]) + dgram(0, 10, 1) + dgram(1, 10, 2) + \
+        dgram(0, 0, 0) + dgram(3, 10, 3) + bytes([6, 1]) + idle(2) + \
+        dgram(3, 10, 4) + dgram(0, 10, 5) + dgram(3, 0, 0) + bytes([6, 2]) + \
+        read + write(1)
+    # no client yet: writes are dropped
+    s["no_client"] = bytes([0]) + write(4) + clock(9000) + read
+    return s
+
+
+def vnet_hdr(flags=0, gso=0, hdr_len=0, gso_size=0, start=0, off=0):
+    return struct.pack("<BBHHHH", flags, gso, hdr_len, gso_size, start, off)
+
+
+def vnet_seeds():
+    """fz_vnet_run programs: [mtu] then ops (harness_devio.c)."""
+    pk = packets()
+    def frame(data, tso=False):
+        # the first 80 bytes from the input, the rest the pattern of seed 0
+        return bytes([0 | (4 if tso else 0)]) + u16(
+            (len(data) - (65536 - 2048) if tso else len(data)) & 0xffff) + \
+            b"\0" + data[:80]
+    read = bytes([1])
+    def gso(cnt, var, mss, seq, xs):
+        return bytes([2, cnt, var]) + u16(mss) + u32(seq) + bytes(xs)
+    s = {}
+    s["plain_packets"] = bytes([0]) + frame(vnet_hdr() + pk["v4_udp"]) + \
+        frame(vnet_hdr() + pk["v4_tcp_syn"]) + frame(vnet_hdr() +
+        pk["v6_icmp_echo"]) + read
+    s["csum_partial"] = bytes([0]) + frame(vnet_hdr(1, 0, 0, 0, 20, 16) +
+        pk["v4_tcp_syn"]) + frame(vnet_hdr(2) + pk["v4_udp"]) + read
+    s["short_frames"] = bytes([0]) + bytes([0]) + u16(3) + b"\0" + \
+        bytes(3) + bytes([0]) + u16(10) + b"\0" + bytes(10) + \
+        frame(vnet_hdr() + pk["v4_tcp_syn"]) + read
+    big = vnet_hdr(1, 1, 40, 1448, 20, 16) + pk["v4_tcp_syn"]
+    s["tso_frame"] = bytes([2]) + bytes([4]) + u16(
+        (len(big) + 3000 - (65536 - 2048)) & 0xffff) + b"\0" + big + read
+    s["gso_runs"] = bytes([0]) + gso(6, 0, 1448, 0xfffff000, [1] * 6) + \
+        gso(0x80 | 10, 0, 1220, 7, [1] * 10) + \
+        gso(8, 0x0f, 1000, 100, [1, 1, 0xc1, 0x08, 0x00, 1, 0x55, 1]) + \
+        gso(14, 0x03, 9000, 0, [1] * 14)
+    s["timers"] = bytes([3]) + frame(vnet_hdr() + pk["v4_tcp_syn"]) + \
+        read + bytes([3]) + u16(5000) + bytes([3]) + u16(60000)
+    return s
+
+
+def mirror_record(pkt, direction=2, kind=1, dropped=0, orig=None):
+    return u32(24 + len(pkt)) + bytes([kind, direction]) + u16(0) + \
+        u32(dropped) + u32(len(pkt) if orig is None else orig) + \
+        struct.pack("!Q", 1800000000000000000) + pkt
+
+
+def capture_seeds():
+    """fz_capture_run inputs (harness_capture.c)."""
+    pk = packets()
+    greeting = b"TPMIRROR" + u16(1) + u16(24) + u32(0)
+    def chunks(stream, size):
+        out = b""
+        for i in range(0, len(stream), size):
+            part = stream[i:i + size]
+            out += bytes([len(part) & 0xff]) + part
+        return out
+    def build(kind, direction, dropped, pkt, orig_delta=0):
+        # [kind] [dir] [dropped] [len u16] [orig delta] [orig u32?] [bytes]
+        b = bytes([1 if kind == 1 else 0])
+        if kind != 1:
+            b += bytes([kind])
+        b += bytes([direction])
+        b += bytes([1]) if dropped == 0 else bytes([0, dropped])
+        b += u16(len(pkt))
+        b += bytes([1]) if orig_delta == 0 else bytes([0, orig_delta])
+        return b + bytes([0]) + pkt
+    stream = greeting + mirror_record(pk["v4_udp"], 2) + \
+        mirror_record(pk["v4_tcp_syn"], 1, dropped=3) + \
+        mirror_record(pk["v6_icmp_echo"], 2, orig=2000) + \
+        mirror_record(b"", 9, kind=7, dropped=1) + \
+        mirror_record(pk["v6_ext_udp"], 1)
+    s = {}
+    # [filter] [port] [max] [mode]: no filter, raw chunks
+    s["raw_all"] = bytes([0]) + u16(0) + bytes([0, 0]) + chunks(stream, 37)
+    s["raw_tcp_port"] = bytes([1 | 4]) + u16(80) + bytes([0, 0]) + \
+        chunks(stream, 250)
+    s["raw_udp_host6"] = bytes([2 | 8 | 16]) + u16(0) + \
+        bytes.fromhex("20010db8000000000000000000000001") + bytes([2, 0]) + \
+        chunks(stream, 5)
+    s["raw_bad_greeting"] = bytes([0]) + u16(0) + bytes([0, 0]) + \
+        chunks(b"TPMIRROX" + stream[8:], 64)
+    s["raw_bad_length"] = bytes([0]) + u16(0) + bytes([0, 0]) + \
+        chunks(greeting + u32(7) + bytes(20), 64)
+    s["built_icmp_host4"] = bytes([3 | 8]) + u16(0) + bytes([203, 0, 113, 10]) + \
+        bytes([0, 1]) + build(1, 2, 0, pk["v4_icmp_echo"]) + \
+        build(1, 1, 5, pk["v4_udp"], 40) + build(3, 1, 0, b"") + \
+        build(1, 0, 0, pk["v6_icmp_echo"])
+    s["built_port_string"] = bytes([0x20]) + bytes([5]) + b"00053" + \
+        bytes([1, 3]) + build(1, 2, 0, pk["v4_udp"]) + \
+        build(1, 1, 0, pk["v4_frag_first"]) + build(1, 1, 0, pk["v4_tcp_fin"])
+    return s
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -316,6 +447,9 @@ def main():
         "fuzz_tcp_opts": opts_seeds(),
         "fuzz_reasm": reasm_seeds(),
         "fuzz_router": programs(),
+        "fuzz_devtransport": devtransport_seeds(),
+        "fuzz_vnet": vnet_seeds(),
+        "fuzz_capture": capture_seeds(),
     }
     # Round trips through the fragmenter: the same packets at small MTUs.
     for n in ("v4_tcp_data_sack", "v4_options_udp", "v6_ext_udp"):

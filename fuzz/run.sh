@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets (fuzz/build.sh) and runs each for a while:
 #
-#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60, all four)
+#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60, all seven)
 #
 # Each target starts from a working corpus, build-fuzz/corpus/<target>/
 # (kept between runs, so a corpus grows over many runs), with the committed
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 SECONDS_PER=${1:-60}
 shift 2>/dev/null
-TARGETS=${*:-packet_parse tcp_opts reasm router}
+TARGETS=${*:-packet_parse tcp_opts reasm router devtransport vnet capture}
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CORPUS=${FUZZ_CORPUS:-$OUT/corpus}
 JOBS=${FUZZ_JOBS:-1}
@@ -33,6 +33,7 @@ max_len() {
 	case $1 in
 	tcp_opts) echo 64 ;;
 	router) echo 4096 ;;
+	vnet | capture) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
 }

@@ -497,7 +497,9 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	X(tcp_challenge_acks,                                                  \
 	  "TCP challenge ACKs sent (RFC 5961: inexact RST, SYN, old ACK)")     \
 	X(tcp_challenge_acks_limited,                                          \
-	  "TCP challenge ACKs not sent: over the per-second limit")
+	  "TCP challenge ACKs not sent: over the per-second limit")            \
+	X(dev_session_flows_closed,                                            \
+	  "flows closed: a new dev-transport client took the session")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

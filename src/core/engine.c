@@ -712,6 +712,26 @@ uint64_t core_next_deadline(const struct core_engine *e)
 	return a < b ? a : b;
 }
 
+static void abort_one(struct core_engine *e, union flow *f)
+{
+	if (f->c.closing)
+		return;
+	flow_close(e, f, true);
+	CTR_INC(e, dev_session_flows_closed);
+}
+
+size_t core_abort_all(struct core_engine *e, uint64_t now_us)
+{
+	e->now = now_us;
+	flow_for_each(e->flows, abort_one, e);
+	/* Released, not sent: tx_packets counts them like any packet the
+	 * driver dropped. */
+	size_t stale = tx_ready(e->tx);
+	core_tx_done(e, stale);
+	finish(e);
+	return stale;
+}
+
 void core_flow_evict(struct core_engine *e, union flow *f)
 {
 	if (f->c.type == FLOW_TCP)

@@ -91,6 +91,15 @@ void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
 void core_sock_event(struct core_engine *e, uint32_t flow, uint32_t events,
 		     uint64_t now_us);
 
+/* The app side went away as a whole (the dev transport's client was
+ * replaced by another sender, docs/devloop.md): every flow is closed at
+ * once, TCP host connections with a RST (the app's end will never answer),
+ * and nothing is sent towards the app, which is now someone else; the
+ * packets still in the transmit ring are the old app's and are dropped
+ * (returned: the driver counts them in tx_dropped). Counted in
+ * dev_session_flows_closed. O(flows). */
+size_t core_abort_all(struct core_engine *e, uint64_t now_us);
+
 /* Runs every timer due at now_us. */
 void core_timers(struct core_engine *e, uint64_t now_us);
 

@@ -105,7 +105,7 @@ uint64_t flow_timer_next(const struct flow_table *t);
  * NULL. The caller dispatches it and the protocol re-arms if needed. */
 union flow *flow_timer_pop(struct flow_table *t, uint64_t now);
 
-/* Calls fn on every live flow (shutdown only; O(n)). */
+/* Calls fn on every live flow (shutdown and core_abort_all only: O(n)). */
 void flow_for_each(struct flow_table *t,
 		   void (*fn)(struct core_engine *, union flow *),
 		   struct core_engine *e);

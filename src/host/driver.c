@@ -255,6 +255,23 @@ static int flush(struct driver *d, uint64_t now)
 	return 0;
 }
 
+/* The tunconn's peer changed (tunconn.h): the old peer's flows end before
+ * the new peer's first packet is seen, so none of their packets reaches
+ * it, even one already in the ring. */
+static void new_session(struct driver *d, uint64_t now)
+{
+	d->tun_session = d->tun->session;
+	uint32_t flows = core_flow_count(d->core);
+	size_t stale = core_abort_all(d->core, now);
+	if (stale)
+		__atomic_store_n(&d->tun_tx_dropped, d->tun_tx_dropped + stale,
+				 __ATOMIC_RELAXED);
+	driver_log(d, TP_LOG_INFO,
+		   "new client: %u flows of the previous one closed, %zu of "
+		   "its packets dropped",
+		   flows, stale);
+}
+
 static int read_tun(struct driver *d)
 {
 	struct tun_pkt pkts[DRV_TUN_BATCH];
@@ -267,9 +284,11 @@ static int read_tun(struct driver *d)
 			d->fatal = -TP_ESYS;
 			return n;
 		}
+		uint64_t now = now_us();
+		if (d->tun->session != d->tun_session)
+			new_session(d, now);
 		if (n == 0)
 			break;
-		uint64_t now = now_us();
 		for (int i = 0; i < n; i++) {
 			if (d->tap)
 				d->tap(d->tap_ctx, pkts[i].data, pkts[i].len,

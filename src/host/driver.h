@@ -97,6 +97,7 @@ struct driver {
 		uint64_t userspace, fallbacks, rings_refused, ringless;
 		uint64_t ring_bytes;
 	} tcprx_stats;
+	uint32_t tun_session; /* the tunconn's session we serve */
 	/* Applied to every host socket (hostsock_apply_options). */
 	uint32_t fwmark;	   /* SO_MARK, 0: none */
 	char bind_if[16];	   /* interface name, "": none */

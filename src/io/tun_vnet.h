@@ -57,7 +57,8 @@ void vnet_hdr_write(uint8_t *p, const struct vnet_hdr *h);
  * Counts the leading packets that are segments of one TCP connection,
  * back to back in sequence, all with the first's payload size but the
  * last (which may be shorter and may carry PSH or FIN), the same header
- * bytes otherwise, and at most 64 KB together. Returns at least 1.
+ * bytes otherwise, and at most 65535 bytes together, headers included
+ * (IPv6 too). Returns at least 1.
  */
 int vnet_gso_run(const struct core_tx_pkt *pkts, int n);
 

@@ -58,6 +58,13 @@ struct tunconn {
 	 * waits for the poller instead of asking again, a call that would
 	 * only say "nothing" (level-triggered, so nothing is missed). */
 	bool drained;
+	/* Bumped by read_batch when the peer behind the backend changed (the
+	 * UDP dev transport's client was taken over by another sender): the
+	 * packets of that batch, and all after, come from the new peer, and
+	 * the old peer's flows must end without a word to the new one (the
+	 * driver calls core_abort_all before feeding the batch). A backend
+	 * with one fixed peer leaves it at 0. */
+	uint32_t session;
 };
 
 /* For counters(): adds a backend counter (written with relaxed atomics on

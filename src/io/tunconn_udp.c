@@ -14,11 +14,17 @@
  *     has been silent for client_idle_ms. Datagrams from anyone else are
  *     dropped and counted (dev_foreign_dropped); after the silence the next
  *     sender takes over (dev_client_changes, logged). Ownership is checked
- *     when a datagram arrives, so no timer is needed. The engine's flows
- *     are not reset on a change: a new client that is the old app with a
- *     new source port keeps its connections.
+ *     when a datagram arrives, so no timer is needed.
+ *   - a takeover ends the old client's flows: they belong to a device that
+ *     went away, and their replies must not reach whoever came next. The
+ *     backend bumps base.session (tunconn.h) and the driver closes every
+ *     flow before the new client's first packet (core_abort_all,
+ *     dev_session_flows_closed). An app that comes back from a new source
+ *     port is a new client: its connections are reset, as after a
+ *     network change on a phone.
  *   - an empty datagram is a keepalive: it refreshes ownership and is not
- *     passed on, so an idle app can keep its session.
+ *     passed on, so an idle app keeps its session (`tunproxy device`
+ *     sends one every DEVICE_KEEPALIVE_MS, well under the idle time).
  * Packets for the app while no client is known are dropped (tx_dropped).
  *
  * I/O is batched: recvmmsg fills up to UDP_BATCH arena buffers per call and
@@ -265,16 +271,22 @@ static bool session_accept(struct tunconn_udp *u,
 		}
 		return false;
 	}
-	if (u->has_client)
+	if (u->has_client) {
+		/* A new session: every packet accepted from here on is the new
+		 * client's. Nothing of this batch was accepted before (the old
+		 * client's datagram would have set client_seen to now, and
+		 * idle_us >= 1), so the whole batch is the new session's. */
+		u->base.session++;
 		ulog(u, TP_LOG_INFO,
 		     "dev transport: client %s takes over from %s (silent "
 		     "%llu ms)",
 		     addr_str(from, a, sizeof(a)),
 		     addr_str(&u->client, b, sizeof(b)),
 		     (unsigned long long)((now - u->client_seen) / 1000));
-	else
+	} else {
 		ulog(u, TP_LOG_INFO, "dev transport: client %s connected",
 		     addr_str(from, a, sizeof(a)));
+	}
 	u->client = *from;
 	u->client_len = from_len;
 	u->client_seen = now;
@@ -535,7 +547,9 @@ struct tunconn *tunconn_udp_create(const struct tunconn_udp_opts *o, int *err)
 		return NULL;
 	u->base.ops = &udp_ops;
 	u->fd = -1;
-	u->idle_us = (uint64_t)o->client_idle_ms * 1000u;
+	/* At least 1 ms: one takeover per batch at most (session_accept). */
+	u->idle_us =
+	    (uint64_t)(o->client_idle_ms ? o->client_idle_ms : 1) * 1000u;
 	u->log = o->log;
 	u->log_ctx = o->log_ctx;
 	u->log_level = o->log_level;

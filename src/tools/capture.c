@@ -27,13 +27,13 @@
 #include <unistd.h>
 
 #include "capture_filter.h"
+#include "capture_stream.h"
 #include "mirror.h"
 #include "pcapng.h"
 #include "tool_util.h"
 #include "tools.h"
 #include "tunproxy.h"
 
-#define RBUF_SIZE	   (256 * 1024)
 #define CONNECT_TIMEOUT_MS 3000
 #define RETRY_MS	   1000
 
@@ -47,14 +47,8 @@ struct capture {
 
 	int sig_fd;
 	int out_fd;
-	struct pcapng *w;
-	uint64_t written, tee_dropped, filtered;
-	uint64_t pending_drops; /* to report on the next written packet */
-	uint8_t *rbuf;
-	size_t have;
+	struct capture_stream *st; /* records to pcapng (capture_stream.h) */
 };
-
-enum cap_status { CAP_GO_ON, CAP_STOP, CAP_FAIL };
 
 /* The help text is laid out as printed. */
 /* clang-format off */
@@ -183,10 +177,10 @@ static int open_output(struct capture *c)
 			return -1;
 		}
 	}
-	c->w = pcapng_open(c->out_fd, "tunproxy capture", "tunproxy",
-			   "packets relayed by the tunproxy tee (outbound: "
-			   "from the app, inbound: to the app)");
-	if (!c->w || pcapng_flush(c->w) < 0) {
+	c->st->w = pcapng_open(c->out_fd, "tunproxy capture", "tunproxy",
+			       "packets relayed by the tunproxy tee (outbound: "
+			       "from the app, inbound: to the app)");
+	if (!c->st->w || pcapng_flush(c->st->w) < 0) {
 		fprintf(stderr, "tunproxy capture: cannot write %s\n",
 			c->out_path);
 		return -1;
@@ -240,45 +234,19 @@ static int connect_tee(struct capture *c)
 	return fd;
 }
 
-static enum cap_status write_record(struct capture *c,
-				    const struct mirror_rec *r)
-{
-	c->tee_dropped += r->dropped;
-	c->pending_drops += r->dropped;
-	if (r->kind != MIRROR_KIND_PACKET)
-		return CAP_GO_ON;
-	if (!capture_filter_match(&c->filter, r->pkt, r->len)) {
-		c->filtered++;
-		return CAP_GO_ON;
-	}
-	enum pcapng_dir dir = r->dir == MIRROR_DIR_INBOUND ? PCAPNG_DIR_INBOUND
-			      : r->dir == MIRROR_DIR_OUTBOUND
-				  ? PCAPNG_DIR_OUTBOUND
-				  : PCAPNG_DIR_UNKNOWN;
-	int rc = pcapng_packet(c->w, r->ts_ns, r->pkt, r->len, r->orig_len, dir,
-			       c->pending_drops);
-	if (rc < 0)
-		return CAP_FAIL;
-	c->pending_drops = 0;
-	c->written++;
-	if (c->max_packets && c->written >= c->max_packets)
-		return CAP_STOP;
-	return CAP_GO_ON;
-}
-
 /* Reads the stream until it ends. CAP_GO_ON: the tee went away. */
 static enum cap_status stream(struct capture *c, int fd)
 {
-	bool greeted = false;
-	c->have = 0;
+	capture_stream_restart(c->st);
 	for (;;) {
 		int ev = wait_fd(c, fd, POLLIN, -1);
 		if (ev < 0)
 			return CAP_STOP;
 		if (!ev)
 			continue;
-		ssize_t r = recv(fd, c->rbuf + c->have, RBUF_SIZE - c->have,
-				 MSG_DONTWAIT);
+		size_t room;
+		uint8_t *p = capture_stream_space(c->st, &room);
+		ssize_t r = recv(fd, p, room, MSG_DONTWAIT);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (r <= 0) {
@@ -287,38 +255,7 @@ static enum cap_status stream(struct capture *c, int fd)
 				 r < 0 ? strerror(errno) : "");
 			return CAP_GO_ON;
 		}
-		c->have += (size_t)r;
-		size_t off = 0;
-		if (!greeted) {
-			if (c->have < MIRROR_GREETING_SIZE)
-				continue;
-			if (mirror_check_greeting(c->rbuf) < 0) {
-				tool_log(TP_LOG_ERROR,
-					 "not a tunproxy tee mirror stream "
-					 "(or another version)");
-				return CAP_FAIL;
-			}
-			greeted = true;
-			off = MIRROR_GREETING_SIZE;
-			tool_log(TP_LOG_INFO, "capturing");
-		}
-		enum cap_status st = CAP_GO_ON;
-		struct mirror_rec rec;
-		long n = 0;
-		while (st == CAP_GO_ON &&
-		       (n = mirror_decode(c->rbuf + off, c->have - off, &rec)) >
-			   0) {
-			st = write_record(c, &rec);
-			off += (size_t)n;
-		}
-		if (n < 0) {
-			tool_log(TP_LOG_ERROR, "malformed mirror stream");
-			return CAP_FAIL;
-		}
-		memmove(c->rbuf, c->rbuf + off, c->have - off);
-		c->have -= off;
-		if (pcapng_flush(c->w) < 0)
-			return CAP_FAIL;
+		enum cap_status st = capture_stream_got(c->st, (size_t)r);
 		if (st != CAP_GO_ON)
 			return st;
 	}
@@ -364,35 +301,38 @@ int capture_main(int argc, char **argv)
 		return 2;
 	tool_log_level = tool_level_from_verbosity(c.verbosity);
 	c.sig_fd = tool_signals_init();
-	c.rbuf = malloc(RBUF_SIZE);
-	if (c.sig_fd < 0 || !c.rbuf) {
-		free(c.rbuf);
+	c.st = calloc(1, sizeof(*c.st));
+	if (c.sig_fd < 0 || !c.st) {
+		free(c.st);
 		return 1;
 	}
 	if (open_output(&c) < 0) {
-		free(c.rbuf);
+		free(c.st);
 		return 1;
 	}
-	enum cap_status st = run(&c);
-	int rc = pcapng_close(c.w, tool_realtime_ns(),
-			      c.written + c.tee_dropped, c.tee_dropped);
+	c.st->filter = &c.filter;
+	c.st->max_packets = c.max_packets;
+	enum cap_status status = run(&c);
+	const struct capture_stream *st = c.st;
+	int rc = pcapng_close(st->w, tool_realtime_ns(),
+			      st->written + st->tee_dropped, st->tee_dropped);
 	bool broken_pipe = rc == -EPIPE;
 	if (rc < 0 && !broken_pipe) {
 		fprintf(stderr, "tunproxy capture: writing %s: %s\n",
 			c.out_path, strerror(-rc));
-		st = CAP_FAIL;
+		status = CAP_FAIL;
 	}
 	if (c.out_fd != STDOUT_FILENO)
 		close(c.out_fd);
-	free(c.rbuf);
 	if (c.verbosity >= 0)
 		fprintf(stderr,
 			"tunproxy capture: %llu packets written to %s, %llu "
 			"dropped by the tee (capture too slow), %llu filtered "
 			"out\n",
-			(unsigned long long)c.written,
+			(unsigned long long)st->written,
 			strcmp(c.out_path, "-") ? c.out_path : "stdout",
-			(unsigned long long)c.tee_dropped,
-			(unsigned long long)c.filtered);
-	return st == CAP_FAIL && !broken_pipe ? 1 : 0;
+			(unsigned long long)st->tee_dropped,
+			(unsigned long long)st->filtered);
+	free(c.st);
+	return status == CAP_FAIL && !broken_pipe ? 1 : 0;
 }

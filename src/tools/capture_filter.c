@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool_util.h"
+
 struct ip_info {
 	int family;
 	const uint8_t *src, *dst;
@@ -39,9 +41,8 @@ int capture_filter_set_proto(struct capture_filter *f, const char *s)
 
 int capture_filter_set_port(struct capture_filter *f, const char *s)
 {
-	char *end;
-	long p = strtol(s, &end, 10);
-	if (!*s || *end || p < 0 || p > 65535)
+	uint64_t p;
+	if (!tool_parse_uint(s, 65535, &p))
 		return -1;
 	f->port = (int)p;
 	return 0;

@@ -30,7 +30,8 @@ struct device {
 	int ufd;
 	struct impair *imp_up, *imp_down;
 	struct device_counters c;
-	uint8_t *arena; /* DEV_BATCH buffers of DGRAM_MAX */
+	uint64_t last_sent_us; /* last datagram to the server */
+	uint8_t *arena;	       /* DEV_BATCH buffers of DGRAM_MAX */
 	struct udpio_in in[DEV_BATCH];
 };
 
@@ -70,6 +71,7 @@ int device_create(const struct device_opts *o, struct device **out)
 				  &d->imp_up, &d->imp_down);
 	if (err < 0)
 		goto fail;
+	d->last_sent_us = tool_now_us();
 	*out = d;
 	return 0;
 fail:
@@ -96,6 +98,7 @@ static void send_up(struct device *d, struct udpio_out *out, int n)
 	/* Only EBADF/ENOTSOCK fail the call, which cannot happen on our own
 	 * open socket; everything else is a counted drop. */
 	(void)udpio_send(d->ufd, out, n, &d->c.send_failed);
+	d->last_sent_us = tool_now_us();
 	d->c.up_packets += (uint64_t)n;
 	for (int i = 0; i < n; i++)
 		d->c.up_bytes += out[i].len;
@@ -204,6 +207,29 @@ static int drain(struct device *d, uint64_t now)
 	return 0;
 }
 
+/* Sends a keepalive if nothing went to the server for keepalive_ms. */
+static void keepalive(struct device *d, uint64_t now)
+{
+	uint64_t every = (uint64_t)d->o.keepalive_ms * 1000u;
+	if (!every || now - d->last_sent_us < every)
+		return;
+	struct udpio_out ka = {(const uint8_t *)"", 0, NULL, 0};
+	(void)udpio_send(d->ufd, &ka, 1, &d->c.send_failed);
+	d->last_sent_us = now;
+	d->c.keepalives++;
+}
+
+/* timeout_ms, shortened to when the next keepalive is due. */
+static int keepalive_timeout(const struct device *d, int timeout_ms)
+{
+	uint64_t every = (uint64_t)d->o.keepalive_ms * 1000u;
+	if (!every)
+		return timeout_ms;
+	uint64_t now = tool_now_us(), due = d->last_sent_us + every;
+	int ms = due <= now ? 0 : (int)((due - now + 999) / 1000);
+	return timeout_ms < 0 || ms < timeout_ms ? ms : timeout_ms;
+}
+
 int device_step(struct device *d, int timeout_ms)
 {
 	struct pollfd pfd[3] = {
@@ -213,7 +239,8 @@ int device_step(struct device *d, int timeout_ms)
 	};
 	int r =
 	    poll(pfd, 3,
-		 relay_impair_poll_timeout(d->imp_up, d->imp_down, timeout_ms));
+		 relay_impair_poll_timeout(d->imp_up, d->imp_down,
+					   keepalive_timeout(d, timeout_ms)));
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	int rc = 0;
@@ -229,6 +256,7 @@ int device_step(struct device *d, int timeout_ms)
 		rc = drain(d, tool_now_us());
 	if (rc < 0)
 		return rc;
+	keepalive(d, tool_now_us());
 	return d->o.ctl_fd >= 0 && (pfd[2].revents & POLLIN) ? 1 : 0;
 }
 

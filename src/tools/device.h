@@ -10,6 +10,13 @@
  * server, so nobody else can inject packets. An optional impairment stage
  * per direction stands in for a bad mobile network. Nothing is allocated
  * per packet: one receive arena per side, the impairment slots.
+ *
+ * Keepalive: the server gives its session to another sender after
+ * client_idle_ms (5 s by default) of silence, and then closes this
+ * device's flows (docs/devloop.md). When nothing has been sent for
+ * keepalive_ms, the device sends an empty datagram, which the proxy and
+ * the tee take as a keepalive, so an idle but alive device keeps its
+ * session and its connections.
  */
 #ifndef TP_TOOLS_DEVICE_H
 #define TP_TOOLS_DEVICE_H
@@ -26,8 +33,14 @@ struct device_opts {
 	struct impair_spec impair_up;	/* TUN -> server */
 	struct impair_spec impair_down; /* server -> TUN */
 	uint32_t mtu;			/* largest packet impaired */
-	int ctl_fd; /* -1, or an fd whose readability ends a step */
+	uint32_t keepalive_ms; /* empty datagram after this silence; 0: off */
+	int ctl_fd;	       /* -1, or an fd whose readability ends a step */
 };
+
+/* The default keepalive interval: well under the 5 s the proxy and the tee
+ * wait by default, so a datagram or two can be lost without losing the
+ * session. */
+#define DEVICE_KEEPALIVE_MS 1000
 
 #define DEVICE_COUNTERS(X)                                                     \
 	X(up_packets, "packets read from the TUN and sent to the server")      \
@@ -37,7 +50,8 @@ struct device_opts {
 	X(down_empty, "empty datagrams from the server (ignored)")             \
 	X(send_failed, "datagrams the kernel refused (server down, "           \
 		       "buffer full)")                                         \
-	X(tun_write_failed, "packets the TUN refused")
+	X(tun_write_failed, "packets the TUN refused")                         \
+	X(keepalives, "empty datagrams sent to keep the session while idle")
 
 struct device_counters {
 #define DEVICE_X_FIELD(name, desc) uint64_t name;

@@ -36,6 +36,8 @@ static void device_usage(FILE *f)
 		"  --tun-addr6 CIDR    IPv6 address (default fdaa::8/64)\n"
 		"  --no-tun-config     leave addresses, MTU and link state alone\n"
 		"  --mtu N             MTU of the device (default 1500)\n"
+		"  --keepalive TIME    when idle, an empty datagram this often so the\n"
+		"                      server keeps our session (default 1s, 0: off)\n"
 		"  --impair SPEC       impair both directions, e.g.\n"
 		"                      loss=2%%,reorder=10%%,dup=1%%,delay=5ms,seed=1\n"
 		"                      (see docs/devloop.md for every knob)\n"
@@ -67,7 +69,8 @@ enum {
 	D_MTU,
 	D_IMPAIR,
 	D_IMPAIR_UP,
-	D_IMPAIR_DOWN
+	D_IMPAIR_DOWN,
+	D_KEEPALIVE
 };
 
 static int device_impair(const char *v, struct impair_spec *s)
@@ -88,6 +91,7 @@ static int parse_device_args(int argc, char **argv, struct device_cli *c)
 	    {"impair", required_argument, NULL, D_IMPAIR},
 	    {"impair-up", required_argument, NULL, D_IMPAIR_UP},
 	    {"impair-down", required_argument, NULL, D_IMPAIR_DOWN},
+	    {"keepalive", required_argument, NULL, D_KEEPALIVE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -128,6 +132,13 @@ static int parse_device_args(int argc, char **argv, struct device_cli *c)
 			if (!tool_parse_size(optarg, 65535, &v) || v < 1280)
 				rc = -1;
 			c->o.mtu = (uint32_t)v;
+			break;
+		case D_KEEPALIVE:
+			if (!tool_parse_duration(optarg, 1000000, &v) ||
+			    v / 1000 > UINT32_MAX)
+				rc = -1;
+			else
+				c->o.keepalive_ms = (uint32_t)(v / 1000);
 			break;
 		case D_IMPAIR:
 			if (device_impair(optarg, &c->o.impair_up) < 0 ||
@@ -229,6 +240,7 @@ int device_main(int argc, char **argv)
 	impair_spec_init(&c.o.impair_up);
 	impair_spec_init(&c.o.impair_down);
 	c.o.mtu = 1500;
+	c.o.keepalive_ms = DEVICE_KEEPALIVE_MS;
 	if (parse_device_args(argc, argv, &c) < 0)
 		return 2;
 	tool_log_level = tool_level_from_verbosity(c.verbosity);

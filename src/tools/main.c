@@ -208,25 +208,15 @@ static void log_line(void *ctx, enum tp_log_level level, const char *msg)
 		ts.tv_nsec / 1000000, level_name(level), msg);
 }
 
+/* The tools' parser (tool_util.h: digits and a K/M/G suffix, no sign or
+ * blank), in the type the options below use. */
 static bool parse_uint(const char *s, unsigned long long max,
 		       unsigned long long *out)
 {
-	char *end;
-	/* strtoull accepts "-5" and wraps it: refuse any sign. */
-	if (*s < '0' || *s > '9')
+	uint64_t v;
+	if (!tool_parse_size(s, max, &v))
 		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned long long mult = 1;
-	if (*end == 'K' || *end == 'k')
-		mult = 1ull << 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		mult = 1ull << 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		mult = 1ull << 30, end++;
-	if (errno || end == s || *end || v > max / mult)
-		return false;
-	*out = v * mult;
+	*out = v;
 	return true;
 }
 
@@ -360,11 +350,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			c->addr6_given = true;
 			break;
 		case OPT_FWMARK: {
-			char *end;
-			errno = 0;
-			unsigned long m = strtoul(optarg, &end, 0);
-			if (*optarg < '0' || *optarg > '9' || errno || *end ||
-			    m == 0 || m > UINT32_MAX)
+			uint64_t m = 0;
+			if (!tool_parse_uint_hex(optarg, UINT32_MAX, &m) ||
+			    m == 0)
 				bad = "--fwmark (1..0xffffffff)";
 			c->cfg.fwmark = (uint32_t)m;
 			break;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool_util.h"
+
 /* The index-th address of the prefix cidr that is neither the network,
  * (IPv4) the broadcast address, nor the TUN's own address: 10.0.0.1,
  * 10.0.0.2, ... for 10.0.0.8/24. out gets the printable address. */
@@ -27,8 +29,11 @@ static int resolver_addr(const char *cidr, int af, unsigned index, char *out,
 	char *slash = strchr(buf, '/');
 	unsigned max = af == AF_INET ? 32 : 128, plen = max;
 	if (slash) {
+		uint64_t v;
 		*slash = '\0';
-		plen = (unsigned)atoi(slash + 1);
+		if (!tool_parse_uint(slash + 1, max, &v))
+			return -1;
+		plen = (unsigned)v;
 	}
 	uint8_t a[16], own[16];
 	size_t n = af == AF_INET ? 4 : 16;

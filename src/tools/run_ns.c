@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tool_util.h"
 #include "tunproxy.h"
 
 #define TUN_NAME "tun0"
@@ -133,11 +134,11 @@ static int map_ids(uid_t uid, gid_t gid)
 static int join_netns(const char *spec, bool root)
 {
 	char path[256];
-	char *end;
-	long pid = strtol(spec, &end, 10);
-	bool is_pid = *spec && !*end && pid > 0;
+	uint64_t pid = 0;
+	bool is_pid = tool_parse_uint(spec, INT32_MAX, &pid) && pid > 0;
 	if (is_pid)
-		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		snprintf(path, sizeof(path), "/proc/%llu/ns/net",
+			 (unsigned long long)pid);
 	else if (!strchr(spec, '/'))
 		/* A name, as `ip netns` gives them. */
 		snprintf(path, sizeof(path), "/run/netns/%s", spec);
@@ -145,7 +146,8 @@ static int join_netns(const char *spec, bool root)
 		snprintf(path, sizeof(path), "%s", spec);
 	if (!root && is_pid) {
 		char up[64];
-		snprintf(up, sizeof(up), "/proc/%ld/ns/user", pid);
+		snprintf(up, sizeof(up), "/proc/%llu/ns/user",
+			 (unsigned long long)pid);
 		int ufd = open(up, O_RDONLY | O_CLOEXEC);
 		if (ufd < 0 || setns(ufd, CLONE_NEWUSER) < 0) {
 			int err = errno;

@@ -72,6 +72,8 @@ int tee_create(const struct tee_opts *o, struct tee **out)
 	if (!t)
 		return -ENOMEM;
 	t->o = *o;
+	if (t->o.client_idle_ms == 0)
+		t->o.client_idle_ms = 1; /* one change per batch at most */
 	t->lfd = t->ufd = -1;
 	t->arena = malloc((size_t)UDPIO_BATCH * DGRAM_MAX);
 	if (!t->arena)
@@ -145,6 +147,42 @@ void tee_local(const struct tee *t, struct tool_addr *listen,
 		memset(mirror, 0, sizeof(*mirror));
 }
 
+static uint64_t session_now(const struct tee *t)
+{
+	return t->o.clock_us ? t->o.clock_us(t->o.clock_ctx) : tool_now_us();
+}
+
+/* Drops what an impairment stage holds (the replaced device's packets). */
+static void drop_held(struct tee *t, struct impair *im)
+{
+	struct impair_pkt p[UDPIO_BATCH];
+	size_t n;
+	while (im && (n = impair_take(im, UINT64_MAX, p, UDPIO_BATCH)) > 0)
+		t->c.replaced_dropped += n;
+}
+
+/* A new device replaced the old one: nothing of the old one's traffic may
+ * reach it (tee.h). Returns 0 or -errno (the old socket is then kept). */
+static int replace_device(struct tee *t)
+{
+	char a[64];
+	int fd = tool_udp_socket(NULL, &t->o.forward);
+	if (fd < 0) {
+		tool_log(TP_LOG_ERROR,
+			 "cannot reopen the socket to %s: %s; the new device "
+			 "may get replies meant for the old one",
+			 tool_addr_str(&t->o.forward.ss, a, sizeof(a)),
+			 strerror(-fd));
+		return fd;
+	}
+	close(t->ufd);
+	t->ufd = fd;
+	drop_held(t, t->imp_up);
+	drop_held(t, t->imp_down);
+	t->c.device_replaced++;
+	return 0;
+}
+
 /* The device session rule of the dev transport (src/io/tunconn_udp.c). */
 static bool session_accept(struct tee *t, const struct udpio_in *m,
 			   uint64_t now)
@@ -173,6 +211,10 @@ static bool session_accept(struct tee *t, const struct udpio_in *m,
 		 tool_addr_str(&m->from, a, sizeof(a)),
 		 t->has_dev ? ", replacing " : "",
 		 t->has_dev ? tool_addr_str(&t->dev, b, sizeof(b)) : "");
+	/* Nothing of this batch was relayed before the change: the old
+	 * device's datagram would have set dev_seen to now (idle >= 1 ms). */
+	if (t->has_dev)
+		(void)replace_device(t);
 	t->dev = m->from;
 	t->dev_len = m->from_len;
 	t->dev_seen = now;
@@ -215,12 +257,12 @@ static int relay_up(struct tee *t)
 		int n = udpio_recv(t->lfd, t->in, UDPIO_BATCH);
 		if (n <= 0)
 			return n;
-		uint64_t now = tool_now_us();
+		uint64_t now = tool_now_us(), snow = session_now(t);
 		struct udpio_out out[UDPIO_BATCH];
 		int k = 0;
 		for (int i = 0; i < n; i++) {
 			struct udpio_in *m = &t->in[i];
-			if (!session_accept(t, m, now))
+			if (!session_accept(t, m, snow))
 				continue;
 			/* Empty datagrams are keepalives: relay as is. */
 			if (t->imp_up && m->len > 0 &&

@@ -7,13 +7,21 @@
  * The tee relays datagrams both ways unchanged (one datagram = one IP
  * packet, as the dev transport wants) and copies each relayed packet,
  * with its direction and the time, to every mirror subscriber. The proxy
- * sees one client, the tee's upstream socket, whichever device is behind
- * it. Like the proxy, the tee gives the device side to one sender at a
- * time: the first, until it has been silent for client_idle_ms; others are
- * dropped and counted. An optional impairment stage per direction sits
- * between receiving and relaying; the mirror shows what was relayed
- * (after impairment: a lost packet is not in the capture, a duplicated
- * one is there twice).
+ * sees one client, the tee's upstream socket. Like the proxy, the tee
+ * gives the device side to one sender at a time: the first, until it has
+ * been silent for client_idle_ms; others are dropped and counted.
+ *
+ * When another device takes over, the old one's traffic must not reach
+ * it: the tee drops the packets its impairment stages still hold and
+ * reopens its upstream socket from a new port, so the proxy's replies for
+ * the old device's flows land on a closed socket, and the proxy sees a new
+ * client and closes those flows. (The proxy lets the new port in at once
+ * when its --client-idle is no longer than the tee's: the old port has
+ * been silent that long.)
+ *
+ * An optional impairment stage per direction sits between receiving and
+ * relaying; the mirror shows what was relayed (after impairment: a lost
+ * packet is not in the capture, a duplicated one is there twice).
  *
  * The tee is a library object so tests can drive it: tee_step() does one
  * pass of its poll loop. No malloc per packet: one receive arena, the
@@ -41,6 +49,10 @@ struct tee_opts {
 	struct impair_spec impair_down; /* proxy -> device */
 	uint32_t impair_slot;		/* largest packet impaired (MTU) */
 	int ctl_fd; /* -1, or an fd whose readability ends tee_step */
+	/* The clock of the session rule, in microseconds; NULL: the
+	 * monotonic clock. Tests pass a fake one. */
+	uint64_t (*clock_us)(void *ctx);
+	void *clock_ctx;
 };
 
 #define TEE_MAX_SUBSCRIBERS 32
@@ -57,6 +69,9 @@ void tee_opts_init(struct tee_opts *o);
 	X(foreign_dropped, "datagrams dropped: sender does not own the "       \
 			   "device session")                                   \
 	X(client_changes, "times a device took the session")                   \
+	X(device_replaced, "times a new device replaced one (upstream socket " \
+			   "reopened)")                                        \
+	X(replaced_dropped, "held packets of a replaced device dropped")       \
 	X(down_no_device, "datagrams from the proxy dropped: no device")       \
 	X(send_failed, "datagrams the kernel refused or had no room for")      \
 	X(mirror_subscribers, "subscribers connected now")                     \

@@ -88,9 +88,8 @@ int tool_addr_parse(const char *spec, const char *default_host,
 		host[colon - spec] = 0;
 		port = colon + 1;
 	}
-	char *end;
-	unsigned long p = strtoul(port, &end, 10);
-	if (!*port || *end || p > 65535)
+	uint64_t p;
+	if (!tool_parse_uint(port, 65535, &p))
 		goto bad;
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
 				 .ai_flags = AI_NUMERICSERV};
@@ -196,30 +195,111 @@ int tool_udp_socket(const struct tool_addr *bind_to,
 	return fd;
 }
 
+/* The value of c as a digit of base (10 or 16), or -1. */
+static int digit(char c, unsigned base)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (base == 16 && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The digits at *p (at least one; no sign, no blank) in base into *v,
+ * advancing *p past them. strtoull would skip leading blanks and negate
+ * "-1" into 2^64 - 1, so the digits are read here, with overflow checked
+ * before each step. */
+static bool parse_digits(const char **p, unsigned base, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+	int d;
+	if (digit(*s, base) < 0)
+		return false;
+	for (; (d = digit(*s, base)) >= 0; s++) {
+		if (x > (UINT64_MAX - (unsigned)d) / base)
+			return false;
+		x = x * base + (unsigned)d;
+	}
+	*p = s;
+	*v = x;
+	return true;
+}
+
+bool tool_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	if (!parse_digits(&s, 10, &v) || *s || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool tool_parse_uint_hex(const char *s, uint64_t max, uint64_t *out)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		uint64_t v;
+		s += 2;
+		if (!parse_digits(&s, 16, &v) || *s || v > max)
+			return false;
+		*out = v;
+		return true;
+	}
+	return tool_parse_uint(s, max, out);
+}
+
 bool tool_parse_size(const char *s, uint64_t max, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	uint64_t mult = 1;
-	if (*end == 'K' || *end == 'k')
-		mult = 1ull << 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		mult = 1ull << 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		mult = 1ull << 30, end++;
-	if (errno || end == s || *end || *s == '-' || v > max / mult)
+	uint64_t v;
+	if (!parse_digits(&s, 10, &v))
 		return false;
-	*out = v * mult;
+	unsigned shift = 0;
+	switch (*s) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		break;
+	default:
+		break;
+	}
+	if (shift)
+		s++;
+	/* v << shift <= max exactly when v <= max >> shift. */
+	if (*s || v > (max >> shift))
+		return false;
+	*out = v << shift;
 	return true;
+}
+
+/* strtod on a plain decimal: a digit or ".digit" first, so no blank,
+ * sign, "nan", "inf" or hex float gets through. Returns false if s does
+ * not start like that or nothing was read; *end is where it stopped. */
+static bool parse_decimal(const char *s, double *v, char **end)
+{
+	bool digit = (*s >= '0' && *s <= '9') ||
+		     (*s == '.' && s[1] >= '0' && s[1] <= '9');
+	if (!digit || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+		return false;
+	errno = 0;
+	*v = strtod(s, end);
+	return errno == 0 && *end != s;
 }
 
 bool tool_parse_duration(const char *s, uint64_t bare_unit_us, uint64_t *us)
 {
 	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0 || v > 1e7)
+	double v;
+	if (!parse_decimal(s, &v, &end) || !(v <= 1e7))
 		return false;
 	double unit = (double)bare_unit_us;
 	if (strcmp(end, "us") == 0)
@@ -230,6 +310,7 @@ bool tool_parse_duration(const char *s, uint64_t bare_unit_us, uint64_t *us)
 		unit = 1e6;
 	else if (*end)
 		return false;
+	/* 1e7 s is 1e13 us: far inside uint64_t. */
 	*us = (uint64_t)(v * unit + 0.5);
 	return true;
 }
@@ -237,10 +318,9 @@ bool tool_parse_duration(const char *s, uint64_t bare_unit_us, uint64_t *us)
 bool tool_parse_ppm(const char *s, uint32_t *ppm)
 {
 	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || (*end && strcmp(end, "%") != 0) || v < 0 ||
-	    v > 100)
+	double v;
+	if (!parse_decimal(s, &v, &end) || (*end && strcmp(end, "%") != 0) ||
+	    !(v <= 100))
 		return false;
 	*ppm = (uint32_t)(v * 10000.0 + 0.5);
 	return true;

@@ -49,9 +49,20 @@ bool tool_addr_loopback(const struct sockaddr_storage *ss);
 int tool_udp_socket(const struct tool_addr *bind_to,
 		    const struct tool_addr *peer);
 
-/* Values: an unsigned integer with optional K/M/G suffix (powers of 2);
- * a duration "250ms", "2s", "100us" (a bare number is bare_unit_us
- * microseconds); a percentage "2%", "0.5%" in parts per million. */
+/* Values, the one parser of the CLI and the tools (tests/unit/
+ * test_tool_parse.c): decimal digits only, no sign, no blank, no base
+ * prefix, refused above max or on overflow.
+ *   tool_parse_uint      a plain unsigned integer ("8081");
+ *   tool_parse_uint_hex  the same, or hexadecimal after "0x" ("0x1f",
+ *                        as firewall marks are often written);
+ *   tool_parse_size      the same with an optional K/M/G suffix (powers of
+ *                        2: "4M" is 4194304);
+ *   tool_parse_duration  "250ms", "2s", "100us", "1.5s" (a bare number is
+ *                        bare_unit_us microseconds), at most 1e7 units;
+ *   tool_parse_ppm       a percentage "2%", "0.5%" in parts per million.
+ * Each returns false, leaving *out alone, when s is not such a value. */
+bool tool_parse_uint(const char *s, uint64_t max, uint64_t *out);
+bool tool_parse_uint_hex(const char *s, uint64_t max, uint64_t *out);
 bool tool_parse_size(const char *s, uint64_t max, uint64_t *out);
 bool tool_parse_duration(const char *s, uint64_t bare_unit_us, uint64_t *us);
 bool tool_parse_ppm(const char *s, uint32_t *ppm);

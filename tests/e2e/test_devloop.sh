@@ -10,10 +10,15 @@
 #   - killing (SIGKILL) and restarting the capture client while a ping runs
 #     leaves the relay unharmed (no ping lost), the killed capture's file is
 #     still readable and the new one sees the later packets;
+#   - an idle device keeps its session past --client-idle: it sends
+#     keepalives (its keepalives counter), and another sender is refused;
 #   - a second client sending packets straight to the proxy gets nothing
 #     back and is counted (dev_foreign_dropped) while the first keeps
 #     working; once the first has been silent for --client-idle, the second
-#     takes the session and gets its answers (dev_client_changes).
+#     takes the session and gets its answers (dev_client_changes), and
+#     nothing of the first's flows: a TCP connection whose server keeps
+#     sending is reset at the server (dev_session_flows_closed) instead of
+#     having its segments relayed to the newcomer (issue 11, item 8).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=devloop_lib.sh
@@ -120,6 +125,28 @@ disc=$(dl_tee_counter mirror_disconnects)
 dl_stop "$DL_CAP_PID" "$DL_CAP_LOG" INT || fail "restarted capture did not stop cleanly"
 tp_log "capture killed and restarted during ping: 30/30 replies, both files readable"
 
+# --- an idle device keeps its session ---------------------------------------
+# No app traffic for longer than --client-idle 2s: the device's keepalives
+# (every 1 s by default) hold the session, so another sender is refused.
+ka0=$(dl_dev_counter keepalives)
+sleep 3
+ka1=$(dl_dev_counter keepalives)
+[ $((ka1 - ka0)) -ge 2 ] || fail "the idle device sent $((ka1 - ka0)) keepalives in 3 s, want >= 2"
+out=$(in_proxy "$TP_PY" "$TP_E2E_DIR/dev_client.py" 127.0.0.1 "$DL_PROXY_PORT" \
+	"$APP_V4" "$HOST_V4" "$DNS_NAME" 2 1) || fail "dev_client.py failed: $out"
+[ "$out" = "replies 0 answers 0" ] || fail "another sender took an idle device's session: $out"
+[ "$(tp_counter dev_client_changes)" = 1 ] || fail "the idle device lost its session"
+tp_log "idle device: $((ka1 - ka0)) keepalives in 3 s kept the session; another sender refused"
+
+# A TCP connection of the device whose server sends every 0.1 s: it must
+# end (reset at the server) when another client takes the session.
+tp_spawn "$NS_NET" "$TP_TMP/trickle.log" "$TP_PY" "$TP_E2E_DIR/tcp_trickle.py" serve "$HOST_V4" 9000
+TP_PIDS+=("$TP_SPAWNED")
+trickle_listening() { in_net ss -Hltn "sport = :9000" | grep -q .; }
+tp_wait_for 5 trickle_listening || fail "trickle server not listening"
+in_app "$TP_PY" "$TP_E2E_DIR/tcp_trickle.py" read "$HOST_V4" 9000 >"$TP_TMP/trickle_read.log" 2>&1 &
+tp_wait_for 10 grep -q connected "$TP_TMP/trickle.log" || fail "the trickle connection did not open"
+
 # --- a second client ----------------------------------------------------------
 fd0=$(tp_counter dev_foreign_dropped)
 ch0=$(tp_counter dev_client_changes)
@@ -147,10 +174,16 @@ dl_stop "$DL_DEV_PID" "$TP_TMP/device.log" || fail "device simulator did not sto
 sleep 2.5
 out=$(in_proxy "$TP_PY" "$TP_E2E_DIR/dev_client.py" 127.0.0.1 "$DL_PROXY_PORT" \
 	"$APP_V4" "$HOST_V4" "$DNS_NAME" 3 2) || fail "dev_client.py failed: $out"
-[ "$out" = "replies 3 answers 3" ] || fail "the second client, now alone, got: $out"
+[ "$out" = "replies 3 answers 3" ] || fail "the second client, now alone, got: $out (segments of the first's flows?)"
 ch2=$(tp_counter dev_client_changes)
 [ "$ch2" = 2 ] || fail "dev_client_changes is $ch2 after the takeover, want 2"
-tp_log "after the first client's silence the second took over and got 3/3 answers"
+closed=$(tp_counter dev_session_flows_closed)
+[ "$closed" -ge 1 ] || fail "dev_session_flows_closed is $closed after the takeover"
+tp_wait_for 5 grep -q "ended" "$TP_TMP/trickle.log" ||
+	fail "the first client's TCP connection was not ended: $(cat "$TP_TMP/trickle.log")"
+grep -q "ended reset" "$TP_TMP/trickle.log" ||
+	fail "the first client's TCP connection ended without a reset: $(cat "$TP_TMP/trickle.log")"
+tp_log "after the first client's silence the second took over and got 3/3 answers and nothing else; $closed flows of the first closed, its TCP server saw a reset"
 
 tp_print_counters counter
 dl_stop "$DL_TEE_PID" "$TP_TMP/tee.log" || fail "tee did not stop cleanly"

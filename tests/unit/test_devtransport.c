@@ -10,9 +10,14 @@
  *   - addresses: non-loopback needs allow_public; bad specs and a port in
  *     use are refused with the documented codes;
  *   - the public API: tp_create with listen_udp, an echo through the whole
- *     engine, the dev_* counters, and tp_input refused in this mode.
+ *     engine, the dev_* counters, and tp_input refused in this mode;
+ *   - a takeover through the driver (issue 11, item 8): the old client's
+ *     flows are closed (its TCP connection is reset at the server, counted
+ *     in dev_session_flows_closed) and the newcomer gets none of their
+ *     packets; a keepalive keeps the session past the idle time.
  * Waiting for a datagram uses poll (readiness), never a sleep. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -27,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "host/driver.h"
 #include "io/tunconn_udp.h"
 #include "tunproxy.h"
 #include "wire/build.h"
@@ -391,6 +397,214 @@ static void test_engine_echo(void **state)
 	close(echo);
 }
 
+/* --- a takeover through the whole driver --- */
+
+/* A loopback socket of type, bound to any port (listening for TCP). */
+static int local_server(int type, struct sockaddr_in *a)
+{
+	int s = socket(AF_INET, type, 0);
+	assert_true(s >= 0);
+	*a = (struct sockaddr_in){.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(s, (struct sockaddr *)a, sizeof(*a)), 0);
+	socklen_t len = sizeof(*a);
+	getsockname(s, (struct sockaddr *)a, &len);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(s, 4), 0);
+	return s;
+}
+
+/* A UDP packet (or TCP SYN, flags != 0) from 127.0.0.1:sport. */
+static size_t app_packet(uint8_t *pkt, size_t cap, uint8_t proto,
+			 uint16_t sport, uint16_t dport, const char *msg)
+{
+	struct wire_ip_hdr ip = {.family = 4, .proto = proto};
+	uint8_t lo[4] = {127, 0, 0, 1};
+	wire_addr_from4(&ip.src, lo);
+	wire_addr_from4(&ip.dst, lo);
+	if (proto == WIRE_PROTO_UDP) {
+		memcpy(pkt + 28, msg, strlen(msg));
+		return wire_udp_build(pkt, cap, &ip, sport, dport, strlen(msg));
+	}
+	struct wire_tcp_hdr h = {.sport = sport,
+				 .dport = dport,
+				 .seq = 1000,
+				 .flags = WIRE_TCP_SYN,
+				 .window = 65535};
+	return wire_tcp_build(pkt, cap, &ip, &h, 0);
+}
+
+/* Runs the driver until fd is readable (true) or about ms have passed. */
+static bool drive_until(struct driver *d, int fd, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		assert_true(driver_step(d, 10) >= 0);
+		if (readable(fd, 0))
+			return true;
+	}
+	return false;
+}
+
+static uint64_t core_ctr(struct driver *d, enum tp_counter c)
+{
+	return core_counters(d->core)[c];
+}
+
+/* Drains what s has (replies to earlier packets). */
+static void drain(int s)
+{
+	char buf[256];
+	while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void test_takeover_closes_old_flows(void **state)
+{
+	(void)state;
+	struct fake_clock clk = {1000000};
+	int err;
+	struct tunconn *t = make(&clk, "127.0.0.1:0", 5000, &err);
+	assert_non_null(t);
+	struct tp_config cfg;
+	tp_config_init(&cfg);
+	cfg.allow = "127.0.0.1/32";
+	struct driver *d = driver_create(&cfg, t, &err);
+	assert_non_null(d);
+	struct sockaddr_in ua, ta;
+	int echo = local_server(SOCK_DGRAM, &ua);
+	int lst = local_server(SOCK_STREAM, &ta);
+	int a = client(t), b = client(t);
+	uint8_t pkt[256];
+
+	/* A opens a UDP flow and a TCP connection. */
+	size_t len = app_packet(pkt, sizeof(pkt), WIRE_PROTO_UDP, 40000,
+				ntohs(ua.sin_port), "ping");
+	assert_int_equal(send(a, pkt, len, 0), (ssize_t)len);
+	assert_true(drive_until(d, echo, 2000));
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char buf[64];
+	assert_int_equal(
+	    recvfrom(echo, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl),
+	    4);
+	len = app_packet(pkt, sizeof(pkt), WIRE_PROTO_TCP, 40001,
+			 ntohs(ta.sin_port), NULL);
+	assert_int_equal(send(a, pkt, len, 0), (ssize_t)len);
+	assert_true(drive_until(d, lst, 2000));
+	int conn = accept(lst, NULL, NULL);
+	assert_true(conn >= 0);
+	assert_true(drive_until(d, a, 2000)); /* the SYN-ACK */
+	drain(a);
+	assert_int_equal(core_flow_count(d->core), 2);
+
+	/* Within the idle time, B is refused and nothing changes. */
+	clk.now += 4999000;
+	assert_int_equal(send(b, "", 0, 0), 0);
+	for (int i = 0; i < 5; i++)
+		driver_step(d, 10);
+	assert_int_equal(core_flow_count(d->core), 2);
+	assert_int_equal(ctr(t, TP_CTR_dev_foreign_dropped), 1);
+
+	/* A silent for the idle time: B's keepalive takes the session and
+	 * A's flows end before anything of theirs can reach B. */
+	clk.now += 1000;
+	assert_int_equal(send(b, "", 0, 0), 0);
+	for (int i = 0; i < 50 && core_flow_count(d->core) > 0; i++)
+		driver_step(d, 10);
+	assert_int_equal(ctr(t, TP_CTR_dev_client_changes), 2);
+	assert_int_equal(core_flow_count(d->core), 0);
+	assert_int_equal(core_ctr(d, TP_CTR_dev_session_flows_closed), 2);
+
+	/* The server's side of A's connection was reset, not left open. */
+	assert_true(readable(conn, 1000));
+	ssize_t r = recv(conn, buf, sizeof(buf), 0);
+	assert_int_equal(r, -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(conn);
+
+	/* A reply on A's UDP flow finds no socket: B gets nothing. */
+	assert_int_equal(
+	    sendto(echo, "pong", 4, 0, (struct sockaddr *)&from, fl), 4);
+	assert_false(drive_until(d, b, 300));
+	assert_false(readable(a, 0));
+
+	/* B's own flows work: the same app port is a new flow. */
+	len = app_packet(pkt, sizeof(pkt), WIRE_PROTO_UDP, 40000,
+			 ntohs(ua.sin_port), "mine");
+	assert_int_equal(send(b, pkt, len, 0), (ssize_t)len);
+	assert_true(drive_until(d, echo, 2000));
+	fl = sizeof(from);
+	assert_int_equal(
+	    recvfrom(echo, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl),
+	    4);
+	assert_int_equal(
+	    sendto(echo, "back", 4, 0, (struct sockaddr *)&from, fl), 4);
+	assert_true(drive_until(d, b, 2000));
+	uint8_t reply[256];
+	r = recv(b, reply, sizeof(reply), 0);
+	struct wire_packet wp;
+	assert_int_equal(wire_packet_parse(reply, (size_t)r, &wp), WIRE_OK);
+	assert_int_equal(wp.payload_len, 4);
+	assert_memory_equal(wp.payload, "back", 4);
+	assert_int_equal(core_ctr(d, TP_CTR_dev_session_flows_closed), 2);
+
+	driver_destroy(d);
+	close(a);
+	close(b);
+	close(echo);
+	close(lst);
+}
+
+/* An idle client that sends keepalives keeps its session, and its flows,
+ * however long it stays idle. */
+static void test_keepalive_keeps_flows(void **state)
+{
+	(void)state;
+	struct fake_clock clk = {1000000};
+	int err;
+	struct tunconn *t = make(&clk, "127.0.0.1:0", 5000, &err);
+	assert_non_null(t);
+	struct tp_config cfg;
+	tp_config_init(&cfg);
+	cfg.allow = "127.0.0.1/32";
+	struct driver *d = driver_create(&cfg, t, &err);
+	assert_non_null(d);
+	struct sockaddr_in ua;
+	int echo = local_server(SOCK_DGRAM, &ua);
+	int a = client(t), b = client(t);
+	uint8_t pkt[256];
+	size_t len = app_packet(pkt, sizeof(pkt), WIRE_PROTO_UDP, 40000,
+				ntohs(ua.sin_port), "ping");
+	assert_int_equal(send(a, pkt, len, 0), (ssize_t)len);
+	assert_true(drive_until(d, echo, 2000));
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char buf[64];
+	assert_int_equal(
+	    recvfrom(echo, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl),
+	    4);
+
+	/* 30 s of keepalives every 2 s; B tries after each. */
+	for (int i = 0; i < 15; i++) {
+		clk.now += 2000000;
+		assert_int_equal(send(a, "", 0, 0), 0);
+		assert_int_equal(send(b, "", 0, 0), 0);
+		for (int k = 0; k < 3; k++)
+			driver_step(d, 5);
+	}
+	assert_int_equal(ctr(t, TP_CTR_dev_client_changes), 1);
+	assert_int_equal(core_flow_count(d->core), 1);
+	assert_int_equal(core_ctr(d, TP_CTR_dev_session_flows_closed), 0);
+	assert_int_equal(
+	    sendto(echo, "pong", 4, 0, (struct sockaddr *)&from, fl), 4);
+	assert_true(drive_until(d, a, 2000));
+	assert_false(readable(b, 0));
+	driver_destroy(d);
+	close(a);
+	close(b);
+	close(echo);
+}
+
 static void test_api_config_errors(void **state)
 {
 	(void)state;
@@ -417,6 +631,8 @@ int main(void)
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_engine_echo),
 	    cmocka_unit_test(test_api_config_errors),
+	    cmocka_unit_test(test_takeover_closes_old_flows),
+	    cmocka_unit_test(test_keepalive_keeps_flows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

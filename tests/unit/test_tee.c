@@ -10,7 +10,11 @@
  *     copies + drops = packets x subscribers exactly;
  *   - subscribers come and go mid-stream;
  *   - with an impairment stage (dup=100%) the mirror shows what was
- *     relayed: each packet twice. */
+ *     relayed: each packet twice;
+ *   - a new device after the old one's silence (fake clock) gets none of
+ *     the old one's downstream: the tee reopens its upstream socket (the
+ *     proxy sees a new client) and drops what its stages held for the old
+ *     device (issue 11, item 8). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -96,11 +100,24 @@ struct fixture {
 	socklen_t up_len;
 };
 
+/* The session clock of the tee when a test sets use_fake_clock. */
+static uint64_t fake_us = 1000000;
+static bool use_fake_clock;
+static const char *impair_down_spec;
+
+static uint64_t fake_now(void *ctx)
+{
+	(void)ctx;
+	return fake_us;
+}
+
 static void setup_tee(struct fixture *f, uint32_t max_subs,
 		      const char *impair_up)
 {
 	struct tee_opts o;
 	tee_opts_init(&o);
+	if (use_fake_clock)
+		o.clock_us = fake_now;
 	f->proxy_fd = udp_bound(&f->proxy);
 	o.forward = f->proxy;
 	char err[128];
@@ -113,6 +130,11 @@ static void setup_tee(struct fixture *f, uint32_t max_subs,
 	o.client_idle_ms = 60000;
 	if (impair_up)
 		assert_int_equal(impair_spec_parse(impair_up, &o.impair_up, err,
+						   sizeof(err)),
+				 0);
+	if (impair_down_spec)
+		assert_int_equal(impair_spec_parse(impair_down_spec,
+						   &o.impair_down, err,
 						   sizeof(err)),
 				 0);
 	assert_int_equal(tee_create(&o, &f->t), 0);
@@ -347,12 +369,118 @@ static void test_mirror_shows_impaired_stream(void **state)
 	teardown_tee(&f);
 }
 
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* Steps the tee a while; true if fd got something meanwhile. */
+static bool gets_anything(struct tee *t, int fd)
+{
+	for (int i = 0; i < 20; i++) {
+		assert_true(tee_step(t, 5) >= 0);
+		if (readable(fd, 0))
+			return true;
+	}
+	return false;
+}
+
+static void test_new_device_gets_nothing_of_the_old(void **state)
+{
+	(void)state;
+	struct fixture f;
+	use_fake_clock = true;
+	setup_tee(&f, 1, NULL);
+	/* setup_tee's 60 s idle time, on the fake clock */
+	relay_one(&f, 1, 1);
+	struct sockaddr_storage old_up = f.up;
+	char buf[PKT_LEN + 16];
+	assert_int_equal(sendto(f.proxy_fd, "toA", 3, 0,
+				(struct sockaddr *)&old_up, f.up_len),
+			 3);
+	assert_true(step_until_readable(f.t, f.dev_fd));
+	assert_int_equal(recv(f.dev_fd, buf, sizeof(buf), 0), 3);
+
+	/* B within the idle time: refused. */
+	int b = udp_to(&f.listen);
+	fake_us += 59999000;
+	assert_int_equal(send(b, "B0", 2, 0), 2);
+	assert_false(gets_anything(f.t, f.proxy_fd));
+	assert_int_equal(counters(f.t).foreign_dropped, 1);
+
+	/* A silent for the idle time: B takes over, and reaches the proxy
+	 * from another port. */
+	fake_us += 1000;
+	assert_int_equal(send(b, "B1", 2, 0), 2);
+	assert_true(step_until_readable(f.t, f.proxy_fd));
+	struct sockaddr_storage new_up;
+	socklen_t nl = sizeof(new_up);
+	assert_int_equal(recvfrom(f.proxy_fd, buf, sizeof(buf), 0,
+				  (struct sockaddr *)&new_up, &nl),
+			 2);
+	assert_int_not_equal(port_of(&new_up), port_of(&old_up));
+	struct tee_counters c = counters(f.t);
+	assert_int_equal(c.client_changes, 2);
+	assert_int_equal(c.device_replaced, 1);
+
+	/* The proxy's packets for A's flows reach nobody. */
+	assert_int_equal(sendto(f.proxy_fd, "stale", 5, 0,
+				(struct sockaddr *)&old_up, f.up_len),
+			 5);
+	assert_false(gets_anything(f.t, b));
+	assert_false(readable(f.dev_fd, 0));
+	/* Its packets for B do. */
+	assert_int_equal(
+	    sendto(f.proxy_fd, "toB", 3, 0, (struct sockaddr *)&new_up, nl), 3);
+	assert_true(step_until_readable(f.t, b));
+	assert_int_equal(recv(b, buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "toB", 3);
+	assert_int_equal(counters(f.t).down_packets, 2);
+	close(b);
+	teardown_tee(&f);
+	use_fake_clock = false;
+}
+
+/* What the impairment stage still holds for the old device is dropped,
+ * not delivered to the new one later. */
+static void test_new_device_drops_held_packets(void **state)
+{
+	(void)state;
+	struct fixture f;
+	use_fake_clock = true;
+	impair_down_spec = "delay=400ms";
+	setup_tee(&f, 1, NULL);
+	relay_one(&f, 1, 1);
+	assert_int_equal(sendto(f.proxy_fd, "held", 4, 0,
+				(struct sockaddr *)&f.up, f.up_len),
+			 4);
+	for (int i = 0; i < 5; i++)
+		assert_true(tee_step(f.t, 5) >= 0);
+	assert_false(readable(f.dev_fd, 0)); /* held for 400 ms */
+	fake_us += 60000000;
+	int b = udp_to(&f.listen);
+	assert_int_equal(send(b, "B1", 2, 0), 2);
+	assert_true(step_until_readable(f.t, f.proxy_fd));
+	assert_int_equal(counters(f.t).replaced_dropped, 1);
+	/* Past the delay: nothing comes out for anyone. */
+	for (int i = 0; i < 60; i++)
+		assert_true(tee_step(f.t, 10) >= 0);
+	assert_false(readable(b, 0));
+	assert_false(readable(f.dev_fd, 0));
+	close(b);
+	teardown_tee(&f);
+	use_fake_clock = false;
+	impair_down_spec = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_relay_both_ways_and_session),
 	    cmocka_unit_test(test_fanout_and_drop_accounting),
 	    cmocka_unit_test(test_mirror_shows_impaired_stream),
+	    cmocka_unit_test(test_new_device_gets_nothing_of_the_old),
+	    cmocka_unit_test(test_new_device_drops_held_packets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

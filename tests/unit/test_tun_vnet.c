@@ -236,7 +236,8 @@ static void test_run_breaks(void **state)
 	assert_int_equal(vnet_gso_run(u, 2), 1);
 }
 
-/* A run never makes an IP packet over 65535 bytes. */
+/* A run never makes an IP packet over 65535 bytes, the IPv6 header
+ * included (the engine's parser refuses longer ones). */
 static void test_run_fits_64k(void **state)
 {
 	(void)state;
@@ -245,7 +246,7 @@ static void test_run_fits_64k(void **state)
 		full_run(&s, fam, 70);
 		int k = vnet_gso_run(s.pkt, s.n);
 		size_t hl = s.pkt[0].len - MSS;
-		size_t ip_len = hl + (size_t)k * MSS - (fam == 6 ? 40 : 0);
+		size_t ip_len = hl + (size_t)k * MSS;
 		assert_true(ip_len <= 65535);
 		assert_true(ip_len + MSS > 65535);
 		check_super(&s, k, WIRE_TCP_ACK);
