@@ -22,6 +22,7 @@
 #include "pcap_tap.h"
 #include "run.h"
 #include "tool_util.h"
+#include "toolos.h"
 #include "tools.h"
 #include "tunproxy.h"
 

@@ -13,7 +13,8 @@
 #   cmake    CMakeLists.txt configured for CMAKE_SYSTEM_NAME=Darwin (with
 #            the compiler checks skipped: no SDK) picks exactly the Darwin
 #            files: poller_kqueue.c, *_darwin.c, tcprx_copy.c, and no
-#            *_linux.c, poller_epoll.c or tunconn_udp.c. (CMake's iOS
+#            *_linux.c or poller_epoll.c, for the library and the tools
+#            (tp_tools: run_darwin.c, toolos_darwin.c). (CMake's iOS
 #            platform needs Xcode even to configure; it uses the same rule.)
 #   sources  every file only Apple builds compile (src/**/*_darwin.c,
 #            *_kqueue.c, and tcprx_copy.c, which Linux builds too with
@@ -22,8 +23,10 @@
 #            tests/apple/shim/sys/event.h for kqueue and the one Darwin-only
 #            constant (SO_NOSIGPIPE) defined on the command line. Then no
 #            file of the Apple source list (CMakeLists.txt's rule: not
-#            *_linux.c, *_epoll.c, tunconn_udp.c) may use a Linux-only
-#            header or call, comments aside.
+#            *_linux.c, *_epoll.c; library, tools and examples) may use a
+#            Linux-only header or call, comments aside.
+# scripts/cross-apple.sh (unit.apple_cross) goes further: it compiles and
+# links all of it for macOS with Zig's bundled Apple headers.
 # What this does not prove: that Apple's own headers accept these files,
 # or anything about their behaviour on Darwin (docs/embedding.md).
 set -u
@@ -72,16 +75,17 @@ check_module() {
 # The files the Apple build compiles (CMakeLists.txt picks them).
 apple_sources() {
 	find "$ROOT/src/wire" "$ROOT/src/core" "$ROOT/src/host" "$ROOT/src/io" \
-		"$ROOT/src/api" -name '*.c' | sort |
-		grep -Ev '_(linux|epoll)\.c$|/tunconn_udp\.c$'
+		"$ROOT/src/api" "$ROOT/src/tools" "$ROOT/examples" -name '*.c' |
+		sort | grep -Ev '_(linux|epoll)\.c$'
 }
 
 # The code of a C file without its comments (gcc's preprocessor in
-# "already preprocessed" mode: comments go, nothing is expanded).
+# "already preprocessed" mode: comments go, nothing is expanded) and
+# without the text of its string literals (help texts name Linux calls).
 strip_comments() {
 	local out
 	out=$(gcc -fpreprocessed -dD -E -P "$1" 2>/dev/null) && [ -n "$out" ] &&
-		printf '%s\n' "$out"
+		printf '%s\n' "$out" | sed -E 's/"([^"\\]|\\.)*"/""/g'
 }
 
 check_sources() {
@@ -130,15 +134,25 @@ check_cmake() {
 	list=$(grep -o 'src/[a-z]*/[a-z0-9_]*\.c' "$dir/CMakeFiles/tunproxy_lib.dir/build.make" |
 		sort -u)
 	for f in src/host/poller_kqueue.c src/host/hostsock_darwin.c src/host/os_darwin.c \
-		src/host/tcprx_copy.c src/io/tun_darwin.c src/io/tunconn_udp_darwin.c \
+		src/host/tcprx_copy.c src/io/tun_darwin.c src/io/tunconn_udp.c \
+		src/io/udpio_darwin.c \
 		src/host/tcprx.c src/host/tcprx_peekoff_darwin.c \
 		src/host/hostsock.c src/host/driver.c src/api/tp.c; do
 		grep -qx "$f" <<<"$list" || bad "cmake: the Darwin build lacks $f"
 	done
-	if grep -E '_linux\.c$|_epoll\.c$|/tunconn_udp\.c$' <<<"$list"; then
+	if grep -E '_linux\.c$|_epoll\.c$' <<<"$list"; then
 		bad "cmake: the Darwin build compiles the Linux files above"
 	fi
 	say "cmake: the Darwin build picks $(wc -l <<<"$list") files, the Darwin ones"
+	list=$(grep -o 'src/tools/[a-z0-9_]*\.c' "$dir/CMakeFiles/tp_tools.dir/build.make" |
+		sort -u)
+	for f in src/tools/run_darwin.c src/tools/toolos_darwin.c src/tools/tee.c \
+		src/tools/device.c src/tools/capture.c; do
+		grep -qx "$f" <<<"$list" || bad "cmake: the macOS tools lack $f"
+	done
+	if grep -E '_linux\.c$' <<<"$list"; then
+		bad "cmake: the macOS tools compile the Linux files above"
+	fi
 }
 
 case $WHAT in
