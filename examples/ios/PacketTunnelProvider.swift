@@ -293,7 +293,14 @@ final class DevLoopLink {
                 let family = (first >> 4) == 6 ? AF_INET6 : AF_INET
                 self.flow.writePackets([d], withProtocols: [NSNumber(value: family)])
             }
-            if error == nil && !self.stopped {
+            if self.stopped { return }
+            if let error = error {
+                // E.g. the tee not running yet (port unreachable): try
+                // again in a second; the Mac side may be restarted at will.
+                os_log("development mode: receive: %{public}s", log: self.log,
+                       type: .info, "\(error)")
+                self.queue.asyncAfter(deadline: .now() + 1) { self.receive() }
+            } else {
                 self.receive()
             }
         }
