@@ -12,6 +12,7 @@
 #define TP_TOOLS_TOOLOS_H
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -32,5 +33,11 @@ ssize_t toolos_sendmsg(int fd, const struct msghdr *m);
  * it: returns its number, or 0 when none came (Linux: sigtimedwait;
  * Darwin, which has none: sigpending checks every 50 ms, then sigwait). */
 int toolos_sigwait(const sigset_t *set, int timeout_ms);
+
+/* The highest open-file soft limit the process may set, given its hard
+ * limit: the hard limit on Linux; on macOS at most kern.maxfilesperproc,
+ * since setrlimit refuses RLIM_INFINITY (macOS's usual hard limit) for
+ * RLIMIT_NOFILE. */
+rlim_t toolos_nofile_max(rlim_t hard);
 
 #endif

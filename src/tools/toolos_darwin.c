@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/sysctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,4 +85,15 @@ int toolos_sigwait(const sigset_t *set, int timeout_ms)
 		struct timespec ts = {0, 50 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
+}
+
+rlim_t toolos_nofile_max(rlim_t hard)
+{
+	int max = 0;
+	size_t len = sizeof(max);
+	rlim_t cap = 10240; /* OPEN_MAX, if the sysctl is not there */
+	if (sysctlbyname("kern.maxfilesperproc", &max, &len, NULL, 0) == 0 &&
+	    max > 0)
+		cap = (rlim_t)max;
+	return hard < cap ? hard : cap;
 }

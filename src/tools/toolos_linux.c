@@ -35,3 +35,8 @@ int toolos_sigwait(const sigset_t *set, int timeout_ms)
 	int sig = sigtimedwait(set, &si, &ts);
 	return sig > 0 ? sig : 0;
 }
+
+rlim_t toolos_nofile_max(rlim_t hard)
+{
+	return hard;
+}
