@@ -1,5 +1,5 @@
 /* toolos.h - the few system calls the tools make differently per OS (socket
- * flags, timed signal waits), one file per OS (toolos_linux.c,
+ * flags, the open-file limit), one file per OS (toolos_linux.c,
  * toolos_darwin.c); callers never #ifdef.
  *
  * Linux creates non-blocking, close-on-exec sockets in one call
@@ -11,7 +11,6 @@
 #ifndef TP_TOOLS_TOOLOS_H
 #define TP_TOOLS_TOOLOS_H
 
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -28,11 +27,6 @@ int toolos_pipe(int p[2]);
 
 /* sendmsg() without blocking and without SIGPIPE. */
 ssize_t toolos_sendmsg(int fd, const struct msghdr *m);
-
-/* Waits up to timeout_ms for one of the blocked signals in set and takes
- * it: returns its number, or 0 when none came (Linux: sigtimedwait;
- * Darwin, which has none: sigpending checks every 50 ms, then sigwait). */
-int toolos_sigwait(const sigset_t *set, int timeout_ms);
 
 /* The highest open-file soft limit the process may set, given its hard
  * limit: the hard limit on Linux; on macOS at most kern.maxfilesperproc,

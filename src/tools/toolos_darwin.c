@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/sysctl.h>
-#include <time.h>
 #include <unistd.h>
 
 static int set_flags(int fd)
@@ -62,29 +61,6 @@ int toolos_pipe(int p[2])
 ssize_t toolos_sendmsg(int fd, const struct msghdr *m)
 {
 	return sendmsg(fd, m, MSG_DONTWAIT);
-}
-
-int toolos_sigwait(const sigset_t *set, int timeout_ms)
-{
-	for (int waited = 0;; waited += 50) {
-		sigset_t pend;
-		if (sigpending(&pend) == 0)
-			for (int s = 1; s < NSIG; s++)
-				if (sigismember(set, s) == 1 &&
-				    sigismember(&pend, s) == 1) {
-					/* Pending and blocked: sigwait takes
-					 * it (maybe another pending one of
-					 * set, which is as good). */
-					int got = 0;
-					if (sigwait(set, &got) == 0)
-						return got;
-					return 0;
-				}
-		if (waited >= timeout_ms)
-			return 0;
-		struct timespec ts = {0, 50 * 1000000L};
-		nanosleep(&ts, NULL);
-	}
 }
 
 rlim_t toolos_nofile_max(rlim_t hard)
