@@ -100,9 +100,12 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
     private func startEngine() -> Int32 {
         // Every flow is one socket: lift the soft fd limit (256 by default
         // on iOS) to the hard one.
+        // Darwin refuses RLIM_INFINITY (a common hard limit) for
+        // RLIMIT_NOFILE: cap the request at OPEN_MAX (10240), as the
+        // tunproxy command caps it at kern.maxfilesperproc on macOS.
         var rl = rlimit()
-        if getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max
+        if getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < min(rl.rlim_max, rlim_t(10240)) {
+            rl.rlim_cur = min(rl.rlim_max, rlim_t(10240))
             setrlimit(RLIMIT_NOFILE, &rl)
         }
 
