@@ -51,9 +51,6 @@ if(NOT TP_APPLE_ARCH MATCHES "^(arm64|x86_64)$")
   message(FATAL_ERROR "TP_APPLE_ARCH: arm64 or x86_64, not ${TP_APPLE_ARCH}")
 endif()
 set(CMAKE_SYSTEM_PROCESSOR ${TP_APPLE_ARCH})
-# The static library is what an app links; executables are linked only
-# where the compiler can (macOS), so the compiler check builds an archive.
-set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
 if(TP_APPLE_ZIG)
   # Zig names arm64 aarch64 and puts the minimum version after a dot.
@@ -80,6 +77,9 @@ if(TP_APPLE_ZIG)
     file(CHMOD "${_tp_wrap}/zig-${_tp_tool}" PERMISSIONS OWNER_READ
       OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
   endforeach()
+  # CMake's ABI probe passes -Wl,-v, which Zig's linker refuses: it reports
+  # "Detecting C compiler ABI info - failed", which is harmless (the build
+  # uses none of its results); the compiler check itself links a Mach-O.
   set(CMAKE_C_COMPILER "${_tp_wrap}/zig-cc")
   set(CMAKE_AR "${_tp_wrap}/zig-ar" CACHE FILEPATH "" FORCE)
   set(CMAKE_RANLIB "${_tp_wrap}/zig-ranlib" CACHE FILEPATH "" FORCE)
@@ -87,6 +87,9 @@ else()
   # Xcode: the SDK and architecture through CMake's own Apple support, the
   # OS, minimum version and simulator flavour through the target triple.
   set(TP_APPLE_TRIPLE "${TP_APPLE_ARCH}-apple-${_tp_os}${TP_APPLE_MIN}${_tp_suffix}")
+  # The static library is what an app links; an iOS executable would need
+  # signing, so the compiler checks build an archive (as before).
+  set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
   set(CMAKE_OSX_SYSROOT ${_tp_sdk})
   set(CMAKE_OSX_ARCHITECTURES ${TP_APPLE_ARCH})
   set(CMAKE_C_FLAGS_INIT "-target ${TP_APPLE_TRIPLE}")

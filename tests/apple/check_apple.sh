@@ -5,7 +5,8 @@
 #   module   include/module.modulemap: "@import TunProxy;" (module_check.m,
 #            which touches every function of the API) compiles with
 #            -fmodules for every target triple scripts/build-apple.sh
-#            builds, freestanding (the public header needs only stddef.h
+#            builds (its slices, through cmake/apple-toolchain.cmake, as
+#            the real build derives them), freestanding (the public header needs only stddef.h
 #            and stdint.h, which clang ships); the header also compiles
 #            as C through the module and as C++. A negative control (a
 #            module that does not exist) must fail, so the check cannot
@@ -41,12 +42,24 @@ fail=0
 say() { printf 'check_apple: %s\n' "$*"; }
 bad() { say "FAIL: $*"; fail=1; }
 
+# The target triples of scripts/build-apple.sh's slices, as
+# cmake/apple-toolchain.cmake derives them (its default minimum versions).
+build_apple_triples() {
+	local IOS_MIN=14.0 MACOS_MIN=11.0 name platform arch min
+	# shellcheck disable=SC2034 # read by the eval
+	grep -E '^slice [a-z0-9_-]+ ' "$ROOT/scripts/build-apple.sh" |
+		while read -r _ name platform arch min; do
+			eval "min=$min"
+			cmake -DTP_APPLE_PLATFORM="$platform" -DTP_APPLE_ARCH="$arch" \
+				-DTP_APPLE_MIN="$min" -P "$ROOT/tests/apple/print_triple.cmake" 2>&1
+		done
+}
+
 check_module() {
-	local t
-	# The triples of scripts/build-apple.sh.
-	for t in arm64-apple-ios14.0 arm64-apple-ios14.0-simulator \
-		x86_64-apple-ios14.0-simulator arm64-apple-macos11.0 \
-		x86_64-apple-macos11.0; do
+	local t triples
+	triples=$(build_apple_triples)
+	[ "$(wc -w <<<"$triples")" = 5 ] || bad "module: expected 5 slices in build-apple.sh, got: $triples"
+	for t in $triples; do
 		if "$CLANG" -target "$t" -ffreestanding -fmodules -fsyntax-only \
 			-Wall -Wextra -Werror -Wno-unused-parameter \
 			-fmodules-cache-path="$WORK/modcache-$t" \
