@@ -42,7 +42,11 @@ extern char **environ;
 
 static int tp_err(int e)
 {
-	return e == EPERM || e == EACCES ? -TP_EPERM : -TP_ENOTUN;
+	if (e == EPERM || e == EACCES)
+		return -TP_EPERM; /* creating a utun needs root */
+	if (e == EBUSY || e == EADDRINUSE)
+		return -TP_EBUSY; /* that utunN exists */
+	return -TP_ENOTUN;
 }
 
 int devtun_open(const char *want, char name[16])
