@@ -5,8 +5,8 @@
  * one bare IP packet. macOS: a utun interface (the kernel control
  * com.apple.net.utun_control), configured with ifconfig and route; each
  * packet on the fd carries utun's 4-byte address family first, which
- * devtun_read strips and devtun_write prepends, so the caller sees bare IP
- * packets on both.
+ * devtun_read strips and devtun_write prepends (utunframe.c, tested on
+ * Linux), so the caller sees bare IP packets on both.
  */
 #ifndef TP_TOOLS_DEVTUN_H
 #define TP_TOOLS_DEVTUN_H

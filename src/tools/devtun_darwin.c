@@ -12,6 +12,7 @@
  * (scripts/cross-apple.sh); not run there (docs/embedding.md).
  */
 #include "devtun.h"
+#include "utunframe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,7 +24,6 @@
 #include <sys/ioctl.h>
 #include <sys/kern_control.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,24 +175,10 @@ int devtun_configure(const char *name, uint32_t mtu, const char *ip4_cidr,
 
 ssize_t devtun_read(int fd, uint8_t *buf, size_t cap)
 {
-	uint32_t family;
-	struct iovec iov[2] = {{&family, 4}, {buf, cap}};
-	ssize_t r = readv(fd, iov, 2);
-	if (r < 0)
-		return r;
-	if (r <= 4) {
-		errno = EINTR; /* nothing but a header: read the next */
-		return -1;
-	}
-	return r - 4;
+	return utunframe_read(fd, buf, cap);
 }
 
 ssize_t devtun_write(int fd, const uint8_t *p, size_t len)
 {
-	if (len == 0)
-		return 0;
-	uint32_t family = htonl((p[0] >> 4) == 6 ? AF_INET6 : AF_INET);
-	struct iovec iov[2] = {{&family, 4}, {(void *)(uintptr_t)p, len}};
-	ssize_t r = writev(fd, iov, 2);
-	return r < 4 ? r : r - 4;
+	return utunframe_write(fd, p, len);
 }
