@@ -12,7 +12,13 @@
 # TunProxy: `import TunProxy` in Swift). The subdirectory keeps the module
 # map from colliding with other libraries' in Xcode's shared include dir.
 # CMakeLists.txt picks the Darwin files (poller_kqueue.c, *_darwin.c,
-# tcprx_copy.c) and builds no tools, tests or examples for these targets.
+# tcprx_copy.c); only the library targets are built here (for the macOS
+# command-line tools, build natively: docs/devloop.md, "On a Mac").
+#
+# Each slice is described by cmake/apple-toolchain.cmake (platform,
+# architecture, minimum OS -> system name, SDK, target triple): the same
+# file the CI cross-build uses with Zig's compiler (scripts/cross-apple.sh),
+# so the two cannot drift apart.
 #
 # Needs macOS with Xcode (xcrun, xcodebuild, libtool, lipo) and CMake 3.25+.
 # It cannot run on Linux; DRY_RUN=1 prints every command instead of running
@@ -48,19 +54,19 @@ if [ "$DRY_RUN" != 1 ]; then
 	done
 fi
 
-# slice NAME SYSTEM SDK ARCH TRIPLE: one architecture of one platform, as a
-# merged static library $OUT/NAME/libtunproxy.a. The target triple carries
-# the OS, the minimum version and "-simulator", so arm64 for devices and
-# arm64 for the simulator cannot be confused.
+# slice NAME PLATFORM ARCH MIN: one architecture of one platform, as a
+# merged static library $OUT/NAME/libtunproxy.a. The toolchain file turns
+# PLATFORM (macos, ios, ios-sim), ARCH and MIN into the SDK and the target
+# triple, which carries the OS, the minimum version and "-simulator", so
+# arm64 for devices and arm64 for the simulator cannot be confused.
 slice() {
-	local name=$1 system=$2 sdk=$3 arch=$4 triple=$5 dir="$OUT/$1"
-	echo "== $name ($triple)"
+	local name=$1 platform=$2 arch=$3 min=$4 dir="$OUT/$1"
+	echo "== $name ($platform $arch, minimum $min)"
 	run cmake -S "$ROOT" -B "$dir" \
-		-DCMAKE_SYSTEM_NAME="$system" \
-		-DCMAKE_OSX_SYSROOT="$sdk" \
-		-DCMAKE_OSX_ARCHITECTURES="$arch" \
-		-DCMAKE_C_FLAGS="-target $triple" \
-		-DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
+		-DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/apple-toolchain.cmake" \
+		-DTP_APPLE_PLATFORM="$platform" \
+		-DTP_APPLE_ARCH="$arch" \
+		-DTP_APPLE_MIN="$min" \
 		-DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
 		-DTP_TESTS=OFF
 	run cmake --build "$dir" -j "$JOBS" --target tunproxy_lib tp_core tp_wire
@@ -81,11 +87,11 @@ fat() {
 }
 
 run rm -rf "$OUT/TunProxy.xcframework" "$OUT/headers"
-slice ios-arm64 iOS iphoneos arm64 "arm64-apple-ios$IOS_MIN"
-slice ios-sim-arm64 iOS iphonesimulator arm64 "arm64-apple-ios$IOS_MIN-simulator"
-slice ios-sim-x86_64 iOS iphonesimulator x86_64 "x86_64-apple-ios$IOS_MIN-simulator"
-slice macos-arm64 Darwin macosx arm64 "arm64-apple-macos$MACOS_MIN"
-slice macos-x86_64 Darwin macosx x86_64 "x86_64-apple-macos$MACOS_MIN"
+slice ios-arm64 ios arm64 "$IOS_MIN"
+slice ios-sim-arm64 ios-sim arm64 "$IOS_MIN"
+slice ios-sim-x86_64 ios-sim x86_64 "$IOS_MIN"
+slice macos-arm64 macos arm64 "$MACOS_MIN"
+slice macos-x86_64 macos x86_64 "$MACOS_MIN"
 fat ios ios-arm64
 fat ios-sim ios-sim-arm64 ios-sim-x86_64
 fat macos macos-arm64 macos-x86_64

@@ -16,11 +16,13 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-# Build tools, cmocka, and the real peers the e2e tests talk to.
+# Build tools, cmocka, and the real peers the e2e tests talk to. npm fetches
+# Zig's C compiler for the macOS cross-build (scripts/cross-apple.sh, ctest
+# unit.apple_cross: pinned, integrity-checked, cached in build/apple-cross).
 PKGS="build-essential cmake pkg-config libcmocka-dev iproute2 procps util-linux
   python3 python3-scapy dnsmasq-base bind9-dnsutils socat iputils-ping
   netcat-openbsd nginx-light curl iperf3 nftables tshark valgrind clang
-  libclang-rt-14-dev llvm"
+  libclang-rt-14-dev llvm npm file"
 
 install_deps() {
 	local missing="" p

@@ -11,10 +11,21 @@
 // The fd alternative (TP_FRAMING_UTUN on the utun fd behind packetFlow) is
 // at the bottom: fewer copies, but it relies on a private property.
 //
+// Development mode (docs/devloop.md, "A real phone"): when the tunnel's
+// configuration carries a "devLoopHost" (the app sets it in
+// providerConfiguration, or passes it in startVPNTunnel's options), the
+// engine does not run in the extension at all. Every packet read from
+// packetFlow goes as one UDP datagram to devLoopHost:devLoopPort (default
+// 8080: `tunproxy tee` on the developer's Mac), and every datagram that
+// comes back is written to packetFlow: the UDP dev transport of the
+// design, with the proxy, the capture and Wireshark on the Mac. An empty
+// datagram every 2 s keeps the tee's session while the phone is quiet.
+//
 // Written for Apple platforms; not compiled on the project's Linux CI (see
 // docs/embedding.md, "What is verified where").
 
 import Darwin
+import Network
 import NetworkExtension
 import TunProxy
 import os.log
@@ -25,6 +36,8 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
     /// while a batch is being handed in.
     private let inputQueue = DispatchQueue(label: "tunproxy.input")
     private let log = OSLog(subsystem: "tunproxy.sample", category: "tunnel")
+    /// Development mode: the UDP link to the tee on the Mac (nil otherwise).
+    private var devLink: DevLoopLink?
 
     override func startTunnel(options: [String: NSObject]?,
                               completionHandler: @escaping (Error?) -> Void) {
@@ -43,6 +56,15 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
                 completionHandler(error)
                 return
             }
+            if let dev = DevLoopLink.settings(options: options,
+                                              protocolConfiguration: self.protocolConfiguration) {
+                os_log("development mode: packets to %{public}s:%d over UDP",
+                       log: self.log, type: .info, dev.host, Int(dev.port))
+                self.devLink = DevLoopLink(host: dev.host, port: dev.port,
+                                           flow: self.packetFlow, log: self.log)
+                completionHandler(nil)
+                return
+            }
             let rc = self.startEngine()
             if rc != 0 {
                 let msg = String(cString: tp_strerror(rc))
@@ -57,6 +79,12 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
 
     override func stopTunnel(with reason: NEProviderStopReason,
                              completionHandler: @escaping () -> Void) {
+        if let dev = devLink {
+            dev.stop()
+            devLink = nil
+            completionHandler()
+            return
+        }
         // tp_stop is safe from any thread; tp_input answers TP_ESTATE from
         // now on, which ends the read loop.
         tp_stop(engine)
@@ -72,9 +100,12 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
     private func startEngine() -> Int32 {
         // Every flow is one socket: lift the soft fd limit (256 by default
         // on iOS) to the hard one.
+        // Darwin refuses RLIM_INFINITY (a common hard limit) for
+        // RLIMIT_NOFILE: cap the request at OPEN_MAX (10240), as the
+        // tunproxy command caps it at kern.maxfilesperproc on macOS.
         var rl = rlimit()
-        if getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max
+        if getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < min(rl.rlim_max, rlim_t(10240)) {
+            rl.rlim_cur = min(rl.rlim_max, rlim_t(10240))
             setrlimit(RLIMIT_NOFILE, &rl)
         }
 
@@ -171,6 +202,112 @@ private let tunproxyOutput: tp_output_fn = { ctx, pkts, lens, families, n in
         protocols.append(NSNumber(value: families[i] == 6 ? AF_INET6 : AF_INET))
     }
     provider.packetFlow.writePackets(packets, withProtocols: protocols)
+}
+
+/// Development mode: packetFlow <-> UDP datagrams to the tee on the Mac,
+/// one IP packet per datagram both ways (docs/devloop.md). Nothing is
+/// parsed or kept: a lost datagram is a lost packet, which the apps' TCP
+/// recovers, exactly as on the real network.
+final class DevLoopLink {
+    private let flow: NEPacketTunnelFlow
+    private let log: OSLog
+    private let connection: NWConnection
+    private let queue = DispatchQueue(label: "tunproxy.devloop")
+    private var keepalive: DispatchSourceTimer?
+    private var stopped = false
+
+    /// The development setting: "devLoopHost" (and optionally
+    /// "devLoopPort", default 8080) in startVPNTunnel's options or in the
+    /// tunnel's providerConfiguration. nil: run the engine as usual.
+    static func settings(options: [String: NSObject]?,
+                         protocolConfiguration: NEVPNProtocol) -> (host: String, port: UInt16)? {
+        let conf = (protocolConfiguration as? NETunnelProviderProtocol)?.providerConfiguration
+        let host = (options?["devLoopHost"] as? String) ?? (conf?["devLoopHost"] as? String)
+        guard let h = host, !h.isEmpty else { return nil }
+        let port = (options?["devLoopPort"] as? NSNumber)?.uint16Value
+            ?? (conf?["devLoopPort"] as? NSNumber)?.uint16Value ?? 8080
+        return (h, port)
+    }
+
+    init(host: String, port: UInt16, flow: NEPacketTunnelFlow, log: OSLog) {
+        self.flow = flow
+        self.log = log
+        // The extension's own connections are not routed into its tunnel,
+        // so this reaches the Mac over the real network.
+        connection = NWConnection(host: NWEndpoint.Host(host),
+                                  port: NWEndpoint.Port(rawValue: port) ?? 8080,
+                                  using: .udp)
+        connection.stateUpdateHandler = { [weak self] state in
+            guard let self = self else { return }
+            switch state {
+            case .ready:
+                os_log("development mode: UDP link ready", log: self.log, type: .info)
+            case .failed(let error):
+                os_log("development mode: UDP link failed: %{public}s", log: self.log,
+                       type: .error, "\(error)")
+            default:
+                break
+            }
+        }
+        connection.start(queue: queue)
+        receive()
+        readPackets()
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 2, repeating: 2)
+        timer.setEventHandler { [weak self] in
+            // An empty datagram: the tee's keepalive (not passed on).
+            self?.connection.send(content: Data(), completion: .idempotent)
+        }
+        timer.resume()
+        keepalive = timer
+    }
+
+    func stop() {
+        queue.sync {
+            stopped = true
+            keepalive?.cancel()
+            keepalive = nil
+        }
+        connection.cancel()
+    }
+
+    /// packetFlow -> UDP: one datagram per packet, sent as one batch.
+    private func readPackets() {
+        flow.readPackets { [weak self] packets, _ in
+            guard let self = self else { return }
+            self.queue.async {
+                if self.stopped { return }
+                self.connection.batch {
+                    for p in packets {
+                        self.connection.send(content: p, completion: .idempotent)
+                    }
+                }
+                self.readPackets()
+            }
+        }
+    }
+
+    /// UDP -> packetFlow: each datagram is one packet; its IP version
+    /// nibble gives the protocol family packetFlow wants.
+    private func receive() {
+        connection.receiveMessage { [weak self] data, _, _, error in
+            guard let self = self else { return }
+            if let d = data, let first = d.first {
+                let family = (first >> 4) == 6 ? AF_INET6 : AF_INET
+                self.flow.writePackets([d], withProtocols: [NSNumber(value: family)])
+            }
+            if self.stopped { return }
+            if let error = error {
+                // E.g. the tee not running yet (port unreachable): try
+                // again in a second; the Mac side may be restarted at will.
+                os_log("development mode: receive: %{public}s", log: self.log,
+                       type: .info, "\(error)")
+                self.queue.asyncAfter(deadline: .now() + 1) { self.receive() }
+            } else {
+                self.receive()
+            }
+        }
+    }
 }
 
 private let tunproxyLog: tp_log_fn = { _, level, msg in

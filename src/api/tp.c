@@ -39,7 +39,9 @@ static const char *const error_names[] = {
     [TP_EINVAL] = "invalid argument or config field",
     [TP_ENOMEM] = "out of memory (or over max_memory)",
     [TP_EPERM] = "permission denied: run as root or with CAP_NET_ADMIN",
-    [TP_ENOTUN] = "no /dev/net/tun: load the tun module (modprobe tun)",
+    [TP_ENOTUN] = "no TUN device: on Linux load the tun module (modprobe "
+		  "tun); on macOS and iOS the system owns utun (use its fd, "
+		  "callback mode or --listen udp:...)",
     [TP_EBUSY] = "name or address already in use",
     [TP_ESYS] = "system call failed (see the log)",
     [TP_ESTATE] = "not allowed in the engine's current state",

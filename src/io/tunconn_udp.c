@@ -27,13 +27,13 @@
  *     sends one every DEVICE_KEEPALIVE_MS, well under the idle time).
  * Packets for the app while no client is known are dropped (tx_dropped).
  *
- * I/O is batched: recvmmsg fills up to UDP_BATCH arena buffers per call and
- * sendmmsg sends the engine's transmit ring in place (the iovecs point
- * into the ring: no copy). A full socket buffer drops what did not fit,
- * like a lossy link; TCP recovers. Buffers are sized for the largest
- * datagram, so nothing is ever truncated.
+ * I/O is batched through udpio.h (one file per OS: recvmmsg/sendmmsg on
+ * Linux, recvmsg/sendmsg loops on Darwin; this file is the same on both):
+ * up to UDP_BATCH arena buffers are filled per read, and the engine's
+ * transmit ring is sent in place (no copy). A full socket buffer drops
+ * what did not fit, like a lossy link; TCP recovers. Buffers are sized for
+ * the largest datagram, so nothing is ever truncated.
  */
-#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "io/tunconn_udp.h"
 
 #include <arpa/inet.h>
@@ -49,9 +49,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define UDP_BATCH		64
+#include "io/udpio.h"
+
+#define UDP_BATCH		UDPIO_BATCH
 #define UDP_BUF_SIZE		65536
-#define UDP_SOCK_BUF		(4 << 20)
 #define FOREIGN_LOG_INTERVAL_US 10000000u
 
 struct tunconn_udp {
@@ -78,11 +79,8 @@ struct tunconn_udp {
 	uint64_t client_changes;
 
 	uint8_t *arena; /* UDP_BATCH buffers of UDP_BUF_SIZE */
-	struct mmsghdr rx[UDP_BATCH];
-	struct iovec rx_iov[UDP_BATCH];
-	struct sockaddr_storage rx_addr[UDP_BATCH];
-	struct mmsghdr tx[UDP_BATCH];
-	struct iovec tx_iov[UDP_BATCH];
+	struct udpio_in rx[UDP_BATCH];
+	struct udpio_out tx[UDP_BATCH];
 };
 
 static uint64_t mono_us(void *ctx)
@@ -233,17 +231,6 @@ static int errno_to_tp(int e)
 	}
 }
 
-static void grow_buffers(int fd)
-{
-	int sz = UDP_SOCK_BUF;
-	/* FORCE needs CAP_NET_ADMIN; without it the kernel caps the plain
-	 * option at net.core.[rw]mem_max, which is fine. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-}
-
 /* Decides whether the datagram from `from` belongs to the session, taking
  * the session over when its owner has been silent long enough. */
 static bool session_accept(struct tunconn_udp *u,
@@ -300,38 +287,26 @@ static int udp_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 	struct tunconn_udp *u = (struct tunconn_udp *)t;
 	if (max > UDP_BATCH)
 		max = UDP_BATCH;
-	for (int i = 0; i < max; i++) {
-		u->rx[i].msg_hdr.msg_namelen = sizeof(u->rx_addr[i]);
-		u->rx[i].msg_hdr.msg_flags = 0;
-	}
-	int n;
-	do {
-		n = recvmmsg(u->fd, u->rx, (unsigned)max, MSG_DONTWAIT, NULL);
-	} while (n < 0 && errno == EINTR);
+	/* udpio_recv retries EINTR and reports a UDP socket's pending ICMP
+	 * error or a transient shortage as 0: not the end of the transport. */
+	int n = udpio_recv(u->fd, u->rx, max);
 	/* A short batch: the socket had no more queued. */
 	t->drained = n < max;
-	if (n < 0) {
-		/* A UDP socket's pending ICMP error or a transient shortage
-		 * is not the end of the transport. */
-		if (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ECONNREFUSED || errno == EHOSTUNREACH ||
-		    errno == ENETUNREACH || errno == ENOMEM || errno == ENOBUFS)
-			return 0;
-		return -errno;
-	}
+	if (n < 0)
+		return n;
 	uint64_t now = u->clock_us(u->clock_ctx);
 	int k = 0;
 	for (int i = 0; i < n; i++) {
-		const struct msghdr *h = &u->rx[i].msg_hdr;
-		const struct sockaddr_storage *from = &u->rx_addr[i];
+		const struct udpio_in *m = &u->rx[i];
+		const struct sockaddr_storage *from = &m->from;
 		if (from->ss_family != AF_INET && from->ss_family != AF_INET6)
 			continue;
-		if (!session_accept(u, from, h->msg_namelen, now))
+		if (!session_accept(u, from, m->from_len, now))
 			continue;
-		if (u->rx[i].msg_len == 0 || (h->msg_flags & MSG_TRUNC))
+		if (m->len == 0)
 			continue; /* keepalive (truncation cannot happen) */
-		pkts[k].data = h->msg_iov->iov_base;
-		pkts[k].len = u->rx[i].msg_len;
+		pkts[k].data = m->buf;
+		pkts[k].len = m->len;
 		pkts[k].flags = 0;
 		k++;
 	}
@@ -348,38 +323,15 @@ static int udp_write_batch(struct tunconn *t, struct core_tx_pkt *pkts, int n,
 		*dropped += (uint64_t)n;
 		return n;
 	}
-	for (int i = 0; i < n; i++) {
-		u->tx_iov[i].iov_base = pkts[i].data;
-		u->tx_iov[i].iov_len = pkts[i].len;
-		u->tx[i].msg_hdr = (struct msghdr){
-		    .msg_name = &u->client,
-		    .msg_namelen = u->client_len,
-		    .msg_iov = &u->tx_iov[i],
-		    .msg_iovlen = 1,
-		};
-	}
-	int i = 0;
-	while (i < n) {
-		int r =
-		    sendmmsg(u->fd, u->tx + i, (unsigned)(n - i), MSG_DONTWAIT);
-		if (r > 0) {
-			i += r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EBADF || errno == ENOTSOCK))
-			return -errno;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* Socket buffer full: what did not fit is lost. */
-			*dropped += (uint64_t)(n - i);
-			break;
-		}
-		/* The first datagram was refused (too big, filtered, the
-		 * client's port unreachable): skip it, send the rest. */
-		(*dropped)++;
-		i++;
-	}
+	for (int i = 0; i < n; i++)
+		u->tx[i] = (struct udpio_out){pkts[i].data, pkts[i].len,
+					      &u->client, u->client_len};
+	/* A full socket buffer loses what did not fit; a datagram the
+	 * kernel refuses (too big, filtered, the client's port unreachable)
+	 * is skipped: both counted in *dropped. */
+	int r = udpio_send(u->fd, u->tx, n, dropped);
+	if (r < 0)
+		return r;
 	return n;
 }
 
@@ -514,17 +466,15 @@ static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
 		     "can reach it can send traffic through this proxy",
 		     addr_str(&ss, a, sizeof(a)));
 	}
-	u->fd =
-	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	u->fd = udpio_socket(ss.ss_family);
 	if (u->fd < 0)
-		return errno_to_tp(errno);
+		return errno_to_tp(-u->fd);
 	if (ss.ss_family == AF_INET6) {
 		/* "[::]" serves IPv4 clients too. */
 		int off = 0;
 		(void)setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
 				 sizeof(off));
 	}
-	grow_buffers(u->fd);
 	if (bind(u->fd, (struct sockaddr *)&ss, len) < 0) {
 		int e = errno;
 		ulog(u, TP_LOG_ERROR, "dev transport: cannot bind %s: %s",
@@ -559,11 +509,8 @@ struct tunconn *tunconn_udp_create(const struct tunconn_udp_opts *o, int *err)
 	if (!u->arena)
 		goto fail;
 	for (int i = 0; i < UDP_BATCH; i++) {
-		u->rx_iov[i].iov_base = u->arena + (size_t)i * UDP_BUF_SIZE;
-		u->rx_iov[i].iov_len = UDP_BUF_SIZE;
-		u->rx[i].msg_hdr.msg_name = &u->rx_addr[i];
-		u->rx[i].msg_hdr.msg_iov = &u->rx_iov[i];
-		u->rx[i].msg_hdr.msg_iovlen = 1;
+		u->rx[i].buf = u->arena + (size_t)i * UDP_BUF_SIZE;
+		u->rx[i].cap = UDP_BUF_SIZE;
 	}
 	*err = udp_bind(u, o);
 	if (*err < 0)

@@ -30,6 +30,7 @@
 #include "capture_stream.h"
 #include "mirror.h"
 #include "pcapng.h"
+#include "toolos.h"
 #include "tool_util.h"
 #include "tools.h"
 #include "tunproxy.h"
@@ -207,8 +208,7 @@ static int wait_fd(struct capture *c, int fd, short events, int ms)
  * socket, -1 on failure, -2 on a stop signal. */
 static int connect_tee(struct capture *c)
 {
-	int fd = socket(c->from.ss.ss_family,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = toolos_socket(c->from.ss.ss_family, SOCK_STREAM);
 	if (fd < 0)
 		return -1;
 	int rc = connect(fd, (struct sockaddr *)&c->from.ss, c->from.len);

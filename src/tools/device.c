@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "relay_impair.h"
+#include "devtun.h"
 #include "tunproxy.h"
 #include "udpio.h"
 
@@ -113,7 +114,7 @@ static int pump_up(struct device *d)
 		uint64_t now = tool_now_us();
 		while (n < DEV_BATCH) {
 			uint8_t *buf = d->in[n].buf;
-			ssize_t r = read(d->o.tun_fd, buf, DGRAM_MAX);
+			ssize_t r = devtun_read(d->o.tun_fd, buf, DGRAM_MAX);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -147,7 +148,7 @@ static int tun_write(struct device *d, const uint8_t *p, size_t len)
 	}
 	ssize_t w;
 	do {
-		w = write(d->o.tun_fd, p, len);
+		w = devtun_write(d->o.tun_fd, p, len);
 	} while (w < 0 && errno == EINTR);
 	if (w < 0) {
 		if (errno == EBADF || errno == EIO) {

@@ -15,6 +15,7 @@
 #include "device.h"
 #include "relay_impair.h"
 #include "tools.h"
+#include "devtun.h"
 #include "tunproxy.h"
 
 /* The help text is laid out as printed. */
@@ -199,14 +200,14 @@ static int open_tun(struct device_cli *c)
 		return c->tun_fd;
 	char name[16];
 	const char *want = c->tun_name ? c->tun_name : "tpdev0";
-	int fd = tp_tun_open(want, name);
+	int fd = devtun_open(want, name);
 	if (fd < 0) {
 		fprintf(stderr, "tunproxy device: cannot open TUN '%s': %s\n",
 			want, tp_strerror(fd));
 		return -1;
 	}
 	if (!c->no_config) {
-		int rc = tp_tun_configure(name, c->o.mtu, c->addr4, c->addr6,
+		int rc = devtun_configure(name, c->o.mtu, c->addr4, c->addr6,
 					  device_log, NULL);
 		if (rc < 0) {
 			fprintf(stderr,

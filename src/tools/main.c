@@ -22,6 +22,7 @@
 #include "pcap_tap.h"
 #include "run.h"
 #include "tool_util.h"
+#include "toolos.h"
 #include "tools.h"
 #include "tunproxy.h"
 
@@ -571,15 +572,15 @@ static void raise_fd_limit(uint32_t log_level)
 		return;
 	}
 	rlim_t was = rl.rlim_cur;
-	if (rl.rlim_cur != rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
+	rlim_t want = toolos_nofile_max(rl.rlim_max);
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 			snprintf(msg, sizeof(msg),
 				 "open-file limit stays %llu: raising it to "
 				 "the hard limit %llu failed: %s",
 				 (unsigned long long)was,
-				 (unsigned long long)rl.rlim_max,
-				 strerror(errno));
+				 (unsigned long long)want, strerror(errno));
 			log_line(NULL, TP_LOG_WARN, msg);
 			return;
 		}

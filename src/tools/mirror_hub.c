@@ -6,7 +6,6 @@
  * socket did not take. Records are never split across a drop, so the
  * stream stays well-formed whatever is dropped.
  */
-#define _GNU_SOURCE /* accept4 */
 #include "mirror_hub.h"
 
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "mirror.h"
+#include "toolos.h"
 #include "tunproxy.h"
 
 #define SUB_SNDBUF (256 * 1024)
@@ -59,8 +59,7 @@ struct mirror_hub *mirror_hub_create(const struct tool_addr *addr,
 	h->buf_size = buffer;
 	h->subs =
 	    calloc(max_subscribers ? max_subscribers : 1, sizeof(*h->subs));
-	h->lfd = socket(addr->ss.ss_family,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	h->lfd = toolos_socket(addr->ss.ss_family, SOCK_STREAM);
 	int one = 1;
 	if (!h->subs || h->lfd < 0 ||
 	    setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) <
@@ -119,8 +118,7 @@ static void accept_one(struct mirror_hub *h)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd = accept4(h->lfd, (struct sockaddr *)&ss, &len,
-			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = toolos_accept(h->lfd, (struct sockaddr *)&ss, &len);
 	if (fd < 0)
 		return;
 	char name[64];
@@ -197,7 +195,7 @@ static bool sub_send(struct mirror_hub *h, struct sub *s, const char **why)
 		iov[1] = (struct iovec){s->ring, s->used - first};
 		struct msghdr m = {.msg_iov = iov,
 				   .msg_iovlen = s->used > first ? 2 : 1};
-		ssize_t r = sendmsg(s->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t r = toolos_sendmsg(s->fd, &m);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

@@ -1,5 +1,5 @@
 /* run.h - `tunproxy run [OPTIONS] [--] CMD [ARGS...]`: one command's
- * traffic through tunproxy (run.c: the proxy side; run_ns.c: the
+ * traffic through tunproxy (run_linux.c: the proxy side; run_ns_linux.c: the
  * namespace side; run_dns.c: the resolver it is given).
  *
  * The options of run and --pcap (which also works with --tun, --tun-fd

@@ -1,4 +1,4 @@
-/* run_ns.h - the namespace side of `tunproxy run` (run_ns.c): in the
+/* run_ns.h - the namespace side of `tunproxy run` (run_ns_linux.c): in the
  * forked child, before CMD is executed. */
 #ifndef TP_TOOLS_RUN_NS_H
 #define TP_TOOLS_RUN_NS_H

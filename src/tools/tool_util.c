@@ -1,5 +1,4 @@
 /* tool_util.c - helpers shared by the subcommands (see tool_util.h). */
-#define _GNU_SOURCE /* pipe2 */
 #include "tool_util.h"
 
 #include <arpa/inet.h>
@@ -14,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "toolos.h"
 #include "tunproxy.h"
+#include "udpio.h"
 
 const char *tool_name = "tunproxy";
 int tool_log_level = TP_LOG_WARN;
@@ -171,14 +172,9 @@ int tool_udp_socket(const struct tool_addr *bind_to,
 	if (!any)
 		return -EINVAL;
 	int family = any->ss.ss_family;
-	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = udpio_socket(family); /* non-blocking, 4 MiB buffers */
 	if (fd < 0)
-		return -errno;
-	int sz = 4 << 20;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		return fd;
 	if (family == AF_INET6) {
 		int off = 0;
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
@@ -338,7 +334,7 @@ static void on_signal(int sig)
 
 int tool_signals_init(void)
 {
-	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+	if (sig_pipe[0] < 0 && toolos_pipe(sig_pipe) < 0)
 		return -errno;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

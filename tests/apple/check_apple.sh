@@ -5,7 +5,8 @@
 #   module   include/module.modulemap: "@import TunProxy;" (module_check.m,
 #            which touches every function of the API) compiles with
 #            -fmodules for every target triple scripts/build-apple.sh
-#            builds, freestanding (the public header needs only stddef.h
+#            builds (its slices, through cmake/apple-toolchain.cmake, as
+#            the real build derives them), freestanding (the public header needs only stddef.h
 #            and stdint.h, which clang ships); the header also compiles
 #            as C through the module and as C++. A negative control (a
 #            module that does not exist) must fail, so the check cannot
@@ -13,7 +14,8 @@
 #   cmake    CMakeLists.txt configured for CMAKE_SYSTEM_NAME=Darwin (with
 #            the compiler checks skipped: no SDK) picks exactly the Darwin
 #            files: poller_kqueue.c, *_darwin.c, tcprx_copy.c, and no
-#            *_linux.c, poller_epoll.c or tunconn_udp.c. (CMake's iOS
+#            *_linux.c or poller_epoll.c, for the library and the tools
+#            (tp_tools: run_darwin.c, toolos_darwin.c). (CMake's iOS
 #            platform needs Xcode even to configure; it uses the same rule.)
 #   sources  every file only Apple builds compile (src/**/*_darwin.c,
 #            *_kqueue.c, and tcprx_copy.c, which Linux builds too with
@@ -22,8 +24,10 @@
 #            tests/apple/shim/sys/event.h for kqueue and the one Darwin-only
 #            constant (SO_NOSIGPIPE) defined on the command line. Then no
 #            file of the Apple source list (CMakeLists.txt's rule: not
-#            *_linux.c, *_epoll.c, tunconn_udp.c) may use a Linux-only
-#            header or call, comments aside.
+#            *_linux.c, *_epoll.c; library, tools and examples) may use a
+#            Linux-only header or call, comments aside.
+# scripts/cross-apple.sh (unit.apple_cross) goes further: it compiles and
+# links all of it for macOS with Zig's bundled Apple headers.
 # What this does not prove: that Apple's own headers accept these files,
 # or anything about their behaviour on Darwin (docs/embedding.md).
 set -u
@@ -38,12 +42,24 @@ fail=0
 say() { printf 'check_apple: %s\n' "$*"; }
 bad() { say "FAIL: $*"; fail=1; }
 
+# The target triples of scripts/build-apple.sh's slices, as
+# cmake/apple-toolchain.cmake derives them (its default minimum versions).
+build_apple_triples() {
+	local IOS_MIN=14.0 MACOS_MIN=11.0 name platform arch min
+	# shellcheck disable=SC2034 # read by the eval
+	grep -E '^slice [a-z0-9_-]+ ' "$ROOT/scripts/build-apple.sh" |
+		while read -r _ name platform arch min; do
+			eval "min=$min"
+			cmake -DTP_APPLE_PLATFORM="$platform" -DTP_APPLE_ARCH="$arch" \
+				-DTP_APPLE_MIN="$min" -P "$ROOT/tests/apple/print_triple.cmake" 2>&1
+		done
+}
+
 check_module() {
-	local t
-	# The triples of scripts/build-apple.sh.
-	for t in arm64-apple-ios14.0 arm64-apple-ios14.0-simulator \
-		x86_64-apple-ios14.0-simulator arm64-apple-macos11.0 \
-		x86_64-apple-macos11.0; do
+	local t triples
+	triples=$(build_apple_triples)
+	[ "$(wc -w <<<"$triples")" = 5 ] || bad "module: expected 5 slices in build-apple.sh, got: $triples"
+	for t in $triples; do
 		if "$CLANG" -target "$t" -ffreestanding -fmodules -fsyntax-only \
 			-Wall -Wextra -Werror -Wno-unused-parameter \
 			-fmodules-cache-path="$WORK/modcache-$t" \
@@ -72,21 +88,25 @@ check_module() {
 # The files the Apple build compiles (CMakeLists.txt picks them).
 apple_sources() {
 	find "$ROOT/src/wire" "$ROOT/src/core" "$ROOT/src/host" "$ROOT/src/io" \
-		"$ROOT/src/api" -name '*.c' | sort |
-		grep -Ev '_(linux|epoll)\.c$|/tunconn_udp\.c$'
+		"$ROOT/src/api" "$ROOT/src/tools" "$ROOT/examples" -name '*.c' |
+		sort | grep -Ev '_(linux|epoll)\.c$'
 }
 
 # The code of a C file without its comments (gcc's preprocessor in
-# "already preprocessed" mode: comments go, nothing is expanded).
+# "already preprocessed" mode: comments go, nothing is expanded) and
+# without the text of its string literals (help texts name Linux calls).
 strip_comments() {
 	local out
 	out=$(gcc -fpreprocessed -dD -E -P "$1" 2>/dev/null) && [ -n "$out" ] &&
-		printf '%s\n' "$out"
+		printf '%s\n' "$out" | sed -E 's/"([^"\\]|\\.)*"/""/g'
 }
 
 check_sources() {
 	local f n=0 code
-	for f in $(find "$ROOT/src" -name '*_darwin.c' -o -name '*_kqueue.c' |
+	# The library's Darwin files (the tools' use macOS-only headers such
+	# as sys/kern_control.h: unit.apple_cross compiles them against Zig's
+	# copy of Apple's headers instead).
+	for f in $(find "$ROOT/src/host" "$ROOT/src/io" -name '*_darwin.c' -o -name '*_kqueue.c' |
 		sort) "$ROOT/src/host/tcprx_copy.c" "$ROOT/src/host/tcprx.c"; do
 		n=$((n + 1))
 		if ! "$CLANG" -std=gnu17 -fsyntax-only -Wall -Wextra -Werror \
@@ -130,15 +150,25 @@ check_cmake() {
 	list=$(grep -o 'src/[a-z]*/[a-z0-9_]*\.c' "$dir/CMakeFiles/tunproxy_lib.dir/build.make" |
 		sort -u)
 	for f in src/host/poller_kqueue.c src/host/hostsock_darwin.c src/host/os_darwin.c \
-		src/host/tcprx_copy.c src/io/tun_darwin.c src/io/tunconn_udp_darwin.c \
+		src/host/tcprx_copy.c src/io/tun_darwin.c src/io/tunconn_udp.c \
+		src/io/udpio_darwin.c \
 		src/host/tcprx.c src/host/tcprx_peekoff_darwin.c \
 		src/host/hostsock.c src/host/driver.c src/api/tp.c; do
 		grep -qx "$f" <<<"$list" || bad "cmake: the Darwin build lacks $f"
 	done
-	if grep -E '_linux\.c$|_epoll\.c$|/tunconn_udp\.c$' <<<"$list"; then
+	if grep -E '_linux\.c$|_epoll\.c$' <<<"$list"; then
 		bad "cmake: the Darwin build compiles the Linux files above"
 	fi
 	say "cmake: the Darwin build picks $(wc -l <<<"$list") files, the Darwin ones"
+	list=$(grep -o 'src/tools/[a-z0-9_]*\.c' "$dir/CMakeFiles/tp_tools.dir/build.make" |
+		sort -u)
+	for f in src/tools/run_darwin.c src/tools/toolos_darwin.c src/tools/tee.c \
+		src/tools/device.c src/tools/capture.c; do
+		grep -qx "$f" <<<"$list" || bad "cmake: the macOS tools lack $f"
+	done
+	if grep -E '_linux\.c$' <<<"$list"; then
+		bad "cmake: the macOS tools compile the Linux files above"
+	fi
 }
 
 case $WHAT in

@@ -1,4 +1,4 @@
-/* run_ns.c - the namespace side of `tunproxy run` (run_ns.h).
+/* run_ns_linux.c - the namespace side of `tunproxy run` (run_ns.h).
  *
  * Runs in the child tunproxy forks for CMD, which is single-threaded (as
  * unshare(CLONE_NEWUSER) requires). Steps:

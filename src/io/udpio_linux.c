@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 int udpio_recv(int fd, struct udpio_in *m, int n)
 {
@@ -76,4 +77,19 @@ int udpio_send(int fd, const struct udpio_out *m, int n, uint64_t *failed)
 		i++;
 	}
 	return sent;
+}
+
+int udpio_socket(int family)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int sz = UDPIO_SOCK_BUF;
+	/* FORCE needs CAP_NET_ADMIN; without it the kernel caps the plain
+	 * option at net.core.[rw]mem_max, which is fine. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	return fd;
 }
