@@ -111,6 +111,7 @@ struct driver {
 	 * autotuning (hostsock_rcvbuf_linux.c); its cap was checked once. */
 	uint32_t tcp_rcvbuf;
 	bool rcvbuf_checked;
+	struct egress *egress; /* hook, routes, upstream (egress.h), or NULL */
 };
 
 /* tcp_host_rcvbuf when the config leaves it 0 (docs/robustness.md). */

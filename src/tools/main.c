@@ -37,6 +37,7 @@ struct cli {
 	int verbosity;
 	char listen[300];   /* --listen udp:...: cfg.listen_udp points here */
 	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
+	char *routes;	    /* --route rules joined (cfg.routes points here) */
 	struct tp_config cfg;
 	bool run_mode;	     /* tunproxy run (run.h) */
 	int run_argi;	     /* argv index of run's CMD */
@@ -126,6 +127,21 @@ static void usage(FILE *f)
 	    "table T'\n"
 	    "  --bind-interface IF bind every host socket to interface IF\n"
 	    "                      (SO_BINDTODEVICE), e.g. the uplink\n"
+	    "\n"
+	    "Upstream proxy and routes (docs/tunproxy.md, \"Upstream "
+	    "proxies\"):\n"
+	    "  --upstream socks5://[USER:PASS@]HOST:PORT\n"
+	    "  --upstream http://[USER:PASS@]HOST:PORT\n"
+	    "                      send TCP flows through this proxy "
+	    "(SOCKS5\n"
+	    "                      CONNECT or HTTP CONNECT); the app's SYN is "
+	    "answered\n"
+	    "                      once the proxy has connected\n"
+	    "  --route CIDR[:PORT[-PORT]]=direct|upstream|block  (repeatable)\n"
+	    "                      per-destination egress, most specific "
+	    "wins;\n"
+	    "                      unmatched flows go upstream if there is "
+	    "one\n"
 	    "\n"
 	    "Limits and timeouts:\n"
 	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
@@ -256,7 +272,9 @@ enum {
 	OPT_VNET_HDR,
 	OPT_TCP_RX,
 	OPT_FWMARK,
-	OPT_BIND_IF
+	OPT_BIND_IF,
+	OPT_UPSTREAM,
+	OPT_ROUTE
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -330,6 +348,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK},
 	    {"fwmark", required_argument, NULL, OPT_FWMARK},
 	    {"bind-interface", required_argument, NULL, OPT_BIND_IF},
+	    {"upstream", required_argument, NULL, OPT_UPSTREAM},
+	    {"route", required_argument, NULL, OPT_ROUTE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -373,6 +393,13 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			if (!*optarg || strlen(optarg) > 15)
 				bad = "--bind-interface (an interface name)";
 			c->cfg.bind_interface = optarg;
+			break;
+		case OPT_UPSTREAM:
+			c->cfg.upstream = optarg;
+			break;
+		case OPT_ROUTE:
+			if (list_append(&c->routes, optarg) < 0)
+				return -1;
 			break;
 		case OPT_NO_CONFIG:
 			c->no_tun_config = true;
@@ -508,6 +535,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	if (c->run_mode) {
 		c->cfg.allow = c->allow;
 		c->cfg.deny = c->deny;
+		c->cfg.routes = c->routes;
 		c->run_argi = optind;
 		return 0;
 	}
@@ -518,6 +546,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	}
 	c->cfg.allow = c->allow;
 	c->cfg.deny = c->deny;
+	c->cfg.routes = c->routes;
 	/* The TUN's own prefixes are refused as destinations (a loop, see
 	 * tp_config.tun_prefixes) when we know them: we configure the
 	 * device, or they were given. */
@@ -627,6 +656,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &c) < 0) {
 		free(c.allow);
 		free(c.deny);
+		free(c.routes);
 		return 2;
 	}
 	c.cfg.log = log_line;
@@ -667,6 +697,7 @@ int main(int argc, char **argv)
 		int code = run_main(&ra);
 		free(c.allow);
 		free(c.deny);
+		free(c.routes);
 		return code;
 	}
 	struct pcap_tap *pcap = NULL;
@@ -719,7 +750,9 @@ int main(int argc, char **argv)
 	/* The policy lists were read by tp_create. */
 	free(c.allow);
 	free(c.deny);
+	free(c.routes);
 	c.allow = c.deny = NULL;
+	c.routes = NULL;
 	if (rc < 0) {
 		fprintf(stderr, "tunproxy: cannot start: %s\n",
 			tp_strerror(rc));
