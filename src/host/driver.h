@@ -98,9 +98,9 @@ struct driver {
 		uint64_t ring_bytes;
 	} tcprx_stats;
 	/* Applied to every host socket (hostsock_apply_options). */
-	uint32_t fwmark;	   /* SO_MARK, 0: none */
-	char bind_if[16];	   /* interface name, "": none */
-	unsigned bind_ifindex;	   /* its index (Darwin's IP_BOUND_IF) */
+	uint32_t fwmark;	/* SO_MARK, 0: none */
+	char bind_if[16];	/* interface name, "": none */
+	unsigned bind_ifindex;	/* its index (Darwin's IP_BOUND_IF) */
 	uint32_t log_level_req;	   /* atomic: tp_set_log_level's request + 1 */
 	struct core_host_ops ops;  /* what the core calls: the
 					     platform's, maybe wrapped */

@@ -580,6 +580,15 @@ int egress_init(struct driver *d, const struct tp_config *cfg)
 		driver_log(d, TP_LOG_ERROR, "%s", err);
 		return -TP_EINVAL;
 	}
+	for (uint32_t i = 0; !has_up && i < eg->routes.n; i++) {
+		if (eg->routes.action[i] == ROUTE_UPSTREAM) {
+			/* Silently direct would leak what was meant to be
+			 * proxied. */
+			driver_log(d, TP_LOG_ERROR,
+				   "routes: '=upstream' without an upstream");
+			return -TP_EINVAL;
+		}
+	}
 	if (has_up) {
 		eg->nconn = d->nsocks;
 		eg->conn = calloc(eg->nconn, sizeof(*eg->conn));
