@@ -471,12 +471,14 @@ static int on_message(struct driver *d, struct egress *eg, struct hsock *s,
 		driver_log(d, TP_LOG_DEBUG,
 			   "upstream %s:%u: CONNECT answered %u", eg->up.host,
 			   eg->up.port, status);
-		if (status == 407) {
+		/* 407 (RFC 9110 15.5.8); some proxies (tinyproxy) answer a
+		 * CONNECT with bad credentials 401. */
+		if (status == 407 || status == 401) {
 			count(eg, EG_CTR(upstream_auth_failed));
 			driver_log(d, TP_LOG_WARN,
 				   "upstream %s:%u wants (other) credentials "
-				   "(407)",
-				   eg->up.host, eg->up.port);
+				   "(%u)",
+				   eg->up.host, eg->up.port, status);
 		} else {
 			count(eg, EG_CTR(upstream_refused));
 		}
