@@ -17,10 +17,12 @@ ROOT=$(pwd)
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # Build tools, cmocka, and the real peers the e2e tests talk to.
-PKGS="dante-server microsocks tinyproxy build-essential cmake pkg-config libcmocka-dev iproute2 procps util-linux
+PKGS="build-essential cmake pkg-config libcmocka-dev iproute2 procps util-linux
   python3 python3-scapy dnsmasq-base bind9-dnsutils socat iputils-ping
   netcat-openbsd nginx-light curl iperf3 nftables tshark valgrind clang
   libclang-rt-14-dev llvm"
+# Upstream proxies for the egress tests (test_upstream_*).
+PKGS="$PKGS dante-server microsocks tinyproxy"
 
 install_deps() {
 	local missing="" p
