@@ -40,15 +40,30 @@
 #define MSG_NOSIGNAL 0
 #endif
 
-enum up_phase { UP_CONNECTING = 1, UP_METHOD, UP_AUTH, UP_REPLY, UP_HTTP };
+enum up_phase {
+	UP_CONNECTING = 1,
+	UP_METHOD,
+	UP_AUTH,
+	UP_REPLY,
+	UP_HTTP,
+	UP_ASSOC, /* control connection of a live UDP association */
+	UP_UDP,	  /* the relayed UDP socket itself (events: the core's) */
+};
 
-/* The handshake state of one host socket. */
+/* The upstream state of one host socket: a TCP flow's handshake, a UDP
+ * association's control connection, or its relayed UDP socket. */
 struct upconn {
 	uint32_t gen; /* the socket's generation when it started */
 	uint8_t phase;
 	uint8_t family; /* the destination's */
 	uint16_t port;
 	struct wire_addr dst;
+	uint8_t assoc : 1; /* control connection of a UDP association */
+	uint8_t ready : 1; /* UDP: the relay is known, the socket on it */
+	int32_t peer;	   /* UDP: control socket id; control: UDP id */
+	int err;	   /* UDP: the association failed (errno) */
+	uint16_t qlen;	   /* UDP: one datagram sent before ready */
+	uint8_t q[2048];
 };
 
 #define EG_CTR(name) (TP_CTR_##name - TP_CTR_egress_refused)
@@ -68,6 +83,7 @@ struct egress {
 	struct upconn **conn; /* by socket id, NULL: no handshake */
 	uint32_t nconn;
 	struct core_host_ops inner; /* the ops this layer wraps */
+	uint8_t *scratch;	    /* one relayed datagram (UDP upstream) */
 	uint64_t ctr[EG_NCTR];	    /* atomics: read by any thread */
 };
 
@@ -146,9 +162,11 @@ static enum route_action flow_route(struct driver *d, uint32_t flow,
 		k.proto = proto;
 	}
 	enum route_action a = route_lookup(&eg->routes, &k);
-	/* Only TCP can go through the upstream (UDP ASSOCIATE is not done
-	 * yet); ICMP never can. */
-	bool can_up = eg->up.kind != UPSTREAM_NONE && proto == WIRE_PROTO_TCP;
+	/* TCP goes through either upstream, UDP through SOCKS5's UDP
+	 * ASSOCIATE; ICMP never can (it goes direct). */
+	bool can_up =
+	    (eg->up.kind != UPSTREAM_NONE && proto == WIRE_PROTO_TCP) ||
+	    (eg->up.kind == UPSTREAM_SOCKS5 && proto == WIRE_PROTO_UDP);
 	if (a == ROUTE_NONE)
 		a = can_up ? ROUTE_UPSTREAM : ROUTE_DIRECT;
 	else if (a == ROUTE_UPSTREAM && !can_up)
@@ -183,16 +201,22 @@ static int cur_done(struct egress *eg, int rc, int refused_err)
 	return rc;
 }
 
+static int udp_open_upstream(struct driver *d, uint32_t flow, uint8_t family,
+			     const struct wire_addr *dst, uint16_t dport);
+
 static int eg_udp_open(void *ctx, uint32_t flow, uint8_t family,
 		       const struct wire_addr *dst, uint16_t dport)
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
-	if (flow_route(d, flow, WIRE_PROTO_UDP, family, dst, dport) ==
-	    ROUTE_BLOCK) {
+	enum route_action a =
+	    flow_route(d, flow, WIRE_PROTO_UDP, family, dst, dport);
+	if (a == ROUTE_BLOCK) {
 		count(eg, EG_CTR(route_blocked));
 		return -EACCES;
 	}
+	if (a == ROUTE_UPSTREAM)
+		return udp_open_upstream(d, flow, family, dst, dport);
 	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_DIRECT);
 	return cur_done(eg, eg->inner.udp_open(ctx, flow, family, dst, dport),
 			EACCES);
@@ -280,8 +304,17 @@ static void drop_conn(struct egress *eg, int sock)
 static void eg_close(void *ctx, int sock, bool reset)
 {
 	struct driver *d = ctx;
-	drop_conn(d->egress, sock);
-	d->egress->inner.close(ctx, sock, reset);
+	struct egress *eg = d->egress;
+	if ((uint32_t)sock < eg->nconn && eg->conn[sock] &&
+	    eg->conn[sock]->phase == UP_UDP && eg->conn[sock]->peer >= 0) {
+		/* The association ends with its control connection (RFC
+		 * 1928 7). */
+		int ctl = eg->conn[sock]->peer;
+		drop_conn(eg, ctl);
+		hostsock_close(d, ctl, false);
+	}
+	drop_conn(eg, sock);
+	eg->inner.close(ctx, sock, reset);
 }
 
 static void eg_want(void *ctx, int sock, bool readable, bool writable)
@@ -290,9 +323,223 @@ static void eg_want(void *ctx, int sock, bool readable, bool writable)
 	struct egress *eg = d->egress;
 	/* During a handshake the poller interest is ours; the core's wish
 	 * (it asks only for what it registered) is applied at the end. */
-	if ((uint32_t)sock < eg->nconn && eg->conn[sock])
+	if ((uint32_t)sock < eg->nconn && eg->conn[sock] &&
+	    eg->conn[sock]->phase != UP_UDP)
 		return;
 	eg->inner.want(ctx, sock, readable, writable);
+}
+
+/* --- UDP through SOCKS5 UDP ASSOCIATE (RFC 1928 7) ----------------------
+ *
+ * The flow's UDP socket is the core's as usual; beside it a control TCP
+ * connection to the proxy runs the handshake with UDP ASSOCIATE instead
+ * of CONNECT, and its reply names the relay, to which the UDP socket is
+ * then connected. Each datagram carries the SOCKS5 UDP header (the
+ * destination going out, the remote coming back): added and removed by
+ * send and recv here. One datagram sent before the relay is known waits
+ * (DNS's single query is the common case); later ones are refused
+ * (udp_send_errors) until it is. Replies from anyone but the flow's
+ * destination are dropped: the mapping stays address- and port-dependent
+ * like a direct flow's. The association lives as long as the control
+ * connection: when the proxy closes it or fails the handshake, the flow
+ * gets the error as an ICMP unreachable, and the next datagrams too. */
+
+static long eg_send_ready(struct egress *eg, struct hsock *s, struct upconn *u,
+			  const struct core_iov *iov, int iovcnt);
+
+static struct upconn *udp_conn(struct egress *eg, int sock)
+{
+	struct upconn *c = (uint32_t)sock < eg->nconn ? eg->conn[sock] : NULL;
+	return c && c->phase == UP_UDP ? c : NULL;
+}
+
+static int udp_open_upstream(struct driver *d, uint32_t flow, uint8_t family,
+			     const struct wire_addr *dst, uint16_t dport)
+{
+	struct egress *eg = d->egress;
+	struct upconn *u = calloc(1, sizeof(*u));
+	struct upconn *c = calloc(1, sizeof(*c));
+	if (!u || !c) {
+		free(u);
+		free(c);
+		return -ENOMEM;
+	}
+	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_UPSTREAM);
+	/* Connected to the proxy's address for now, to the relay later. */
+	int uid = cur_done(eg,
+			   driver_host_ops.udp_open(d, flow, eg->up.family,
+						    &eg->up.addr, eg->up.port),
+			   EACCES);
+	if (uid < 0) {
+		free(u);
+		free(c);
+		return uid;
+	}
+	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_UPSTREAM);
+	int fd = socket(eg->up.family == 4 ? AF_INET : AF_INET6,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err =
+	    fd < 0 ? -errno : hostsock_apply_options(d, fd, eg->up.family);
+	err = cur_done(eg, err, EACCES);
+	int cid = -1;
+	if (err == 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl = hostsock_sockaddr(eg->up.family, &eg->up.addr,
+						 eg->up.port, &ss);
+		if (connect(fd, (struct sockaddr *)&ss, sl) < 0 &&
+		    errno != EINPROGRESS)
+			err = -errno;
+	}
+	if (err == 0) {
+		/* Kind HS_UDP only so that close() just closes it: this
+		 * layer alone reads and writes it. */
+		cid = hostsock_register(d, fd, flow, HS_UDP, eg->up.family,
+					POLLER_OUT);
+		fd = -1;
+		if (cid < 0)
+			err = cid;
+	}
+	if (fd >= 0)
+		close(fd);
+	count(eg, EG_CTR(upstream_connects));
+	u->gen = d->socks[uid].gen;
+	u->phase = UP_UDP;
+	u->family = family;
+	u->dst = *dst;
+	u->port = dport;
+	u->peer = cid;
+	if (err < 0) {
+		/* No control connection: the flow exists, and its datagrams
+		 * get the error (ICMP) instead of silence. */
+		count(eg, EG_CTR(upstream_unreachable));
+		u->err = ECONNREFUSED;
+		free(c);
+	} else {
+		c->gen = d->socks[cid].gen;
+		c->phase = UP_CONNECTING;
+		c->assoc = 1;
+		c->peer = uid;
+		c->family = eg->up.family;
+		eg->conn[cid] = c;
+	}
+	free(eg->conn[uid]);
+	eg->conn[uid] = u;
+	return uid;
+}
+
+/* The association is up: the relay is at bound (the proxy's own
+ * address when it names none). */
+static int assoc_ready(struct driver *d, struct egress *eg, struct upconn *c,
+		       const struct socks5_addr *bound)
+{
+	struct upconn *u = udp_conn(eg, c->peer);
+	if (!u)
+		return EINVAL;
+	uint8_t fam = bound->family;
+	struct wire_addr relay = bound->addr;
+	static const uint8_t zero[16];
+	if (!fam || (fam == 4 && !memcmp(wire_addr_v4(&relay), zero, 4)) ||
+	    (fam == 6 && !memcmp(relay.b, zero, 16))) {
+		fam = eg->up.family;
+		relay = eg->up.addr;
+	}
+	struct hsock *us = &d->socks[c->peer];
+	struct sockaddr_storage ss;
+	socklen_t sl = hostsock_sockaddr(fam, &relay, bound->port, &ss);
+	if (fam != us->family ||
+	    connect(us->fd, (struct sockaddr *)&ss, sl) < 0)
+		return fam != us->family ? EAFNOSUPPORT : errno;
+	u->ready = 1;
+	if (u->qlen) {
+		struct core_iov iov = {u->q, u->qlen};
+		u->qlen = 0;
+		long n = eg_send_ready(eg, us, u, &iov, 1);
+		(void)n; /* a lost first datagram is the app's to resend */
+	}
+	return 0;
+}
+
+/* Sends iov to the relay behind the SOCKS5 UDP header. */
+static long eg_send_ready(struct egress *eg, struct hsock *s, struct upconn *u,
+			  const struct core_iov *iov, int iovcnt)
+{
+	(void)eg;
+	uint8_t hdr[32];
+	struct iovec v[16];
+	if (iovcnt > 15)
+		return -EMSGSIZE;
+	v[0].iov_base = hdr;
+	v[0].iov_len = socks5_udp_header(hdr, u->family, &u->dst, u->port);
+	for (int i = 0; i < iovcnt; i++) {
+		v[i + 1].iov_base = iov[i].base;
+		v[i + 1].iov_len = iov[i].len;
+	}
+	struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)iovcnt + 1};
+	ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return n < (ssize_t)v[0].iov_len ? 0 : n - (ssize_t)v[0].iov_len;
+}
+
+static long eg_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
+{
+	struct driver *d = ctx;
+	struct egress *eg = d->egress;
+	struct upconn *u = udp_conn(eg, sock);
+	if (!u)
+		return eg->inner.send(ctx, sock, iov, iovcnt);
+	if (u->err)
+		return -u->err;
+	if (u->ready)
+		return eg_send_ready(eg, &d->socks[sock], u, iov, iovcnt);
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].len;
+	if (u->qlen || total > sizeof(u->q))
+		return -EAGAIN;
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(u->q + u->qlen, iov[i].base, iov[i].len);
+		u->qlen = (uint16_t)(u->qlen + iov[i].len);
+	}
+	return (long)total;
+}
+
+static long eg_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
+		    size_t *full_len)
+{
+	struct driver *d = ctx;
+	struct egress *eg = d->egress;
+	struct upconn *u = udp_conn(eg, sock);
+	if (!u)
+		return eg->inner.recv(ctx, sock, iov, iovcnt, full_len);
+	if (!u->ready)
+		return -EAGAIN;
+	for (int tries = 0; tries < 16; tries++) {
+		ssize_t n =
+		    recv(d->socks[sock].fd, eg->scratch, 65536, MSG_DONTWAIT);
+		if (n < 0)
+			return -errno;
+		uint8_t frag;
+		struct socks5_addr from;
+		int h = socks5_parse_udp(eg->scratch, (size_t)n, &frag, &from);
+		/* Fragments (RFC 1928 7: optional) and replies from
+		 * others than the destination are dropped. */
+		if (h < 0 || frag != 0 || from.port != u->port ||
+		    from.family != u->family ||
+		    !wire_addr_eq(&from.addr, &u->dst))
+			continue;
+		size_t len = (size_t)n - (size_t)h, off = 0;
+		for (int i = 0; i < iovcnt && off < len; i++) {
+			size_t c =
+			    len - off < iov[i].len ? len - off : iov[i].len;
+			memcpy(iov[i].base, eg->scratch + h + off, c);
+			off += c;
+		}
+		if (full_len)
+			*full_len = len;
+		return (long)off;
+	}
+	return -EAGAIN;
 }
 
 void egress_wrap_ops(struct driver *d, struct core_host_ops *ops)
@@ -306,9 +553,14 @@ void egress_wrap_ops(struct driver *d, struct core_host_ops *ops)
 	ops->tcp_connect = eg_tcp_connect;
 	ops->close = eg_close;
 	ops->want = eg_want;
+	ops->send = eg_send;
+	ops->recv = eg_recv;
 }
 
 /* --- handshakes -------------------------------------------------------- */
+
+static int assoc_ready(struct driver *d, struct egress *eg, struct upconn *c,
+		       const struct socks5_addr *bound);
 
 /* Sends all of buf[0..n) or fails (see the top). */
 static int send_msg(struct hsock *s, const void *buf, size_t n)
@@ -322,8 +574,13 @@ static int send_msg(struct hsock *s, const void *buf, size_t n)
 static int send_request(struct egress *eg, struct hsock *s, struct upconn *c)
 {
 	uint8_t req[32];
-	size_t n = socks5_request(req, SOCKS5_CMD_CONNECT, c->family, &c->dst,
-				  c->port);
+	/* UDP ASSOCIATE names the address we will send from; all zeros
+	 * when it is not known yet (RFC 1928 7). */
+	static const struct wire_addr any;
+	size_t n = c->assoc ? socks5_request(req, SOCKS5_CMD_UDP_ASSOCIATE,
+					     c->family, &any, 0)
+			    : socks5_request(req, SOCKS5_CMD_CONNECT, c->family,
+					     &c->dst, c->port);
 	c->phase = UP_REPLY;
 	return send_msg(s, req, n);
 }
@@ -464,6 +721,15 @@ static int on_message(struct driver *d, struct egress *eg, struct hsock *s,
 			count(eg, EG_CTR(upstream_refused));
 			return socks5_errno(v8);
 		}
+		if (c->assoc) {
+			int err = assoc_ready(d, eg, c, &bound);
+			if (err) {
+				count(eg, EG_CTR(upstream_protocol_errors));
+				return err;
+			}
+			c->phase = UP_ASSOC;
+			return STEP_WAIT;
+		}
 		return STEP_DONE;
 	default:
 		if (status >= 200 && status < 300)
@@ -508,11 +774,45 @@ static int step(struct driver *d, struct egress *eg, struct hsock *s,
 		}
 		return STEP_WAIT;
 	}
+	if (c->phase == UP_ASSOC) {
+		/* Nothing more is said on a live association's control
+		 * connection; its end (or an error) ends the association. */
+		uint8_t junk[256];
+		ssize_t n;
+		while ((n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+			;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return STEP_WAIT;
+		driver_log(d, TP_LOG_DEBUG,
+			   "upstream %s:%u ended a UDP association",
+			   eg->up.host, eg->up.port);
+		count(eg, EG_CTR(upstream_unreachable));
+		return EHOSTUNREACH;
+	}
 	for (;;) {
 		int r = on_message(d, eg, s, c);
 		if (r != 1)
 			return r;
 	}
+}
+
+/* A control connection's step failed with err: the association's UDP
+ * flow learns it (ICMP unreachable now, and for every later datagram),
+ * and the control socket goes. */
+static void assoc_failed(struct driver *d, struct egress *eg, uint32_t id,
+			 int err, uint64_t now)
+{
+	struct upconn *c = eg->conn[id];
+	struct upconn *u = udp_conn(eg, c->peer);
+	drop_conn(eg, (int)id);
+	hostsock_close(d, (int)id, false);
+	if (!u)
+		return;
+	u->err = err;
+	u->peer = -1;
+	struct hsock *us = &d->socks[c->peer];
+	us->pending_err = err;
+	core_sock_event(d->core, us->flow, CORE_EV_ERROR, now);
 }
 
 bool egress_sock_event(struct driver *d, uint32_t id, uint32_t events,
@@ -527,9 +827,15 @@ bool egress_sock_event(struct driver *d, uint32_t id, uint32_t events,
 		drop_conn(eg, (int)id);
 		return false;
 	}
+	if (c->phase == UP_UDP)
+		return false; /* the relayed socket: the core's events */
 	int r = step(d, eg, s, c, events);
 	if (r == STEP_WAIT)
 		return true;
+	if (c->assoc) {
+		assoc_failed(d, eg, id, r == STEP_DONE ? EPROTO : r, now);
+		return true;
+	}
 	uint32_t flow = s->flow;
 	drop_conn(eg, (int)id);
 	if (r == STEP_DONE) {
@@ -594,7 +900,8 @@ int egress_init(struct driver *d, const struct tp_config *cfg)
 	if (has_up) {
 		eg->nconn = d->nsocks;
 		eg->conn = calloc(eg->nconn, sizeof(*eg->conn));
-		if (!eg->conn)
+		eg->scratch = malloc(65536);
+		if (!eg->conn || !eg->scratch)
 			return -TP_ENOMEM;
 	}
 	return 0;
@@ -608,6 +915,7 @@ void egress_free(struct driver *d)
 	for (uint32_t i = 0; i < eg->nconn; i++)
 		free(eg->conn[i]);
 	free(eg->conn);
+	free(eg->scratch);
 	route_free(&eg->routes);
 	/* The credentials do not outlive the engine in freed memory. */
 	memset(&eg->up, 0, sizeof(eg->up));

@@ -83,6 +83,16 @@ struct socks5_addr {
 int socks5_parse_reply(const uint8_t *buf, size_t len, uint8_t *rep,
 		       struct socks5_addr *bound);
 
+/* RFC 1928 7: the header in front of each datagram to and from the
+ * relay, for family/addr/port (fragment 0). Returns its length. */
+size_t socks5_udp_header(uint8_t *buf, uint8_t family,
+			 const struct wire_addr *addr, uint16_t port);
+
+/* Parses a relayed datagram's header: *frag gets FRAG, *from the remote.
+ * Returns the header's length or -1 (never 0: a datagram is whole). */
+int socks5_parse_udp(const uint8_t *buf, size_t len, uint8_t *frag,
+		     struct socks5_addr *from);
+
 /* RFC 9110 9.3.6: "CONNECT host:port HTTP/1.1" with Host and, when
  * basic is not NULL, "Proxy-Authorization: Basic <basic>" (RFC 7617:
  * base64 of USER:PASS). Returns its length, or 0 if cap is too small. */

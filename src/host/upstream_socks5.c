@@ -124,3 +124,33 @@ int socks5_parse_reply(const uint8_t *buf, size_t len, uint8_t *rep,
 	bound->port = (uint16_t)(buf[4 + alen] << 8 | buf[5 + alen]);
 	return (int)total;
 }
+
+size_t socks5_udp_header(uint8_t *buf, uint8_t family,
+			 const struct wire_addr *addr, uint16_t port)
+{
+	/* RFC 1928 7: RSV(2) FRAG ATYP DST.ADDR DST.PORT: the request's
+	 * address encoding behind a different first three bytes. */
+	size_t n = socks5_request(buf, 0, family, addr, port);
+	buf[0] = buf[1] = buf[2] = 0;
+	return n;
+}
+
+int socks5_parse_udp(const uint8_t *buf, size_t len, uint8_t *frag,
+		     struct socks5_addr *from)
+{
+	if (len < 5 || buf[0] != 0 || buf[1] != 0)
+		return -1;
+	*frag = buf[2];
+	/* The rest has the reply's layout from ATYP on. */
+	uint8_t tmp[4 + 1 + 255 + 2];
+	size_t alen = buf[3] == ATYP_V4	    ? 4
+		      : buf[3] == ATYP_V6   ? 16
+		      : buf[3] == ATYP_NAME ? 1 + (size_t)buf[4]
+					    : 0;
+	if (!alen || len < 4 + alen + 2)
+		return -1;
+	memcpy(tmp, buf, 4 + alen + 2);
+	tmp[0] = SOCKS5_VER;
+	uint8_t rep;
+	return socks5_parse_reply(tmp, 4 + alen + 2, &rep, from);
+}

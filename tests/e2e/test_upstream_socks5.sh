@@ -6,7 +6,10 @@
 # with the size and SHA-256 it got); the servers see the upstream's
 # address as the peer, not the proxy's. A CONNECT the upstream refuses
 # (dante's block rule; microsocks' own connect refused) reaches the app
-# as a RST within 1 s (upstream_refused counts it). Wrong credentials
+# as a RST within 1 s (upstream_refused counts it); microsocks refusing
+# UDP ASSOCIATE reaches dig as an ICMP unreachable. Through dante, dig
+# over UDP (UDP ASSOCIATE) to IPv4 and IPv6 servers, which see the
+# queries come from the upstream. Wrong credentials
 # are counted in upstream_auth_failed. With the upstream stopped, a
 # connect fails within 1 s (upstream_unreachable), and once it is back
 # the next connection works.
@@ -25,6 +28,7 @@ mkdir -p "$www"
 head -c "$SIZE" /dev/urandom >"$www/big.bin" || fail "cannot make the test file"
 sum=$(sha256sum "$www/big.bin" | cut -d' ' -f1)
 tp_start_http "$www"
+tp_start_dns
 up_start_peer_server
 tp_spawn "$NS_NET" "$TP_TMP/sink.log" "$TP_PY" -u "$TP_E2E_DIR/tcp_sink.py" \
 	"$HOST_V4" "$SINK_PORT" "$HOST_V6" "$SINK_PORT"
@@ -82,6 +86,17 @@ transfers microsocks
 refused_fast microsocks 9 # nothing listens on port 9: microsocks says refused
 up=$(tp_counter upstream_connects)
 [ "$up" -ge 6 ] || fail "upstream_connects is $up, want >= 6"
+# microsocks has no UDP ASSOCIATE: its refusal reaches dig as an ICMP
+# unreachable at once, not a timeout.
+r0=$(tp_counter upstream_refused)
+t0=$(date +%s%N)
+out=$(in_app dig +time=5 +tries=1 @"$HOST_V4" "$DNS_NAME" A 2>&1)
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 1000 ] || fail "microsocks: refused UDP ASSOCIATE: dig took $ms ms ($out)"
+echo "$out" | grep -qi "refused\|unreachable" || fail "microsocks: dig did not see a refusal: $out"
+r=$(tp_counter upstream_refused)
+[ "$r" -gt "$r0" ] || fail "microsocks: upstream_refused stayed at $r after the UDP ASSOCIATE"
+tp_log "microsocks: UDP ASSOCIATE refused -> ICMP unreachable to dig in $ms ms"
 
 # The upstream stops: a connect fails fast, and recovers once it is back.
 tp_stop_pid "$UP_PID"
@@ -114,6 +129,18 @@ up_start_dante 1081 "$HOST_V4/32 port = 9999"
 tp_start_proxy --upstream "socks5://$NET_V4:1081"
 transfers dante
 refused_fast dante 9999
+# UDP through the association: DNS over IPv4 and IPv6, and dnsmasq saw
+# the queries come from the upstream.
+for server in "$HOST_V4" "$HOST_V6"; do
+	out=$(in_app dig +time=3 +tries=1 +short @"$server" "$DNS_NAME" A 2>&1) ||
+		fail "dante: dig @$server: $out"
+	[ "$out" = "$HOST_V4" ] || fail "dante: dig @$server: got '$out', want $HOST_V4"
+done
+grep -q "query\[A\] $DNS_NAME from $UP_OUT_V4" "$TP_TMP/dnsmasq.log" ||
+	fail "dnsmasq did not see a query from the upstream ($UP_OUT_V4): $(grep query "$TP_TMP/dnsmasq.log" | tail -n 3)"
+grep -q "query\[A\] $DNS_NAME from $UP_OUT_V6" "$TP_TMP/dnsmasq.log" ||
+	fail "dnsmasq did not see an IPv6 query from the upstream ($UP_OUT_V6)"
+tp_log "dante: dig over UDP ASSOCIATE (v4, v6) answered; dnsmasq saw the upstream"
 tp_wait_counter tcp_conns_open -eq 0 15 || fail "connections left open"
 tp_print_counters
 tp_pass

@@ -47,8 +47,13 @@ up_start_dante() {
 		echo "user.unprivileged: nobody"
 		echo "client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }"
 		[ -n "$block" ] && echo "socks block { from: 0.0.0.0/0 to: $block }"
-		echo "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect udpassociate udpreply }"
-		echo "socks pass { from: 0.0.0.0/0 to: ::/0 command: connect udpassociate udpreply }"
+		# For udpreply, "from" is the remote that answers: every
+		# pair of families.
+		for f in 0.0.0.0/0 ::/0; do
+			for t in 0.0.0.0/0 ::/0; do
+				echo "socks pass { from: $f to: $t command: connect udpassociate udpreply }"
+			done
+		done
 	} >"$conf"
 	tp_spawn "$NS_NET" "$TP_TMP/danted.$port.log" danted -f "$conf" -p "$TP_TMP/danted.$port.pid" -N 1
 	UP_PID=$TP_SPAWNED
