@@ -584,7 +584,9 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	X(upstream_auth_failed,                                                \
 	  "upstream flows failed: the proxy refused our credentials")          \
 	X(upstream_protocol_errors,                                            \
-	  "upstream flows failed: the proxy's answer made no sense")
+	  "upstream flows failed: the proxy's answer made no sense")          \
+	X(udp_cone_dropped,                                                    \
+	  "full-cone UDP: datagrams from remotes dropped (policy, no flow)")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

@@ -112,6 +112,7 @@ struct driver {
 	uint32_t tcp_rcvbuf;
 	bool rcvbuf_checked;
 	struct egress *egress; /* hook, routes, upstream (egress.h), or NULL */
+	struct cone *cone;     /* full-cone UDP mappings (udp_cone.h), or NULL */
 };
 
 /* tcp_host_rcvbuf when the config leaves it 0 (docs/robustness.md). */

@@ -32,6 +32,7 @@
 #include "core/flow_query.h"
 #include "host/driver.h"
 #include "host/route.h"
+#include "host/udp_cone.h"
 #include "host/upstream.h"
 #include "wire/packet.h"
 
@@ -80,6 +81,7 @@ struct egress {
 	struct upstream_cfg up;
 	char basic[700]; /* HTTP: base64 of USER:PASS, "" if none */
 	struct route_table routes;
+	uint32_t udp_nat;     /* enum tp_udp_nat */
 	struct upconn **conn; /* by socket id, NULL: no handshake */
 	uint32_t nconn;
 	struct core_host_ops inner; /* the ops this layer wraps */
@@ -104,6 +106,8 @@ void egress_counters(struct driver *d, uint64_t *vals, size_t n)
 		if ((size_t)(TP_CTR_egress_refused + i) < n)
 			vals[TP_CTR_egress_refused + i] =
 			    __atomic_load_n(&eg->ctr[i], __ATOMIC_RELAXED);
+	if ((size_t)TP_CTR_udp_cone_dropped < n)
+		vals[TP_CTR_udp_cone_dropped] = cone_dropped(d);
 }
 
 int egress_socket_hook(struct driver *d, int fd, uint8_t family)
@@ -137,6 +141,11 @@ int egress_socket_hook(struct driver *d, int fd, uint8_t family)
 		}
 	} else if (eg->cur_set) {
 		info.proto = eg->cur_proto;
+	}
+	if (info.route == TP_EGRESS_SHARED) {
+		/* Used for many destinations: none is named. */
+		memset(info.dst, 0, sizeof(info.dst));
+		info.dst_port = 0;
 	}
 	if (eg->hook(eg->hook_ctx, fd, &info) == 0)
 		return 0;
@@ -201,6 +210,14 @@ static int cur_done(struct egress *eg, int rc, int refused_err)
 	return rc;
 }
 
+int egress_prepare_shared(struct driver *d, int fd, uint8_t family,
+			  uint32_t flow)
+{
+	struct egress *eg = d->egress;
+	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_SHARED);
+	return cur_done(eg, hostsock_apply_options(d, fd, family), EACCES);
+}
+
 static int udp_open_upstream(struct driver *d, uint32_t flow, uint8_t family,
 			     const struct wire_addr *dst, uint16_t dport);
 
@@ -217,6 +234,12 @@ static int eg_udp_open(void *ctx, uint32_t flow, uint8_t family,
 	}
 	if (a == ROUTE_UPSTREAM)
 		return udp_open_upstream(d, flow, family, dst, dport);
+	struct wire_addr a2 = *dst;
+	uint16_t p2 = dport;
+	uint8_t f2 = family;
+	if (eg->udp_nat == TP_UDP_NAT_FULL_CONE &&
+	    !(d->dnsr && dns_redirect_apply(d->dnsr, &f2, &a2, &p2)))
+		return cone_open(d, flow, family, dst, dport);
 	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_DIRECT);
 	return cur_done(eg, eg->inner.udp_open(ctx, flow, family, dst, dport),
 			EACCES);
@@ -305,6 +328,10 @@ static void eg_close(void *ctx, int sock, bool reset)
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
+	if (cone_owns(d, sock)) {
+		cone_close(d, sock);
+		return;
+	}
 	if ((uint32_t)sock < eg->nconn && eg->conn[sock] &&
 	    eg->conn[sock]->phase == UP_UDP && eg->conn[sock]->peer >= 0) {
 		/* The association ends with its control connection (RFC
@@ -321,6 +348,8 @@ static void eg_want(void *ctx, int sock, bool readable, bool writable)
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
+	if (cone_owns(d, sock))
+		return; /* no fd: its datagrams come through the mapping */
 	/* During a handshake the poller interest is ours; the core's wish
 	 * (it asks only for what it registered) is applied at the end. */
 	if ((uint32_t)sock < eg->nconn && eg->conn[sock] &&
@@ -485,6 +514,8 @@ static long eg_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
+	if (cone_owns(d, sock))
+		return cone_send(d, sock, iov, iovcnt);
 	struct upconn *u = udp_conn(eg, sock);
 	if (!u)
 		return eg->inner.send(ctx, sock, iov, iovcnt);
@@ -509,6 +540,8 @@ static long eg_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
+	if (cone_owns(d, sock))
+		return cone_recv(d, sock, iov, iovcnt, full_len);
 	struct upconn *u = udp_conn(eg, sock);
 	if (!u)
 		return eg->inner.recv(ctx, sock, iov, iovcnt, full_len);
@@ -819,6 +852,8 @@ bool egress_sock_event(struct driver *d, uint32_t id, uint32_t events,
 		       uint64_t now)
 {
 	struct egress *eg = d->egress;
+	if (eg && cone_event(d, id, events, now))
+		return true;
 	if (!eg || id >= eg->nconn || !eg->conn[id])
 		return false;
 	struct upconn *c = eg->conn[id];
@@ -857,7 +892,12 @@ int egress_init(struct driver *d, const struct tp_config *cfg)
 {
 	bool has_up = cfg->upstream && *cfg->upstream;
 	bool has_routes = cfg->routes && *cfg->routes;
-	if (!cfg->egress_hook && !has_up && !has_routes)
+	if (cfg->udp_nat > TP_UDP_NAT_FULL_CONE) {
+		driver_log(d, TP_LOG_ERROR, "udp_nat: unknown value %u",
+			   cfg->udp_nat);
+		return -TP_EINVAL;
+	}
+	if (!cfg->egress_hook && !has_up && !has_routes && !cfg->udp_nat)
 		return 0;
 	struct egress *eg = calloc(1, sizeof(*eg));
 	if (!eg)
@@ -865,6 +905,15 @@ int egress_init(struct driver *d, const struct tp_config *cfg)
 	d->egress = eg;
 	eg->hook = cfg->egress_hook;
 	eg->hook_ctx = cfg->egress_ctx;
+	eg->udp_nat = cfg->udp_nat;
+	if (eg->udp_nat == TP_UDP_NAT_FULL_CONE) {
+		int rc = cone_init(d);
+		if (rc < 0)
+			return rc;
+		driver_log(d, TP_LOG_INFO,
+			   "UDP: full-cone mappings (RFC 4787 endpoint-"
+			   "independent mapping and filtering)");
+	}
 	char err[300];
 	if (has_up) {
 		if (upstream_parse(&eg->up, cfg->upstream, err, sizeof(err)) <
@@ -916,6 +965,7 @@ void egress_free(struct driver *d)
 		free(eg->conn[i]);
 	free(eg->conn);
 	free(eg->scratch);
+	cone_free(d);
 	route_free(&eg->routes);
 	/* The credentials do not outlive the engine in freed memory. */
 	memset(&eg->up, 0, sizeof(eg->up));

@@ -37,6 +37,12 @@ void egress_free(struct driver *d);
 /* Puts the layer in front of ops (when d->egress is set). */
 void egress_wrap_ops(struct driver *d, struct core_host_ops *ops);
 
+/* Runs the hook on fd, a socket shared by the flows of one app address
+ * and port (a full-cone mapping, first opened for flow). Returns 0 or
+ * -errno. */
+int egress_prepare_shared(struct driver *d, int fd, uint8_t family,
+			  uint32_t flow);
+
 /* Runs the embedder's hook on a new host socket fd of the given family.
  * Returns 0, or -EPERM if the hook refused it (counted). */
 int egress_socket_hook(struct driver *d, int fd, uint8_t family);

@@ -142,6 +142,12 @@ static void usage(FILE *f)
 	    "wins;\n"
 	    "                      unmatched flows go upstream if there is "
 	    "one\n"
+	    "  --udp-nat symmetric|full-cone  UDP mapping: one connected "
+	    "socket per\n"
+	    "                      flow (default), or one per app address and "
+	    "port,\n"
+	    "                      answering any remote (RFC 4787 "
+	    "full cone)\n"
 	    "\n"
 	    "Limits and timeouts:\n"
 	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
@@ -274,7 +280,8 @@ enum {
 	OPT_FWMARK,
 	OPT_BIND_IF,
 	OPT_UPSTREAM,
-	OPT_ROUTE
+	OPT_ROUTE,
+	OPT_UDP_NAT
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -350,6 +357,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"bind-interface", required_argument, NULL, OPT_BIND_IF},
 	    {"upstream", required_argument, NULL, OPT_UPSTREAM},
 	    {"route", required_argument, NULL, OPT_ROUTE},
+	    {"udp-nat", required_argument, NULL, OPT_UDP_NAT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -396,6 +404,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_UPSTREAM:
 			c->cfg.upstream = optarg;
+			break;
+		case OPT_UDP_NAT:
+			if (strcmp(optarg, "symmetric") == 0)
+				c->cfg.udp_nat = TP_UDP_NAT_SYMMETRIC;
+			else if (strcmp(optarg, "full-cone") == 0)
+				c->cfg.udp_nat = TP_UDP_NAT_FULL_CONE;
+			else
+				bad = "--udp-nat (symmetric or full-cone)";
 			break;
 		case OPT_ROUTE:
 			if (list_append(&c->routes, optarg) < 0)
