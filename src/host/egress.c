@@ -23,6 +23,7 @@
 #include "host/egress.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,6 @@
 #include "host/udp_cone.h"
 #include "host/upstream.h"
 #include "wire/packet.h"
-
-/* Darwin has no MSG_NOSIGNAL: its host sockets carry SO_NOSIGPIPE. */
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0
-#endif
 
 enum up_phase {
 	UP_CONNECTING = 1,
@@ -91,6 +87,27 @@ struct egress {
 
 /* The result of a handshake step besides a positive errno. */
 enum { STEP_WAIT = 0, STEP_DONE = -1 };
+
+int egress_new_socket(uint8_t family, int type)
+{
+	int fd = socket(family == 4 ? AF_INET : AF_INET6, type, 0);
+	if (fd < 0)
+		return -errno;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		goto fail;
+#ifdef SO_NOSIGPIPE
+	int on = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on)) < 0)
+		goto fail;
+#endif
+	return fd;
+fail:;
+	int err = errno;
+	close(fd);
+	return -err;
+}
 
 static void count(struct egress *eg, int i)
 {
@@ -405,10 +422,8 @@ static int udp_open_upstream(struct driver *d, uint32_t flow, uint8_t family,
 		return uid;
 	}
 	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_UPSTREAM);
-	int fd = socket(eg->up.family == 4 ? AF_INET : AF_INET6,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int err =
-	    fd < 0 ? -errno : hostsock_apply_options(d, fd, eg->up.family);
+	int fd = egress_new_socket(eg->up.family, SOCK_STREAM);
+	int err = fd < 0 ? fd : hostsock_apply_options(d, fd, eg->up.family);
 	err = cur_done(eg, err, EACCES);
 	int cid = -1;
 	if (err == 0) {
@@ -504,7 +519,8 @@ static long eg_send_ready(struct egress *eg, struct hsock *s, struct upconn *u,
 		v[i + 1].iov_len = iov[i].len;
 	}
 	struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)iovcnt + 1};
-	ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* UDP: no SIGPIPE to suppress. */
+	ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return -errno;
 	return n < (ssize_t)v[0].iov_len ? 0 : n - (ssize_t)v[0].iov_len;
@@ -595,16 +611,20 @@ void egress_wrap_ops(struct driver *d, struct core_host_ops *ops)
 static int assoc_ready(struct driver *d, struct egress *eg, struct upconn *c,
 		       const struct socks5_addr *bound);
 
-/* Sends all of buf[0..n) or fails (see the top). */
-static int send_msg(struct hsock *s, const void *buf, size_t n)
+/* Sends all of buf[0..n) or fails (see the top), through the platform's
+ * send op (it knows how to keep a reset peer from raising SIGPIPE). */
+static int send_msg(struct driver *d, struct hsock *s, const void *buf,
+		    size_t n)
 {
-	ssize_t w = send(s->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct core_iov iov = {(void *)(uintptr_t)buf, n};
+	long w = driver_host_ops.send(d, (int)(s - d->socks), &iov, 1);
 	if (w < 0)
-		return errno;
+		return (int)-w;
 	return (size_t)w == n ? 0 : EPIPE;
 }
 
-static int send_request(struct egress *eg, struct hsock *s, struct upconn *c)
+static int send_request(struct driver *d, struct egress *eg, struct hsock *s,
+			struct upconn *c)
 {
 	uint8_t req[32];
 	/* UDP ASSOCIATE names the address we will send from; all zeros
@@ -615,7 +635,7 @@ static int send_request(struct egress *eg, struct hsock *s, struct upconn *c)
 			    : socks5_request(req, SOCKS5_CMD_CONNECT, c->family,
 					     &c->dst, c->port);
 	c->phase = UP_REPLY;
-	return send_msg(s, req, n);
+	return send_msg(d, s, req, n);
 }
 
 /* The errno the app's connect gets for a SOCKS5 reply code (RFC 1928 6):
@@ -640,14 +660,14 @@ static int start(struct driver *d, struct egress *eg, struct hsock *s,
 	int err;
 	if (eg->up.kind == UPSTREAM_SOCKS5) {
 		uint8_t g[4];
-		err = send_msg(s, g, socks5_greeting(g, eg->up.has_auth));
+		err = send_msg(d, s, g, socks5_greeting(g, eg->up.has_auth));
 		c->phase = UP_METHOD;
 	} else {
 		char req[1024];
 		size_t n = http_connect_request(
 		    req, sizeof(req), c->family, &c->dst, c->port,
 		    eg->basic[0] ? eg->basic : NULL);
-		err = n ? send_msg(s, req, n) : EINVAL;
+		err = n ? send_msg(d, s, req, n) : EINVAL;
 		c->phase = UP_HTTP;
 	}
 	if (err)
@@ -717,11 +737,11 @@ static int on_message(struct driver *d, struct egress *eg, struct hsock *s,
 			size_t n = socks5_auth_request(
 			    req, sizeof(req), eg->up.user, eg->up.pass);
 			c->phase = UP_AUTH;
-			int err = send_msg(s, req, n);
+			int err = send_msg(d, s, req, n);
 			return err ? err : 1;
 		}
 		if (v8 == SOCKS5_METHOD_NONE) {
-			int err = send_request(eg, s, c);
+			int err = send_request(d, eg, s, c);
 			return err ? err : 1;
 		}
 		driver_log(d, TP_LOG_WARN,
@@ -742,7 +762,7 @@ static int on_message(struct driver *d, struct egress *eg, struct hsock *s,
 			return ECONNREFUSED;
 		}
 		{
-			int err = send_request(eg, s, c);
+			int err = send_request(d, eg, s, c);
 			return err ? err : 1;
 		}
 	case UP_REPLY:

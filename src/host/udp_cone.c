@@ -14,10 +14,6 @@
 #include "host/driver.h"
 #include "host/egress.h"
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0
-#endif
-
 enum { CONE_NONE = 0, CONE_MAP, CONE_FLOW };
 
 /* Per socket id: a mapping (a real fd) or a flow on one (no fd). */
@@ -126,10 +122,9 @@ static int32_t new_map(struct driver *d, struct cone *c, uint32_t flow,
 		       uint8_t family, const struct wire_addr *app,
 		       uint16_t port)
 {
-	int fd = socket(family == 4 ? AF_INET : AF_INET6,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = egress_new_socket(family, SOCK_DGRAM);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int err = egress_prepare_shared(d, fd, family, flow);
 	if (err < 0) {
 		close(fd);
@@ -205,8 +200,8 @@ long cone_send(struct driver *d, int sock, const struct core_iov *iov,
 			    .msg_namelen = sl,
 			    .msg_iov = (struct iovec *)(uintptr_t)iov,
 			    .msg_iovlen = (size_t)iovcnt};
-	ssize_t n =
-	    sendmsg(d->socks[f->map].fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = sendmsg(d->socks[f->map].fd, &mh, MSG_DONTWAIT); /* UDP: no
+								SIGPIPE */
 	return n < 0 ? -errno : n;
 }
 
