@@ -855,15 +855,15 @@ static int step(struct driver *d, struct egress *eg, struct hsock *s,
 static void assoc_failed(struct driver *d, struct egress *eg, uint32_t id,
 			 int err, uint64_t now)
 {
-	struct upconn *c = eg->conn[id];
-	struct upconn *u = udp_conn(eg, c->peer);
+	int32_t uid = eg->conn[id]->peer; /* before the state goes */
+	struct upconn *u = udp_conn(eg, uid);
 	drop_conn(eg, (int)id);
 	hostsock_close(d, (int)id, false);
 	if (!u)
 		return;
 	u->err = err;
 	u->peer = -1;
-	struct hsock *us = &d->socks[c->peer];
+	struct hsock *us = &d->socks[uid];
 	us->pending_err = err;
 	core_sock_event(d->core, us->flow, CORE_EV_ERROR, now);
 }
