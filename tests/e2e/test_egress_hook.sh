@@ -63,7 +63,9 @@ pu=$(nft_count ping_unmarked)
 tp_log "nft: $marked TCP/UDP packets marked, $unmarked not; echo requests marked v4 $p4, v6 $p6, unmarked $pu"
 [ "$marked" -ge 10 ] || fail "only $marked marked TCP/UDP packets left the proxy"
 [ "$unmarked" -eq 0 ] || fail "$unmarked TCP/UDP packets left the proxy without mark $MARK"
-[ "$p4" -ge 2 ] && [ "$p6" -ge 2 ] || fail "echo requests not marked (v4 $p4, v6 $p6)"
+if [ "$p4" -lt 2 ] || [ "$p6" -lt 2 ]; then
+	fail "echo requests not marked (v4 $p4, v6 $p6)"
+fi
 [ "$pu" -eq 0 ] || fail "$pu echo requests left without the mark"
 
 # A socket the hook refuses: the app's connect is refused at once.

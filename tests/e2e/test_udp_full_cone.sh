@@ -53,8 +53,9 @@ for pair in "$HOST_V4 $B_V4" "$HOST_V6 $B_V6"; do
 		fail "full cone: B's datagram to A's mapping did not reach the app from $b:$PB: $out"
 	seen_a=$(echo "$out" | sed -n "s/^from $a $PA: A //p")
 	seen_b=$(echo "$out" | sed -n "s/^from $b $PB: B //p")
-	[ -n "$seen_a" ] && [ "$seen_a" = "$seen_b" ] ||
+	if [ -z "$seen_a" ] || [ "$seen_a" != "$seen_b" ]; then
 		fail "full cone: A saw '$seen_a', B saw '$seen_b': want one mapping"
+	fi
 	tp_log "full cone ($a): B reached the app; A and B both saw $seen_a"
 done
 tp_wait_counter udp_flows_open -eq 0 15 || fail "UDP flows still open after their timeout"

@@ -51,7 +51,9 @@ done
 # tinyproxy's Bind takes one family only: it leaves from an address of
 # its own choice (on its host), never the proxy namespace's.
 out=$(up_peer "$HOST_V4")
-[ -n "$out" ] && [ "$out" != "$PROXY_V4" ] || fail "the server saw '$out', want the upstream's address"
+if [ -z "$out" ] || [ "$out" = "$PROXY_V4" ]; then
+	fail "the server saw '$out', want the upstream's address"
+fi
 up=$(tp_counter upstream_connects)
 [ "$up" -ge 3 ] || fail "upstream_connects is $up, want >= 3"
 tp_log "HTTP CONNECT: downloads byte-exact (v4, v6), server saw the upstream"
@@ -73,8 +75,9 @@ tp_start_proxy --upstream "http://tpuser:tppass@$NET_V4:$HP" \
 out=$(up_peer "$HOST_V4")
 [ "$out" = "$PROXY_V4" ] || fail "route direct: the server saw '$out', want the proxy's $PROXY_V4"
 out=$(up_peer "[$HOST_V6]")
-[ -n "$out" ] && [ "$out" != "$PROXY_V6" ] ||
+if [ -z "$out" ] || [ "$out" = "$PROXY_V6" ]; then
 	fail "route upstream: the v6 server saw '$out', want the upstream's address"
+fi
 b0=$(tp_counter route_blocked)
 t0=$(date +%s%N)
 in_app curl -sS --max-time 10 "http://$HOST_V4:9998/" >/dev/null 2>&1

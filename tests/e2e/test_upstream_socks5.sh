@@ -61,8 +61,9 @@ transfers() {
 	# microsocks binds only IPv4 (-b): over IPv6 the upstream leaves
 	# from an address of its own choice, never the proxy's.
 	out=$(up_peer "[$HOST_V6]")
-	[ -n "$out" ] && [ "$out" != "$PROXY_V6" ] ||
+	if [ -z "$out" ] || [ "$out" = "$PROXY_V6" ]; then
 		fail "$name: the v6 server saw '$out', want an address of the upstream"
+	fi
 	tp_log "$name: download (v4, v6) and upload byte-exact; servers saw the upstream"
 }
 
