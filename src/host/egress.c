@@ -243,6 +243,8 @@ static int eg_udp_open(void *ctx, uint32_t flow, uint8_t family,
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
+	if (cone_delivering(d))
+		return cone_open(d, flow, family, dst, dport);
 	enum route_action a =
 	    flow_route(d, flow, WIRE_PROTO_UDP, family, dst, dport);
 	if (a == ROUTE_BLOCK) {

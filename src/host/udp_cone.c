@@ -181,6 +181,12 @@ int cone_open(struct driver *d, uint32_t flow, uint8_t family,
 	return id;
 }
 
+bool cone_delivering(struct driver *d)
+{
+	struct cone *c = cone_of(d);
+	return c && c->pend_map >= 0;
+}
+
 bool cone_owns(struct driver *d, int sock)
 {
 	struct cone *c = cone_of(d);

@@ -36,6 +36,11 @@ void cone_free(struct driver *d);
 int cone_open(struct driver *d, uint32_t flow, uint8_t family,
 	      const struct wire_addr *dst, uint16_t dport);
 
+/* True while a datagram read from a mapping is being delivered: a flow
+ * opened now is for its sender and belongs on that mapping, whatever the
+ * routes say. */
+bool cone_delivering(struct driver *d);
+
 /* True if sock is a flow's virtual id (then the calls below apply). */
 bool cone_owns(struct driver *d, int sock);
 long cone_send(struct driver *d, int sock, const struct core_iov *iov,
