@@ -243,14 +243,15 @@ static int eg_udp_open(void *ctx, uint32_t flow, uint8_t family,
 {
 	struct driver *d = ctx;
 	struct egress *eg = d->egress;
-	if (cone_delivering(d))
-		return cone_open(d, flow, family, dst, dport);
 	enum route_action a =
 	    flow_route(d, flow, WIRE_PROTO_UDP, family, dst, dport);
 	if (a == ROUTE_BLOCK) {
+		/* Also a blocked remote sending into a full-cone mapping. */
 		count(eg, EG_CTR(route_blocked));
 		return -EACCES;
 	}
+	if (cone_delivering(d))
+		return cone_open(d, flow, family, dst, dport);
 	if (a == ROUTE_UPSTREAM)
 		return udp_open_upstream(d, flow, family, dst, dport);
 	struct wire_addr a2 = *dst;
