@@ -7,7 +7,8 @@
 # public address and port as A did (one mapping for all destinations).
 # IPv4 and IPv6. With the default (symmetric) mapping, B's unsolicited
 # datagram never reaches the app. The app's flows all close by their
-# idle timeout, and then the mapping socket with them.
+# idle timeout, and then the mapping socket with them. A remote that a
+# --route rule blocks cannot send into a mapping (udp_cone_dropped).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 tp_setup
@@ -63,4 +64,17 @@ tp_wait_counter udp_flows_open -eq 0 15 || fail "UDP flows still open after thei
 n=$(in_proxy ss -Huan | grep -c .)
 [ "$n" -eq 0 ] || fail "$n UDP sockets left in the proxy after every flow ended"
 tp_print_counters
+tp_stop_proxy || fail "tunproxy did not stop cleanly"
+
+# A remote the routes block cannot send into a mapping either: dropped
+# and counted.
+tp_start_proxy --udp-nat full-cone --route "$B_V4/32:$PB=block"
+out=$(run_client "$HOST_V4" "$B_V4")
+echo "$out" | grep -q "^from $HOST_V4 $PA: A " || fail "full cone + block: no answer from A: $out"
+if echo "$out" | grep -q "B-unsolicited"; then
+	fail "full cone: a blocked remote's datagram reached the app: $out"
+fi
+d=$(tp_counter udp_cone_dropped)
+[ "$d" -ge 1 ] || fail "udp_cone_dropped is $d after a blocked remote sent"
+tp_log "full cone: a blocked remote is dropped (udp_cone_dropped $d)"
 tp_pass
