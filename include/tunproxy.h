@@ -354,14 +354,16 @@ struct tp_config {
 
 	/* Upstream proxy (docs/tunproxy.md, "Upstream proxies"):
 	 * "socks5://[USER:PASS@]HOST:PORT" (RFC 1928, with RFC 1929
-	 * username/password when given; TCP through CONNECT) or
-	 * "http://[USER:PASS@]HOST:PORT" (TCP through HTTP CONNECT, with
-	 * basic auth when given). HOST is an address or a name resolved once
-	 * by tp_create. NULL: none. Flows routed to it (every TCP flow unless
-	 * routes says otherwise) connect to the proxy, and the app's SYN is
+	 * username/password when given; TCP through CONNECT, UDP through UDP
+	 * ASSOCIATE) or "http://[USER:PASS@]HOST:PORT" (TCP through HTTP
+	 * CONNECT, with basic auth when given; UDP then goes direct). HOST is
+	 * an address or a name resolved once by tp_create. NULL: none. Flows
+	 * routed to it (all TCP and, for SOCKS5, UDP flows unless routes says
+	 * otherwise; ICMP never) connect to the proxy, and the app's SYN is
 	 * answered only when the proxy said the destination is connected; a
-	 * refusal is a RST, an unreachable proxy a RST (upstream_* counters).
-	 * Read only during tp_create; a bad value: TP_EINVAL (logged). */
+	 * refusal or an unreachable proxy is a RST (TCP) or an ICMP
+	 * unreachable (UDP), counted in the upstream_* counters. Read only
+	 * during tp_create; a bad value: TP_EINVAL (logged). */
 	const char *upstream;
 	/* Per-destination egress: "CIDR[:PORT[-PORT]]=direct|upstream|block"
 	 * entries separated by commas or spaces, matched like allow/deny
@@ -370,7 +372,8 @@ struct tp_config {
 	 * ICMP "administratively prohibited", counted in route_blocked).
 	 * Read only during tp_create; NULL: none. */
 	const char *routes;
-	/* enum tp_udp_nat (default symmetric). */
+	/* enum tp_udp_nat (default symmetric; docs/tunproxy.md, "UDP
+	 * mapping"). An unknown value: TP_EINVAL (logged). */
 	uint32_t udp_nat;
 };
 
