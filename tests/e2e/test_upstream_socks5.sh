@@ -142,6 +142,16 @@ grep -q "query\[A\] $DNS_NAME from $UP_OUT_V4" "$TP_TMP/dnsmasq.log" ||
 grep -q "query\[A\] $DNS_NAME from $UP_OUT_V6" "$TP_TMP/dnsmasq.log" ||
 	fail "dnsmasq did not see an IPv6 query from the upstream ($UP_OUT_V6)"
 tp_log "dante: dig over UDP ASSOCIATE (v4, v6) answered; dnsmasq saw the upstream"
+tp_stop_proxy || fail "tunproxy did not stop cleanly"
+
+# The same upstream reached over IPv6 ([2001:db8::1]:1081): TCP and UDP.
+tp_start_proxy --upstream "socks5://[$NET_V6]:1081"
+out=$(up_peer "$HOST_V4")
+[ "$out" = "$UP_OUT_V4" ] || fail "dante over IPv6: the server saw '$out', want $UP_OUT_V4"
+out=$(in_app dig +time=3 +tries=1 +short @"$HOST_V4" "$DNS_NAME" A 2>&1) ||
+	fail "dante over IPv6: dig: $out"
+[ "$out" = "$HOST_V4" ] || fail "dante over IPv6: dig got '$out'"
+tp_log "dante over IPv6: TCP and UDP through it"
 tp_wait_counter tcp_conns_open -eq 0 15 || fail "connections left open"
 tp_print_counters
 tp_pass

@@ -39,6 +39,7 @@ up_start_dante() {
 	{
 		echo "logoutput: $TP_TMP/danted.$port.out"
 		echo "internal: $NET_V4 port = $port"
+		echo "internal: $NET_V6 port = $port"
 		echo "external: $UP_OUT_V4"
 		echo "external: $UP_OUT_V6"
 		echo "socksmethod: none"
@@ -46,6 +47,7 @@ up_start_dante() {
 		echo "user.privileged: root"
 		echo "user.unprivileged: nobody"
 		echo "client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }"
+		echo "client pass { from: ::/0 to: ::/0 }"
 		[ -n "$block" ] && echo "socks block { from: 0.0.0.0/0 to: $block }"
 		# For udpreply, "from" is the remote that answers: every
 		# pair of families.
