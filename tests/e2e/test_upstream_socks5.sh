@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# TCP through SOCKS5 upstreams (--upstream socks5://..., RFC 1928/1929):
-# microsocks with a username and password, dante without. Through each:
-# a byte-exact download (curl, SHA-256) from an IPv4 and an IPv6
-# destination, and a byte-exact upload (nc to the sink, which answers
-# with the size and SHA-256 it got); the servers see the upstream's
-# address as the peer, not the proxy's. A CONNECT the upstream refuses
-# (dante's block rule; microsocks' own connect refused) reaches the app
-# as a RST within 1 s (upstream_refused counts it); microsocks refusing
-# UDP ASSOCIATE reaches dig as an ICMP unreachable. Through dante, dig
-# over UDP (UDP ASSOCIATE) to IPv4 and IPv6 servers, which see the
-# queries come from the upstream. Wrong credentials
-# are counted in upstream_auth_failed. With the upstream stopped, a
-# connect fails within 1 s (upstream_unreachable), and once it is back
-# the next connection works.
+# TCP and UDP through SOCKS5 upstreams (--upstream socks5://..., RFC 1928,
+# RFC 1929): microsocks with a username and password, dante without.
+# Through each: a byte-exact download (curl, SHA-256) from an IPv4 and an
+# IPv6 destination, and a byte-exact upload (nc to the sink, which logs
+# the size and SHA-256 it got); the servers see the upstream's address as
+# the peer, not the proxy's. A CONNECT the upstream refuses (dante's block
+# rule; microsocks' own connect refused) reaches the app as a RST within
+# 1 s (upstream_refused counts it); microsocks refusing UDP ASSOCIATE
+# reaches dig as an ICMP unreachable at once. Through dante, dig over UDP
+# (UDP ASSOCIATE) to IPv4 and IPv6 servers, which see the queries come
+# from the upstream; the same dante reached over IPv6 carries TCP and UDP
+# too. Wrong credentials are counted in upstream_auth_failed. With the
+# upstream stopped, a connect fails within 1 s (upstream_unreachable),
+# and once it is back the next connection works.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=upstream_lib.sh
