@@ -16,8 +16,16 @@
  * offers the rest again after a short pause, a few times, then drops them
  * (the app's TCP retransmits). A packetFlow app does the same.
  *
+ * The egress hook (--mark, --refuse-port): the engine calls it for every
+ * host socket before it connects. An Android app calls
+ * VpnService.protect(fd) there (through JNI) so its own sockets do not
+ * loop back into its VPN; here it sets SO_MARK, which a policy rule (or
+ * a test's nft counter) can see, and refuses sockets to one port, which
+ * the app then sees as a refused connection (RST).
+ *
  *   embed [--tun NAME] [--no-tun-config] [--addr CIDR] [--addr6 CIDR]
- *         [--mtu N] [--max-memory BYTES[K|M]] [--allow LIST] [-v|-q]
+ *         [--mtu N] [--max-memory BYTES[K|M]] [--allow LIST]
+ *         [--mark N] [--refuse-port PORT] [--upstream URL] [-v|-q]
  *
  * Built by CMake as examples/embed; run it as root (it creates the TUN).
  */
@@ -31,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tunproxy.h"
@@ -40,6 +49,9 @@
 #define RETRY_US 200
 
 struct app {
+	uint32_t mark;	      /* --mark: SO_MARK for every host socket */
+	uint32_t refuse_port; /* --refuse-port: refuse sockets to it */
+	uint64_t hooked;      /* atomic: sockets the hook saw */
 	int tun;
 	uint32_t mtu;
 	struct tp *tp;
@@ -74,6 +86,29 @@ static void on_output(void *ctx, const uint8_t *const *pkts, const size_t *lens,
 			__atomic_add_fetch(&a->out_dropped, 1,
 					   __ATOMIC_RELAXED);
 	}
+}
+
+/* The egress hook, on the engine's thread, for every host socket before
+ * it connects. The fd stays the engine's. On Android this is the place
+ * for VpnService.protect(fd) (a JNI call on an attached thread); on
+ * Apple platforms, setsockopt(IP_BOUND_IF) to the uplink's index. */
+static int on_egress(void *ctx, int fd, const struct tp_egress_info *info)
+{
+	struct app *a = ctx;
+	__atomic_add_fetch(&a->hooked, 1, __ATOMIC_RELAXED);
+	if (a->refuse_port && info->route != TP_EGRESS_SHARED &&
+	    info->dst_port == a->refuse_port)
+		return -1; /* the app sees a refused connection */
+#ifdef SO_MARK
+	if (a->mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &a->mark,
+				  sizeof(a->mark)) < 0) {
+		perror("embed: SO_MARK");
+		return -1; /* unmarked, it would take the wrong route */
+	}
+#else
+	(void)fd;
+#endif
+	return 0;
 }
 
 /* Gives one batch to the engine, retrying on backpressure. Returns false
@@ -174,7 +209,9 @@ static void usage(void)
 		"usage: embed [--tun NAME] [--no-tun-config] [--addr CIDR] "
 		"[--addr6 CIDR]\n"
 		"             [--mtu N] [--max-memory BYTES[K|M]] "
-		"[--allow LIST] [-v|-q]\n");
+		"[--allow LIST]\n"
+		"             [--mark N] [--refuse-port PORT] [--upstream URL] "
+		"[-v|-q]\n");
 }
 
 int main(int argc, char **argv)
@@ -205,6 +242,12 @@ int main(int argc, char **argv)
 			cfg.max_memory = parse_size(v), i++;
 		} else if (v && !strcmp(o, "--allow")) {
 			cfg.allow = v, i++;
+		} else if (v && !strcmp(o, "--mark")) {
+			a.mark = (uint32_t)strtoul(v, NULL, 0), i++;
+		} else if (v && !strcmp(o, "--refuse-port")) {
+			a.refuse_port = (uint32_t)strtoul(v, NULL, 10), i++;
+		} else if (v && !strcmp(o, "--upstream")) {
+			cfg.upstream = v, i++;
 		} else {
 			usage();
 			return 2;
@@ -253,6 +296,10 @@ int main(int argc, char **argv)
 	cfg.output_ctx = &a;
 	cfg.log = on_log;
 	cfg.log_level = (uint32_t)(a.verbosity > 4 ? 4 : a.verbosity);
+	if (a.mark || a.refuse_port) {
+		cfg.egress_hook = on_egress;
+		cfg.egress_ctx = &a;
+	}
 	int rc = tp_create(&cfg, &a.tp);
 	if (rc == 0)
 		rc = tp_start(a.tp);
@@ -297,8 +344,9 @@ int main(int argc, char **argv)
 	if (a.verbosity)
 		fprintf(stderr,
 			"embed: stopped (input dropped %llu, output dropped "
-			"%llu)\n",
+			"%llu, egress hook calls %llu)\n",
 			(unsigned long long)a.in_dropped,
-			(unsigned long long)a.out_dropped);
+			(unsigned long long)a.out_dropped,
+			(unsigned long long)a.hooked);
 	return rc == 0 ? 0 : 1;
 }

@@ -149,6 +149,56 @@ enum tp_tcp_rx {
 	TP_TCP_RX_COPY = 2,
 };
 
+/* The egress hook (tp_config.egress_hook): what it is told about a host
+ * socket the engine just created. Addresses are in network byte order;
+ * an IPv4 address fills the first 4 bytes of its array. */
+enum tp_egress_route {
+	TP_EGRESS_DIRECT = 0,	/* the socket connects to dst itself */
+	TP_EGRESS_UPSTREAM = 1, /* it connects to the upstream proxy, which
+				   is asked to reach dst */
+	TP_EGRESS_SHARED = 2,	/* a socket shared by many flows (the raw
+				   ICMP fallback, a full-cone UDP mapping):
+				   dst and dst_port are zero */
+};
+
+struct tp_egress_info {
+	uint32_t size;	     /* sizeof(struct tp_egress_info) of the library */
+	uint8_t proto;	     /* IP protocol: 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6 */
+	uint8_t family;	     /* 4 or 6: the flow's IP version */
+	uint8_t sock_family; /* 4 or 6: the socket's (an upstream may be of
+				the other family) */
+	uint8_t route;	     /* enum tp_egress_route */
+	uint16_t src_port;   /* the app's port (0 for ICMP) */
+	uint16_t dst_port;   /* the destination's port (0 for ICMP) */
+	uint8_t src[16];     /* the app's address, as in its packets */
+	uint8_t dst[16];     /* the destination the app asked for */
+};
+
+/* Called on the driving thread for every host socket the engine creates
+ * (TCP, UDP, ICMP, and the sockets to an upstream proxy), after socket()
+ * and before connect()/bind(), with the socket's fd: protect it from the
+ * VPN (Android VpnService.protect(fd) through JNI), mark it (SO_MARK),
+ * bind it to an interface (IP_BOUND_IF, SO_BINDTODEVICE)... The fd stays
+ * the engine's: do not close it or keep it. Return 0 to use the socket,
+ * or nonzero to refuse the flow: the app then sees a refused connection
+ * (TCP RST) or an ICMP "administratively prohibited" (UDP, ICMP), as for
+ * a failed connect, and egress_refused counts it. Must not block for long
+ * (it holds up the engine), nor call tp_destroy. */
+typedef int (*tp_egress_fn)(void *ctx, int fd,
+			    const struct tp_egress_info *info);
+
+/* tp_config.udp_nat: how UDP flows are mapped to host sockets. */
+enum tp_udp_nat {
+	/* One connected socket per app 5-tuple (address- and
+	 * port-dependent mapping and filtering, RFC 4787): only the
+	 * destination the app wrote to can answer. The default. */
+	TP_UDP_NAT_SYMMETRIC = 0,
+	/* RFC 4787 endpoint-independent mapping and filtering: one
+	 * unconnected socket per app source address and port, and a
+	 * datagram from any remote is delivered back from that remote. */
+	TP_UDP_NAT_FULL_CONE = 1,
+};
+
 struct tp_config {
 	uint32_t size;	  /* sizeof(struct tp_config), set by init */
 	uint32_t version; /* TP_API_VERSION, set by init */
@@ -296,6 +346,35 @@ struct tp_config {
 	 * socket). Without CAP_NET_ADMIN the kernel caps it at
 	 * 2 x net.core.rmem_max (logged once). */
 	uint32_t tcp_host_rcvbuf;
+	/* Egress hook (see tp_egress_fn): NULL: none. egress_ctx is passed
+	 * to it and must stay valid until tp_destroy returns. Runs after
+	 * fwmark and bind_interface are applied. */
+	tp_egress_fn egress_hook;
+	void *egress_ctx;
+
+	/* Upstream proxy (docs/tunproxy.md, "Upstream proxies"):
+	 * "socks5://[USER:PASS@]HOST:PORT" (RFC 1928, with RFC 1929
+	 * username/password when given; TCP through CONNECT, UDP through UDP
+	 * ASSOCIATE) or "http://[USER:PASS@]HOST:PORT" (TCP through HTTP
+	 * CONNECT, with basic auth when given; UDP then goes direct). HOST is
+	 * an address or a name resolved once by tp_create. NULL: none. Flows
+	 * routed to it (all TCP and, for SOCKS5, UDP flows unless routes says
+	 * otherwise; ICMP never) connect to the proxy, and the app's SYN is
+	 * answered only when the proxy said the destination is connected; a
+	 * refusal or an unreachable proxy is a RST (TCP) or an ICMP
+	 * unreachable (UDP), counted in the upstream_* counters. Read only
+	 * during tp_create; a bad value: TP_EINVAL (logged). */
+	const char *upstream;
+	/* Per-destination egress: "CIDR[:PORT[-PORT]]=direct|upstream|block"
+	 * entries separated by commas or spaces, matched like allow/deny
+	 * (the most specific wins). Without a match a flow goes upstream if
+	 * there is an upstream, else direct. block refuses the flow (RST or
+	 * ICMP "administratively prohibited", counted in route_blocked).
+	 * Read only during tp_create; NULL: none. */
+	const char *routes;
+	/* enum tp_udp_nat (default symmetric; docs/tunproxy.md, "UDP
+	 * mapping"). An unknown value: TP_EINVAL (logged). */
+	uint32_t udp_nat;
 };
 
 #define TP_RCVBUF_AUTO UINT32_MAX
@@ -499,7 +578,20 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	X(tcp_challenge_acks_limited,                                          \
 	  "TCP challenge ACKs not sent: over the per-second limit")            \
 	X(dev_session_flows_closed,                                            \
-	  "flows closed: a new dev-transport client took the session")
+	  "flows closed: a new dev-transport client took the session")         \
+	X(egress_refused, "host sockets the egress hook refused")              \
+	X(route_blocked, "new flows refused: a --route rule says block")       \
+	X(upstream_connects, "flows sent through the upstream proxy")          \
+	X(upstream_unreachable,                                                \
+	  "upstream flows failed: the proxy could not be reached")             \
+	X(upstream_refused,                                                    \
+	  "upstream flows the proxy refused (it answered no)")                 \
+	X(upstream_auth_failed,                                                \
+	  "upstream flows failed: the proxy refused our credentials")          \
+	X(upstream_protocol_errors,                                            \
+	  "upstream flows failed: the proxy's answer made no sense")           \
+	X(udp_cone_dropped,                                                    \
+	  "full-cone UDP: datagrams from remotes dropped (policy, no flow)")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

@@ -19,6 +19,7 @@
 #include "core/core.h"
 #include "core/policy.h"
 #include "host/driver.h"
+#include "host/egress.h"
 #include "host/tcprx.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
@@ -321,6 +322,7 @@ size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
 	if (tp->drv->tun->ops->counters)
 		tp->drv->tun->ops->counters(tp->drv->tun, vals, n);
 	tcprx_counters(tp->drv, vals, n);
+	egress_counters(tp->drv, vals, n);
 	return n;
 }
 

@@ -15,6 +15,7 @@
 #include "host/driver.h"
 
 #include "core/policy.h"
+#include "host/egress.h"
 #include "host/os.h"
 #include "host/tcprx.h"
 
@@ -97,6 +98,11 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	if (!d->socks || !d->free_stack || !d->poller ||
 	    os_wake_open(&d->wake) < 0)
 		goto fail;
+	int egerr = egress_init(d, cfg);
+	if (egerr < 0) {
+		*err = egerr;
+		goto fail;
+	}
 	/* The destination policy lists: a typo must stop the start, with
 	 * the entry named, rather than open or close more than meant. */
 	char perr[200];
@@ -146,6 +152,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		}
 		dns_redirect_wrap_ops(&d->ops);
 	}
+	egress_wrap_ops(d, &d->ops);
 	d->tap = cfg->tap;
 	d->tap_ctx = cfg->tap_ctx;
 	d->core = core_create(&cc, &d->ops, d);
@@ -181,6 +188,7 @@ void driver_destroy(struct driver *d)
 	if (!d)
 		return;
 	core_destroy(d->core); /* closes every flow's socket through ops */
+	egress_free(d);
 	tcprx_driver_free(d);
 	for (int i = 0; i < 2; i++) {
 		if (d->raw_fd[i] >= 0)
@@ -389,9 +397,13 @@ int driver_step(struct driver *d, int timeout_ms)
 		case TAG_SOCK:
 			if (idx < d->high && d->socks[idx].kind != HS_FREE &&
 			    (d->socks[idx].gen & 0xffffffu) == gen) {
-				core_sock_event(d->core, d->socks[idx].flow,
-						to_core_events(ev[i].events),
-						now);
+				/* An upstream handshake takes its socket's
+				 * events first (egress.h). */
+				if (!egress_sock_event(d, idx, ev[i].events,
+						       now))
+					core_sock_event(
+					    d->core, d->socks[idx].flow,
+					    to_core_events(ev[i].events), now);
 				flush(d, now);
 			}
 			break;

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "host/driver.h"
+#include "host/egress.h"
 #include "host/tcprx.h"
 
 /* Darwin's values (<netinet/in.h>, <netinet6/in6.h>), for headers that
@@ -66,13 +67,13 @@ static struct driver *drv(void *ctx)
 int hostsock_apply_options(struct driver *d, int fd, uint8_t family)
 {
 	if (!d->bind_ifindex)
-		return 0;
+		return egress_socket_hook(d, fd, family);
 	int r = family == 4
 		    ? setsockopt(fd, IPPROTO_IP, IP_BOUND_IF, &d->bind_ifindex,
 				 sizeof(d->bind_ifindex))
 		    : setsockopt(fd, IPPROTO_IPV6, IPV6_BOUND_IF,
 				 &d->bind_ifindex, sizeof(d->bind_ifindex));
-	return r < 0 ? -errno : 0;
+	return r < 0 ? -errno : egress_socket_hook(d, fd, family);
 }
 
 int hostsock_options_init(struct driver *d, const struct tp_config *cfg)

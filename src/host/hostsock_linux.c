@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "host/driver.h"
+#include "host/egress.h"
 #include "host/tcprx.h"
 
 static struct driver *drv(void *ctx)
@@ -66,7 +67,7 @@ int hostsock_apply_options(struct driver *d, int fd, uint8_t family)
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, d->bind_if,
 		       (socklen_t)strlen(d->bind_if)) < 0)
 		return -errno;
-	return 0;
+	return egress_socket_hook(d, fd, family);
 }
 
 static int options_error(struct driver *d, const char *what, int err)

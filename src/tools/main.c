@@ -38,6 +38,7 @@ struct cli {
 	int verbosity;
 	char listen[300];   /* --listen udp:...: cfg.listen_udp points here */
 	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
+	char *routes;	    /* --route rules joined (cfg.routes points here) */
 	struct tp_config cfg;
 	bool run_mode;	     /* tunproxy run (run.h) */
 	int run_argi;	     /* argv index of run's CMD */
@@ -127,6 +128,27 @@ static void usage(FILE *f)
 	    "table T'\n"
 	    "  --bind-interface IF bind every host socket to interface IF\n"
 	    "                      (SO_BINDTODEVICE), e.g. the uplink\n"
+	    "\n"
+	    "Upstream proxy and routes (docs/tunproxy.md, \"Upstream "
+	    "proxies\"):\n"
+	    "  --upstream socks5://[USER:PASS@]HOST:PORT\n"
+	    "  --upstream http://[USER:PASS@]HOST:PORT\n"
+	    "                      send TCP flows through this proxy "
+	    "(SOCKS5\n"
+	    "                      CONNECT or HTTP CONNECT); the app's SYN is "
+	    "answered\n"
+	    "                      once the proxy has connected\n"
+	    "  --route CIDR[:PORT[-PORT]]=direct|upstream|block  (repeatable)\n"
+	    "                      per-destination egress, most specific "
+	    "wins;\n"
+	    "                      unmatched flows go upstream if there is "
+	    "one\n"
+	    "  --udp-nat symmetric|full-cone  UDP mapping: one connected "
+	    "socket per\n"
+	    "                      flow (default), or one per app address and "
+	    "port,\n"
+	    "                      answering any remote (RFC 4787 "
+	    "full cone)\n"
 	    "\n"
 	    "Limits and timeouts:\n"
 	    "  --max-flows N       flows of all kinds at once (default 65536)\n"
@@ -247,7 +269,10 @@ enum {
 	OPT_VNET_HDR,
 	OPT_TCP_RX,
 	OPT_FWMARK,
-	OPT_BIND_IF
+	OPT_BIND_IF,
+	OPT_UPSTREAM,
+	OPT_ROUTE,
+	OPT_UDP_NAT
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -321,6 +346,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK},
 	    {"fwmark", required_argument, NULL, OPT_FWMARK},
 	    {"bind-interface", required_argument, NULL, OPT_BIND_IF},
+	    {"upstream", required_argument, NULL, OPT_UPSTREAM},
+	    {"route", required_argument, NULL, OPT_ROUTE},
+	    {"udp-nat", required_argument, NULL, OPT_UDP_NAT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -362,6 +390,21 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			if (!*optarg || strlen(optarg) > 15)
 				bad = "--bind-interface (an interface name)";
 			c->cfg.bind_interface = optarg;
+			break;
+		case OPT_UPSTREAM:
+			c->cfg.upstream = optarg;
+			break;
+		case OPT_UDP_NAT:
+			if (strcmp(optarg, "symmetric") == 0)
+				c->cfg.udp_nat = TP_UDP_NAT_SYMMETRIC;
+			else if (strcmp(optarg, "full-cone") == 0)
+				c->cfg.udp_nat = TP_UDP_NAT_FULL_CONE;
+			else
+				bad = "--udp-nat (symmetric or full-cone)";
+			break;
+		case OPT_ROUTE:
+			if (list_append(&c->routes, optarg) < 0)
+				return -1;
 			break;
 		case OPT_NO_CONFIG:
 			c->no_tun_config = true;
@@ -497,6 +540,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	if (c->run_mode) {
 		c->cfg.allow = c->allow;
 		c->cfg.deny = c->deny;
+		c->cfg.routes = c->routes;
 		c->run_argi = optind;
 		return 0;
 	}
@@ -507,6 +551,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	}
 	c->cfg.allow = c->allow;
 	c->cfg.deny = c->deny;
+	c->cfg.routes = c->routes;
 	/* The TUN's own prefixes are refused as destinations (a loop, see
 	 * tp_config.tun_prefixes) when we know them: we configure the
 	 * device, or they were given. */
@@ -616,6 +661,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &c) < 0) {
 		free(c.allow);
 		free(c.deny);
+		free(c.routes);
 		return 2;
 	}
 	c.cfg.log = log_line;
@@ -656,6 +702,7 @@ int main(int argc, char **argv)
 		int code = run_main(&ra);
 		free(c.allow);
 		free(c.deny);
+		free(c.routes);
 		return code;
 	}
 	struct pcap_tap *pcap = NULL;
@@ -708,7 +755,9 @@ int main(int argc, char **argv)
 	/* The policy lists were read by tp_create. */
 	free(c.allow);
 	free(c.deny);
+	free(c.routes);
 	c.allow = c.deny = NULL;
+	c.routes = NULL;
 	if (rc < 0) {
 		fprintf(stderr, "tunproxy: cannot start: %s\n",
 			tp_strerror(rc));

@@ -1,0 +1,167 @@
+/* upstream_url.c - tp_config.upstream: "socks5://[USER:PASS@]HOST:PORT" or
+ * "http://[USER:PASS@]HOST:PORT" (upstream.h).
+ *
+ * The userinfo may be %-encoded (RFC 3986 2.1) so a password can hold ':'
+ * or '@'. A host name is resolved once, here, with getaddrinfo: the
+ * engine's loop never blocks on a resolver, and an upstream that moves
+ * needs a restart.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "host/upstream.h"
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies s[0..len) into out (cap bytes) %-decoded. Returns 0 or -1. */
+static int pct_decode(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '%') {
+			int h, l;
+			if (i + 2 >= len)
+				return -1;
+			h = hexval(s[i + 1]);
+			l = hexval(s[i + 2]);
+			if (h < 0 || l < 0)
+				return -1;
+			c = (char)(h << 4 | l);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= cap)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int resolve(struct upstream_cfg *u)
+{
+	uint8_t b[16];
+	if (inet_pton(AF_INET, u->host, b) == 1) {
+		u->family = 4;
+		wire_addr_from4(&u->addr, b);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, u->host, b) == 1) {
+		u->family = 6;
+		wire_addr_from6(&u->addr, b);
+		return 0;
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	if (getaddrinfo(u->host, NULL, &hints, &res) != 0 || !res)
+		return -1;
+	int rc = -1;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			u->family = 4;
+			wire_addr_from4(&u->addr,
+					(const uint8_t *)&(
+					    (struct sockaddr_in *)ai->ai_addr)
+					    ->sin_addr);
+			rc = 0;
+			break;
+		}
+		if (ai->ai_family == AF_INET6) {
+			u->family = 6;
+			wire_addr_from6(&u->addr,
+					((struct sockaddr_in6 *)ai->ai_addr)
+					    ->sin6_addr.s6_addr);
+			rc = 0;
+			break;
+		}
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+int upstream_parse(struct upstream_cfg *u, const char *url, char *err,
+		   size_t errcap)
+{
+	memset(u, 0, sizeof(*u));
+	const char *p;
+	if (strncmp(url, "socks5://", 9) == 0) {
+		u->kind = UPSTREAM_SOCKS5;
+		p = url + 9;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		u->kind = UPSTREAM_HTTP;
+		p = url + 7;
+	} else {
+		snprintf(err, errcap,
+			 "upstream '%s': want socks5://[USER:PASS@]HOST:PORT "
+			 "or http://[USER:PASS@]HOST:PORT",
+			 url);
+		return -1;
+	}
+	const char *at = strrchr(p, '@');
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!colon ||
+		    pct_decode(u->user, sizeof(u->user), p,
+			       (size_t)(colon - p)) < 0 ||
+		    pct_decode(u->pass, sizeof(u->pass), colon + 1,
+			       (size_t)(at - colon - 1)) < 0 ||
+		    !u->user[0] || strlen(u->user) > 255 ||
+		    strlen(u->pass) > 255) {
+			snprintf(err, errcap,
+				 "upstream: bad USER:PASS (each 1..255 bytes, "
+				 "%%-encoded)");
+			return -1;
+		}
+		u->has_auth = 1;
+		p = at + 1;
+	}
+	const char *port;
+	size_t hl;
+	if (*p == '[') {
+		const char *end = strchr(p, ']');
+		if (!end || end[1] != ':')
+			goto bad_host;
+		hl = (size_t)(end - p - 1);
+		p++;
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(p, ':');
+		if (!colon)
+			goto bad_host;
+		hl = (size_t)(colon - p);
+		port = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(u->host))
+		goto bad_host;
+	memcpy(u->host, p, hl);
+	u->host[hl] = '\0';
+	char *end;
+	unsigned long pn = strtoul(port, &end, 10);
+	if (*port < '0' || *port > '9' || *end || pn == 0 || pn > 65535)
+		goto bad_host;
+	u->port = (uint16_t)pn;
+	if (resolve(u) < 0) {
+		snprintf(err, errcap, "upstream: cannot resolve '%s'", u->host);
+		return -1;
+	}
+	return 0;
+bad_host:
+	snprintf(err, errcap,
+		 "upstream: want HOST:PORT or [IPV6]:PORT after the scheme "
+		 "(port 1..65535)");
+	return -1;
+}
