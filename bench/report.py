@@ -37,6 +37,7 @@ METRICS = [
     ("up_cpu_per_gb", "forwarder CPU s per GB, upload", False, 2),
     ("down_cpu_per_gb", "forwarder CPU s per GB, download", False, 2),
     ("base_rss_kb", "forwarder RSS at start, KB", False, 0),
+    ("base_anon_kb", "  of which its own (anonymous) memory, KB", False, 0),
     ("rss_after_1000", "RSS with 1,000 idle TCP connections, KB", False, 0),
     ("rss_per_conn_1000", "RSS per idle connection (1,000), bytes", False, 0),
     ("rss_after_10000", "RSS with 10,000 idle TCP connections, KB", False, 0),

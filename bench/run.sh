@@ -731,6 +731,11 @@ run_forwarder() {
 	sleep 0.5
 	if [ -n "$FWD_PID" ]; then
 		record "$fwd" base_rss_kb "$rep" "$(rss_kb "$FWD_PID")"
+		# RSS counts the shared C library's pages (about 1.3 MB of
+		# glibc, shared with every process); what the forwarder itself
+		# holds is its anonymous memory.
+		record "$fwd" base_anon_kb "$rep" \
+			"$(awk '/^Anonymous:/ { print $2 }' "/proc/$FWD_PID/smaps_rollup" 2>/dev/null)"
 		[ "$fwd" != "${fwd#tunproxy}" ] && record "$fwd" base_mem_used "$rep" "$(tp_counter mem_used)"
 	fi
 	for s in $(scenarios_for "$fwd"); do
