@@ -29,6 +29,10 @@ PKGS="$PKGS dante-server microsocks tinyproxy"
 install_deps() {
 	local missing="" p
 	for p in $PKGS; do
+		# npm may come with a Node.js from elsewhere (e.g. NodeSource's
+		# nodejs package carries its own npm and conflicts with
+		# Debian's): a working command is enough.
+		[ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing="$missing $p"
 	done
