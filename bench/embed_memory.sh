@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/embed_memory.sh: the embedded engine's memory against the iOS
 # Network Extension limits (docs/embedding.md, "Memory").
 #

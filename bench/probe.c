@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe.c - the small load generator and echo server of tunproxy's benchmark
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench/report.py RAW.tsv META.tsv OUT.md: the table of bench/run.sh.
 
 RAW.tsv has one line per measurement: forwarder, metric, repetition, value

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh: tunproxy's benchmark, beside the kernel and the peers.
 #
 #   bench/run.sh            full run: 3 repetitions, 10 s iperf3, 5 s probes

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench/wrk_parse.py FWD REP TX_DROPPED_BEFORE TX_DROPPED_AFTER < wrk output
 
 Turns `wrk --latency` output into bench/run.sh's raw rows (forwarder,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # apple-toolchain.cmake - the one description of an Apple target, shared by
 # scripts/build-apple.sh (Xcode's clang and SDK, on a Mac) and the CI
 # cross-build (scripts/cross-apple.sh: Zig's C compiler on Linux), so the

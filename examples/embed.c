@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* embed.c - embedding tunproxy the way an iOS or Android app does, on
  * Linux, with nothing but the public header.
  *

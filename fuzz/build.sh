@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets into build-fuzz/ with clang, ASan and UBSan:
 #   fuzz_packet_parse fuzz_tcp_opts fuzz_reasm fuzz_router
 #   fuzz_devtransport fuzz_vnet fuzz_capture

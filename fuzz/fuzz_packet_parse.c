@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_packet_parse.c - libFuzzer entry point; the harness is fz_packet_parse_run() in
  * fuzz/harness_*.c, shared with tests/unit/test_fuzz_regressions.c. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_reasm.c - libFuzzer entry point; the harness is fz_reasm_run() in
  * fuzz/harness_*.c, shared with tests/unit/test_fuzz_regressions.c. */
 #include <stddef.h>

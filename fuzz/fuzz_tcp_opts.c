@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_tcp_opts.c - libFuzzer entry point; the harness is fz_tcp_opts_run() in
  * fuzz/harness_*.c, shared with tests/unit/test_fuzz_regressions.c. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness.h - the fuzz harnesses, shared by the libFuzzer targets
  * (fuzz/fuzz_*.c) and the regression unit test (tests/unit/
  * test_fuzz_regressions.c), so a crashing input replays through exactly the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_capture.c - the tee's mirror stream as `tunproxy capture` reads
  * it (src/tools/capture_stream.c), and the capture filter
  * (src/tools/capture_filter.c) on every packet in it.

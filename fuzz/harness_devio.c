@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_devio.c - the packet sources in front of the engine that are
  * not TUN reads of bare packets: the UDP dev transport
  * (src/io/tunconn_udp.c) and the virtio-net framing of a TUN with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_host.c - the fuzz target's fake driver (see harness_host.h). */
 #include "harness_host.h"
 

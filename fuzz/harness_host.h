@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_host.h - a deterministic fake driver for the router fuzz target.
  *
  * Implements struct core_host_ops without a syscall, like

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_router.c - the stateful fuzz harness: the whole sans-I/O engine
  * driven by a program decoded from the fuzz input.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_wire.c - fuzz harnesses for the stateless wire layer and the
  * reassembler, and the helpers every harness shares.
  *

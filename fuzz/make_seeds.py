@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the committed seed corpus of the fuzz targets: fuzz/corpus/<target>/.
 
     python3 fuzz/make_seeds.py [OUTDIR]      (default: fuzz/corpus)

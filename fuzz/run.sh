@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the fuzz targets (fuzz/build.sh) and runs each for a while:
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60, all seven)

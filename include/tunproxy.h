@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunproxy.h - the public API of libtunproxy.
  *
  * tunproxy takes the raw IP packets an OS hands a VPN-style app (a Linux

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # build-apple.sh: libtunproxy for Apple platforms, as one XCFramework.
 #
 # Builds the static library (the public API, driver and core: tunproxy_lib,

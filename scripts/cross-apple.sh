@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # cross-apple.sh WORKDIR: the Apple build, compiled and linked on Linux
 # (CTest: unit.apple_cross; CI runs it through scripts/test.sh).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tunproxy demo: builds tunproxy if needed, makes three network namespaces
 # (an "app" whose only network is tunproxy's TUN device, the "proxy" that
 # runs tunproxy, and a "net" with a DNS server, a web server, a UDP echo

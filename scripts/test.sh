@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds tunproxy twice and runs every test in both builds:
 #   build/       normal build, warnings are errors
 #   build-asan/  ASan + UBSan (leaks detected, first error aborts)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 cmake_policy(SET CMP0007 NEW)
 # Fails if the core or wire archives reference any undefined symbol that is
 # not in the allowlist: the core must never call the OS (STYLE.md 13).

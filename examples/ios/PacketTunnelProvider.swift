@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PacketTunnelProvider.swift - tunproxy inside an iOS (or macOS) Network
 // Extension: the sample docs/embedding.md walks through.
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tp.c - the public API (include/tunproxy.h) on top of the driver.
  *
  * A struct tp is a copy of the config, a driver (which owns the engine and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* admit.c - admission by file descriptors (see admit.h).
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* admit.h - admission by file descriptors (see admit.c).
  *
  * Every flow but a raw-ICMP one holds one host socket, so the process's

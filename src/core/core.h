@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core.h - the engine's state, shared by the core's modules only.
  *
  * Protocol modules (udp.c, icmp.c, tcp*.c) reach the rest of the engine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dgram.c - datagrams from host sockets into packets for the app.
  *
  * UDP and ICMP replies are read straight into the payload area of a

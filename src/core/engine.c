@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine.c - the router: the sans-I/O engine's entry points.
  *
  * core_input() checks a packet once (wire_packet_parse), puts fragments

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine.h - the sans-I/O core as the driver sees it.
  *
  * One entry point per kind of input, all taking the current time:

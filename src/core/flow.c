@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flow.c - the flow table: slots, hash, handles, timer heap (see flow.h).
  *
  * Memory: the slot array, the bucket array and the heap are sized for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flow.h - the flow table (the design's "port-NAT").
  *
  * Every UDP flow, ICMP echo flow and TCP connection is one slot of a table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flow_common.h - the header every flow type starts with (see flow.h). */
 #ifndef TP_CORE_FLOW_COMMON_H
 #define TP_CORE_FLOW_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flow_query.c - read-only questions about a flow (flow_query.h). */
 #include "core/flow_query.h"
 

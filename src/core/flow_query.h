@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flow_query.h - read-only questions the driver may ask about a flow.
  *
  * The host ops name a flow only by its handle. A driver layer that needs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* host_ops.h - what the sans-I/O core asks of the driver.
  *
  * The core never calls the OS. When a flow needs a host socket, data sent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* icmp.c - ICMP and ICMPv6 echo flows.
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* icmp.h - ICMP/ICMPv6 echo flows through ping (or raw) sockets.
  *
  * The engine's router calls these with e->now set to the current time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mem.c - budgeted allocation for the core (see mem.h). */
 #include "core/mem.h"
 

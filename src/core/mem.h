@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mem.h - the memory budget every core allocation goes through.
  *
  * The core allocates only at flow creation and at rare buffering events,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* policy.c - destination policy: safe defaults, allow and deny lists.
  *
  * Theory of operation

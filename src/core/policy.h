@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* policy.h - which destinations a new flow may go to (see policy.c).
  *
  * A rule is a prefix, optionally ports, an action and where it came from.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reasm.c - IPv4 and IPv6 fragment reassembly (see reasm.h).
  *
  * Model: a fixed table of max_datagrams slots, allocated at creation and

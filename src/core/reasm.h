@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reasm.h - IPv4 and IPv6 fragment reassembly in a bounded buffer.
  *
  * Apps send UDP datagrams larger than the TUN MTU; their kernel fragments

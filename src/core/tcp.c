@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp.c - TCP connections from the app, each spliced to a host socket.
  *
  * Theory of operation

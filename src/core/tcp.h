@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp.h - TCP connections terminated in userspace and spliced to host sockets.
  *
  * The engine's router calls these with e->now set to the current time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_cc.c - congestion control toward the app: CUBIC (RFC 9438).
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_conn.h - per-connection TCP state (embedded in union flow).
  *
  * Owned by the TCP module; see tcp.c for the theory of operation. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_int.h - what the TCP module's files share (tcp*.c only).
  *
  * tcp.c        state machine, input processing, socket events

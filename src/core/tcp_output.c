@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_output.c - segments to the app, built in place in the transmit ring.
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_rack.c - loss detection toward the app: RACK-TLP (RFC 8985).
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_rbuf.c - app->host data: straight to the socket, held only if it must.
  *
  * Theory of operation

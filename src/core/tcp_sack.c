@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_sack.c - the scoreboard: what was sent to the app, when, and its fate.
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_timer.c - RTT estimation and every TCP timer, folded into one.
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tx.c - the transmit ring (see tx.h).
  *
  * Slots are one contiguous allocation of slots * (headroom + slot_size)

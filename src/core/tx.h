@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tx.h - the ring of outgoing packets between the core and the TUN.
  *
  * A fixed number of fixed-size slots (MTU plus headroom for the driver's

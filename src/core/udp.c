@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp.c - UDP flows: one connected host socket per app flow.
  *
  * Theory of operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp.h - UDP flows: one connected host socket per app flow.
  *
  * The engine's router calls these with e->now set to the current time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp_cone.c - a flow for a datagram that reached a full-cone mapping
  * from a new remote (udp_cone.h). */
 #include "core/udp_cone.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp_cone.h - datagrams that arrive on a full-cone UDP mapping
  * (tp_config.udp_nat = TP_UDP_NAT_FULL_CONE, src/host/udp_cone.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dns_redirect.c - the DNS forwarder's address rewrite (dns_redirect.h).
  *
  * Only the destination of the host socket changes; the flow keeps the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dns_redirect.h - the engine's DNS forwarder for `tunproxy run`.
  *
  * The app is told its resolver is an address inside the TUN's prefix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* driver.c - the event loop around the core (see driver.h).
  *
  * One pass of the loop:

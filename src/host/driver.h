@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* driver.h - the I/O side: one thread's event loop around the core.
  *
  * The driver owns every fd: the TUN (through a tunconn), the host sockets

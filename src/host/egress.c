@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* egress.c - the socket hook, the routes and the upstream handshakes
  * (egress.h).
  *

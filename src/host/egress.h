@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* egress.h - how a flow leaves the proxy host: the embedder's socket hook,
  * the per-destination rules (route.h) and the upstream proxy handshakes.
  *

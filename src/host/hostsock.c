@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostsock.c - the parts of the host ops every OS shares: the socket table
  * (small ids the core sees, reused through a free stack, a generation per
  * reuse), sockaddr conversion, poller registration, want() and close().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostsock_darwin.c - the core's host ops on macOS and iOS sockets.
  *
  * The same model as hostsock_linux.c, with what Darwin lacks replaced:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostsock_linux.c - the core's host ops on Linux sockets.
  *
  * Every socket is non-blocking and close-on-exec. Choices that matter:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostsock_rcvbuf_linux.c - the bound on a host TCP socket's receive
  * buffer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* icmp_raw_linux.c - ICMP echo through a raw socket when ping sockets are
  * not permitted.
  *

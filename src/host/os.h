@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os.h - the few OS primitives the driver and the callback backend need
  * beyond POSIX, one file per OS chosen by the build: os_linux.c (Linux and
  * Android: eventfd, getrandom) and os_darwin.c (macOS and iOS: a pipe,

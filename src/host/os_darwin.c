@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os_darwin.c - OS primitives on macOS and iOS (see os.h).
  *
  * Darwin has no eventfd: the wake-up is a non-blocking pipe (kqueue could

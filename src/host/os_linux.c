@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os_linux.c - OS primitives on Linux and Android (see os.h).
  *
  * The wake-up is an eventfd: one fd, a counter, no buffer to fill. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* poller.h - readiness notification, one backend file per OS.
  *
  * The driver registers fds with a 64-bit tag and asks for readable and/or

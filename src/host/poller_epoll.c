@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* poller_epoll.c - the poller on Linux epoll (level-triggered). */
 #include "host/poller.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* poller_kqueue.c - the poller on BSD/Darwin kqueue (see poller.h).
  *
  * kqueue keeps one filter per (fd, direction): POLLER_IN is EVFILT_READ,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* route.c - the per-destination egress rules (route.h). */
 #include "host/route.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* route.h - which way a new flow leaves: tp_config.routes, the
  * "CIDR[:PORT[-PORT]]=direct|upstream|block" rules (docs/tunproxy.md,
  * "Upstream proxies"). The prefixes and ports are the destination

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcprx.c - picks the host -> app TCP receive backend, per engine and per
  * socket (see tcprx.h for the two backends and why there are two).
  *

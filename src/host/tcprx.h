@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcprx.h - the host -> app side of a TCP host socket: the bytes the host
  * sent, kept until the app has acknowledged them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcprx_backend.h - the two host -> app TCP receive backends behind
  * tcprx.h's dispatcher (tcprx.c). Only tcprx*.c include this.
  */

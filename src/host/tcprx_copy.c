@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcprx_copy.c - host -> app TCP data kept in userspace until the app
  * acknowledges it (see tcprx.h). Darwin always takes this path; Linux
  * takes it where the kernel cannot peek TCP data at an offset, or with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcprx_peekoff_darwin.c - Darwin has no SO_PEEK_OFF: the probe says so
  * and tcprx.c keeps every socket on the userspace ring (tcprx_copy.c).
  * The other functions exist so tcprx.c links; they are never reached.

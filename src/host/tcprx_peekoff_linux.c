@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcprx_peekoff_linux.c - host -> app TCP data left in the kernel socket
  * (see tcprx.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp_cone.c - full-cone UDP mappings (udp_cone.h). */
 #include "host/udp_cone.h"
 

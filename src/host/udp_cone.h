@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udp_cone.h - full-cone UDP (tp_config.udp_nat = TP_UDP_NAT_FULL_CONE):
  * RFC 4787 endpoint-independent mapping (4.1) and filtering (5).
  *

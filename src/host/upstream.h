@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* upstream.h - the wire side of the upstream proxies: SOCKS5 (RFC 1928,
  * RFC 1929) and HTTP CONNECT (RFC 9110 9.3.6) messages, built into and
  * parsed from caller buffers. No I/O and no state here: egress.c drives

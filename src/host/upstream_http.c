@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* upstream_http.c - HTTP CONNECT (RFC 9110 9.3.6) for the upstream proxy,
  * with basic authentication (RFC 7617), built and parsed without I/O
  * (upstream.h).

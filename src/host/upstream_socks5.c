@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* upstream_socks5.c - SOCKS5 messages (RFC 1928) and username/password
  * authentication (RFC 1929), built and parsed without I/O (upstream.h).
  *

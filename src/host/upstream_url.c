@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* upstream_url.c - tp_config.upstream: "socks5://[USER:PASS@]HOST:PORT" or
  * "http://[USER:PASS@]HOST:PORT" (upstream.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tun_darwin.c - the TUN helpers of tunproxy.h on macOS and iOS.
  *
  * On Apple platforms the system owns the utun device: a Network Extension

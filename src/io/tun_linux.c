@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tun_linux.c - creating and configuring a Linux TUN device.
  *
  * tp_tun_open() opens /dev/net/tun and attaches to (or creates) a TUN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tun_vnet.c - virtio-net headers and GSO runs; see tun_vnet.h. */
 #include "io/tun_vnet.h"
 

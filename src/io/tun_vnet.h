@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tun_vnet.h - the virtio-net header of a Linux TUN opened with
  * IFF_VNET_HDR, and GSO super-packets built from runs of TCP segments.
  *

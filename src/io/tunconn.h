@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunconn.h - packet I/O between the OS (or the embedding app) and the
  * engine: read a batch, write a batch, close.
  *

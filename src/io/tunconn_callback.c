@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunconn_callback.c - packets handed in and out by the embedding app.
  *
  * This is how an iOS NEPacketTunnelProvider feeds the engine: packets read

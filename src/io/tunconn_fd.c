@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunconn_fd.c - packets on a TUN file descriptor.
  *
  * Linux TUN (IFF_NO_PI) and Android's VpnService fd carry one bare IP

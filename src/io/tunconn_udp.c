@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunconn_udp.c - the UDP dev transport: one datagram = one IP packet.
  *
  * The development loop of docs/devloop.md: a phone app's packet tunnel (or

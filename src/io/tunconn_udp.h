@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tunconn_udp.h - the UDP dev transport: IP packets as UDP datagrams.
  *
  * The tunconn backend behind `tunproxy --listen udp:HOST:PORT` and

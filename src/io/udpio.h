@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udpio.h - batched UDP datagram I/O: the UDP dev transport
  * (tunconn_udp.c) and the tools (device, tee).
  *

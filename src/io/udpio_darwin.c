@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udpio_darwin.c - udpio.h on macOS and iOS: recvmsg/sendmsg loops.
  *
  * Darwin has no recvmmsg/sendmmsg (its sendmsg_x/recvmsg_x are private

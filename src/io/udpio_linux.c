@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udpio_linux.c - udpio.h with recvmmsg/sendmmsg (Linux). */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "udpio.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* capture.c - `tunproxy capture`: the tee's subscriber, writing pcapng.
  *
  * Connects to the tee's mirror port, checks the greeting, and turns each

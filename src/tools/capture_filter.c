@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* capture_filter.c - the capture's packet filter (see capture_filter.h).
  *
  * IPv6 extension headers are walked (hop-by-hop, routing, destination

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* capture_filter.h - which packets `tunproxy capture` keeps.
  *
  * A filter is up to three conditions, all of which must hold: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* capture_stream.c - mirror records to pcapng blocks (capture_stream.h). */
 #include "capture_stream.h"
 

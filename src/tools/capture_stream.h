@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* capture_stream.h - the reading side of the tee's mirror stream
  * (mirror.h), as `tunproxy capture` runs it: the greeting is checked, then
  * each record is decoded, filtered (capture_filter.h) and written to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* device.c - the device simulator's loop (model in device.h).
  *
  * A pass polls the TUN, the server socket and the control fd. The TUN has

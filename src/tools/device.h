@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* device.h - the device simulator: a TUN device bridged to the UDP dev
  * transport, exactly as the phone app's packet tunnel would do it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* device_main.c - `tunproxy device`: options, the TUN, signals, the loop.
  *
  * Creates (or takes) the TUN device the simulated apps use, configures it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devtun.h - the device simulator's TUN, one file per OS (devtun_linux.c,
  * devtun_darwin.c); device.c and device_main.c never #ifdef.
  *

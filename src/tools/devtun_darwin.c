@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devtun_darwin.c - devtun.h on macOS: a utun interface.
  *
  * A utun is created by connecting a PF_SYSTEM control socket to the

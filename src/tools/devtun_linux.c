@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devtun_linux.c - devtun.h on Linux: the library's TUN helpers; packets
  * on the fd are bare IP packets (IFF_TUN | IFF_NO_PI). */
 #include "devtun.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* impair.c - the impairment stage (model in impair.h).
  *
  * Each offered packet draws the same fixed set of random numbers from a

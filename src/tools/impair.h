@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* impair.h - a seeded, deterministic network impairment stage.
  *
  * What netem does on a qdisc, done in userspace in one direction of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c - the tunproxy command: option parsing, signals, and the proxy.
  *
  * Uses only the public header. The engine runs on the main thread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mirror.c - encoding and decoding of the tee's mirror stream (mirror.h). */
 #include "mirror.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mirror.h - the stream the tee sends to its subscribers (e.g. capture).
  *
  * A subscriber opens a TCP connection to the tee's mirror port and only

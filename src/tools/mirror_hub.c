@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mirror_hub.c - the tee's subscribers (model in mirror_hub.h).
  *
  * Each subscriber's buffer is a byte ring. publish() appends a whole

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mirror_hub.h - the tee's subscribers: who gets a copy of every packet.
  *
  * A TCP listening socket; each subscriber that connects gets the mirror

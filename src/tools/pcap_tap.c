@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pcap_tap.c - the --pcap writer (pcap_tap.h) over pcapng.c. */
 #include "pcap_tap.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pcap_tap.h - `--pcap FILE`: the engine's packet tap (tp_config.tap)
  * written as pcapng, in the directions of `tunproxy capture` (outbound:
  * from the app, inbound: to the app).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pcapng.c - the pcapng writer (model in pcapng.h).
  *
  * Every block is: type (4), total length (4), body, options, total length

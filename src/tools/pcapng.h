@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pcapng.h - a minimal pcapng writer for raw IP packets.
  *
  * One section, one interface of link type LINKTYPE_RAW (101: each packet

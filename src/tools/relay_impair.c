@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* relay_impair.c - the up/down impairment stages of a relay tool (see
  * relay_impair.h). */
 #include "relay_impair.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* relay_impair.h - the two impairment stages (up, down) of a relay tool
  * (device, tee): their options, their log line, creating them and the
  * poll timeout their held packets ask for. The stages themselves are

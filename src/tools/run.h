@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run.h - `tunproxy run [OPTIONS] [--] CMD [ARGS...]`: one command's
  * traffic through tunproxy (run_linux.c: the proxy side; run_ns_linux.c: the
  * namespace side; run_dns.c: the resolver it is given).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_darwin.c - `tunproxy run` on macOS: not available.
  *
  * run puts CMD in a network namespace of its own whose only way out is a

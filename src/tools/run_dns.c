@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_dns.c - the resolver of `tunproxy run` (run_dns.h).
  *
  * CMD asks an address inside its TUN's prefix; the engine's DNS redirect

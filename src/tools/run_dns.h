@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_dns.h - the resolver `tunproxy run` gives CMD (run_dns.c). */
 #ifndef TP_TOOLS_RUN_DNS_H
 #define TP_TOOLS_RUN_DNS_H

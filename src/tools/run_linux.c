@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_linux.c - `tunproxy run [OPTIONS] [--] CMD [ARGS...]` (run.h), the proxy
  * side.
  *

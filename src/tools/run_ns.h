@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_ns.h - the namespace side of `tunproxy run` (run_ns_linux.c): in the
  * forked child, before CMD is executed. */
 #ifndef TP_TOOLS_RUN_NS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_ns_linux.c - the namespace side of `tunproxy run` (run_ns.h).
  *
  * Runs in the child tunproxy forks for CMD, which is single-threaded (as

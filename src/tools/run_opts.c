@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run_opts.c - the options of `tunproxy run` and --pcap (run.h), on every
  * OS: --pcap works with --listen on macOS too; run itself is Linux-only
  * (run_linux.c; run_darwin.c says so).

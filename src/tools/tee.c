@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tee.c - the traffic tee (model in tee.h).
  *
  * One poll loop over four kinds of fd: the device-side UDP socket, the

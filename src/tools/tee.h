@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tee.h - the traffic tee between a device and the proxy.
  *
  *   device --UDP--> [listen]  tee  [upstream socket] --UDP--> proxy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tee_main.c - `tunproxy tee`: options, signals and the loop around tee.c.
  *
  * SIGINT/SIGTERM/SIGHUP stop it (counters printed, exit 0); SIGUSR1

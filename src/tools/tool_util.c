@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tool_util.c - helpers shared by the subcommands (see tool_util.h). */
 #include "tool_util.h"
 

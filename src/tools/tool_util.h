@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tool_util.h - small helpers shared by the tunproxy subcommands (device,
  * tee, capture): logging to stderr, clocks, socket addresses, value
  * parsing, signals delivered through a pipe, and the counter dump format.

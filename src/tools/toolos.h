@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* toolos.h - the few system calls the tools make differently per OS (socket
  * flags, the open-file limit), one file per OS (toolos_linux.c,
  * toolos_darwin.c); callers never #ifdef.

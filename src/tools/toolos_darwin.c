@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* toolos_darwin.c - toolos.h on macOS: fcntl for the flags, SO_NOSIGPIPE
  * for SIGPIPE (Darwin has no SOCK_NONBLOCK, accept4, pipe2 or
  * MSG_NOSIGNAL). */

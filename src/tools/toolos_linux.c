@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* toolos_linux.c - toolos.h on Linux: the flags in the calls themselves. */
 #define _GNU_SOURCE /* accept4, pipe2 */
 #include "toolos.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tools.c - subcommand dispatch and the proxy's --listen option value. */
 #include "tools.h"
 

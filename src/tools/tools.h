@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tools.h - the subcommands of the tunproxy command (main.c dispatches).
  *
  *   tunproxy device   the device simulator (device.c)

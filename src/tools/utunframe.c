@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* utunframe.c - utun's 4-byte family framing (utunframe.h). */
 #include "utunframe.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* utunframe.h - reads and writes of one packet on a Darwin utun fd, whose
  * packets carry a 4-byte address family (network byte order) first.
  *

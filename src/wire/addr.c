@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* addr.c - printable addresses.
  *
  * IPv4 is printed as a dotted quad (RFC 791). IPv6 follows RFC 5952:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* addr.h - one address type for both families.
  *
  * An IPv4 address is stored as a v4-mapped IPv6 address (::ffff:a.b.c.d) so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* build.c - builders for IPv4/IPv6 packets with UDP, TCP and ICMP (see
  * build.h), and the fragmenter.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* build.h - writing IP packets in place.
  *
  * Builders write headers into a buffer the caller owns and return the

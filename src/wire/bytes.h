@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bytes.h - big-endian (network order) loads and stores.
  *
  * The wire layer reads every multi-byte header field through these helpers

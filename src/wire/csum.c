@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csum.c - the Internet checksum (RFC 1071) and its incremental update
  * (RFC 1624), with the IPv4 (RFC 768, RFC 9293 3.1) and IPv6 (RFC 8200 8.1)
  * pseudo-headers.

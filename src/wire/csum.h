@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csum.h - the Internet checksum (RFC 1071), incremental update (RFC 1624),
  * and the pseudo-headers of IPv4 (RFC 768/793) and IPv6 (RFC 8200 8.1).
  *

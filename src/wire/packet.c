@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* packet.c - the checker behind struct wire_packet (see packet.h).
  *
  * One pass over untrusted bytes, outermost header first. Each header is

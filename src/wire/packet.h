@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* packet.h - the checked view of one IP packet.
  *
  * wire_packet_parse() validates every length field of the IP header (IPv4

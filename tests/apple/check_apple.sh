@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check_apple.sh ROOT WORKDIR: what can be checked of the Apple build on
 # Linux, without an Apple SDK (CTest: unit.apple_module, unit.apple_sources).
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // module_check.m - imports the TunProxy module the way Swift and
 // Objective-C code in an app does (@import), and touches every function
 // and type of the public API so a header error in any of them fails the

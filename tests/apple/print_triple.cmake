@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # print_triple.cmake: prints the clang target triple cmake/apple-toolchain.cmake
 # gives a slice (Xcode mode), so tests/apple/check_apple.sh compiles the
 # module map for exactly the triples scripts/build-apple.sh builds.

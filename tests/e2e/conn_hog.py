@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Opens TCP connections one after the other and holds them, to use up a
 resource of the proxy in between (its fds, its memory budget).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A bare client of the UDP dev transport: sends COUNT DNS queries for NAME,
 each one an IPv4/UDP packet from SRC to DNS_SERVER:53 in its own datagram, to
 the proxy at HOST:PORT, then collects replies for WAIT seconds.

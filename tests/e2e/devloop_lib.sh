@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # devloop_lib.sh: the development loop of docs/devloop.md on top of lib.sh's
 # topology. Source lib.sh first, then this file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flood.c - packet flood generator for tunproxy's flood tests
  * (test_flood_*.sh). Compiled by the test with cc; not part of the build.
  *

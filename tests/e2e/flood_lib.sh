@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # flood_lib.sh: shared by test_flood_syn.sh, test_flood_udp.sh and
 # test_flood_icmp.sh (issue 5, point 4). Source lib.sh first.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # impair_lib.sh: the impaired-link matrix of issue 5 point 3, shared by
 # test_impair_loss.sh, test_impair_link.sh and test_impair_delay.sh (split so

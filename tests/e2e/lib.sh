@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # lib.sh: the three-namespace topology of shared/TESTING.md for tunproxy's
 # end-to-end tests. Source it from tests/e2e/test_*.sh (run by bash).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes a burst of malformed IPv4/IPv6 packets into a TUN device, for
 tunproxy's e2e test of hostile input. Run inside the namespace that holds the
 device: packets sent on an AF_PACKET socket bound to it go to whoever holds

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes one packet that opens a flow (TCP SYN, UDP datagram or ICMP echo
 request) into a TUN device and reports what the proxy answered, for
 destinations an application cannot reach through its own kernel: the

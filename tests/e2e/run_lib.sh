@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # run_lib.sh: helpers for the `tunproxy run` tests (test_run*.sh).
 #

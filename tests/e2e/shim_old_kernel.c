@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shim_old_kernel.c - an LD_PRELOAD library that makes this kernel refuse
  * what older kernels refuse, so the end-to-end tests run tunproxy's
  * fallbacks on the CI kernel (tests/CMakeLists.txt registers the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Connects once and checks how the connect ends, and how fast.
 
 Usage: tcp_connect.py HOST PORT --expect ERRNO[,ERRNO...] [--within SEC]

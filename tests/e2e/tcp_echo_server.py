@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A TCP echo server (asyncio) for many-connection tests: every byte a
 client sends comes back; when the client shuts down its write side the
 server finishes echoing and closes. Prints one line per connection that

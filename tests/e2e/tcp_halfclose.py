@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Half-closed TCP connections, both ways (client and server).
 
 Mode "app-first" (server port PORT_A): the client sends a request of random

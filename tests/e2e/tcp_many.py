@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Many concurrent TCP connections, each carrying data checked byte for byte
 (client for tcp_echo_server.py).
 

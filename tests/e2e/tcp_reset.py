@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """TCP resets in the middle of a transfer, both ways (client and server).
 
 Every stream is SHAKE-256 of a 16-byte nonce the client sends first, so the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A TCP sink for upload tests: every connection is read to end of stream,
 its bytes counted and hashed with SHA-256; then the server prints
 "sink LOCALADDR BYTES SHA256HEX SECONDS" on stdout and sends "BYTES SHA256HEX\n"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A long-lived TCP connection that keeps sending, for the dev-session
 takeover test (test_devloop.sh).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Socket helpers shared by the two-port TCP test scripts (tcp_halfclose.py,
 tcp_reset.py): thread-safe output lines, a server that runs one handler
 per port on every host, and the client's connect."""

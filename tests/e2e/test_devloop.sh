@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The development loop of docs/devloop.md, end to end: the device simulator
 # holds the app's TUN and sends its packets over UDP to the tee, which
 # relays them to tunproxy --listen udp and mirrors them to a capture client.

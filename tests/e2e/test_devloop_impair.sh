@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A 20 MiB download through the development loop over a bad link: between
 # the device simulator and the tee, nftables drops 2% of the datagrams each
 # way (this kernel has no netem) and the simulator's own impairment stage

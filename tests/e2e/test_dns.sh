@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # DNS over UDP through tunproxy: dig in "app" asks dnsmasq in "net", over
 # IPv4 and IPv6 transports, for A and AAAA records; every answer is checked
 # against the records dnsmasq was given, and the proxy's counters must show

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The egress hook (tp_config.egress_hook), through the embedding example:
 # examples/embed --mark 42 sets SO_MARK on every host socket from the
 # hook, as an Android app would call VpnService.protect(fd) there. nft

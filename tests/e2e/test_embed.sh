@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The C embedding example (examples/embed.c) end to end: an app that reads
 # a TUN on its own thread and feeds tunproxy in callback mode (tp_input in
 # batches, output callback writing back), as an iOS packetFlow app does.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Running out of file descriptors (docs/robustness.md, "Exhaustion and
 # memory budget"). The proxy runs under `prlimit --nofile=64:64`; a long
 # download (24 MiB of random bytes that nginx paces at 2 MB/s) runs through

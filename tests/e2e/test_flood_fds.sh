@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Floods under a low open-file limit (issue 10, finding 2; docs/robustness.md
 # "Floods"). The proxy starts under `prlimit --nofile=256:1024` with the
 # default --max-flows (65536), so file descriptors, not the flow table, are

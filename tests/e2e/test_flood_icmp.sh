@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ICMP echo flood (issue 5, point 4): 100,000 echo requests, each from a
 # random source address with a random identifier and sequence number (a
 # new echo flow for the proxy each time: flood.c writes them into the TUN

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # SYN flood (issue 5, point 4): 100,000 TCP SYNs from random source
 # addresses and ports (flood.c writes them into the TUN at 20,000/s) to the
 # test host 203.0.113.10, port 81, where nftables in "net" drops every SYN:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # UDP flow flood (issue 5, point 4): 100,000 UDP datagrams, each from a
 # random source address and port (a new flow for the proxy each time:
 # flood.c writes them into the TUN at 20,000/s), to a closed port of the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Impaired links (issue 5, point 3), part 3 of 3: 50 ms +- 20 ms of delay
 # in each direction (RTT about 100 ms; the jitter reorders packets, as
 # netem's does), by the device simulator's impairment stage. A 20 MiB

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Impaired links (issue 5, point 3), part 2 of 3: the device simulator's
 # impairment stage (`tunproxy device --impair`, both directions) reorders
 # 25% of the packets, then duplicates 5%, then flips one bit in 1%. For

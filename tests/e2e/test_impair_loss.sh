@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Impaired links (issue 5, point 3), part 1 of 3: random loss of 1% and of
 # 5% of the packets in each direction (nftables on the loopback between the
 # device simulator and the proxy: this kernel has no netem; the rules'

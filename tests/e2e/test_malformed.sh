@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Hostile input: a few thousand malformed packets written into the TUN
 # (truncated headers, lying lengths, bad checksums, bad IHL, bogus IPv6
 # extension chains and fragments, wrong versions, bit flips, random bytes;

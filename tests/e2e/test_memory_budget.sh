@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The memory budget (docs/robustness.md, "Exhaustion and memory budget"):
 # tunproxy --max-memory 2M (the engine's fixed tables take about 0.6 MiB of
 # it), with fds to spare (prlimit), so that memory is what runs out.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ICMP echo through tunproxy: ping and ping -6 from "app" to the host in
 # "net" get their replies (right source, sequence and payload; iputils ping
 # reports corrupted payloads and duplicates), two pings at once keep their

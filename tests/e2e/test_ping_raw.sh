@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_ping.sh with ping sockets forbidden in the proxy's namespace
 # (net.ipv4.ping_group_range left at "1 0"): tunproxy, running as root, must
 # fall back to a raw ICMP socket and still deliver every reply.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Safe defaults and the destination policy (docs/robustness.md, "Safe
 # defaults"). Servers listen on the proxy namespace's own loopback
 # (127.0.0.1 and ::1: TCP 8080, UDP echo 7777): the proxy host's local

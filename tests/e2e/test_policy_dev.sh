@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The proxy never carries the app to its own dev-transport socket (which
 # would feed the app's packets back into the proxy). tunproxy listens on
 # the wildcard address (--listen udp:[::]:8081 --listen-public: IPv4 and

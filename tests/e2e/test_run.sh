@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tunproxy run as root: curl 10 MiB byte-exact (IPv4, IPv6), DNS through
 # the forwarder (dig over UDP and TCP to 10.0.0.1 and fdaa::1, getent),
 # ping, exit statuses (7, 143, 127), signal forwarding, and nothing left

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tunproxy run --netns: attach to an existing network namespace (a path
 # as root, a PID as root and as an unprivileged user who owns the PID's
 # user namespace) instead of creating one. CMD's traffic goes through the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --pcap: every packet crossing the TUN, both ways, as pcapng with its
 # direction, readable by tshark: with `run` (to a file and to stdout), cut
 # by SIGINT and even by SIGKILL (the file ends on a block boundary after

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tunproxy run as an unprivileged user (uid 65534, a user namespace of its
 # own, /dev/net/tun 0666 for the test): the same checks as test_run.sh,
 # plus the errors an unprivileged user meets.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The TUN as the default route of tunproxy's own namespace (issue 10,
 # finding 3; docs/tunproxy.md, "The TUN as this namespace's default route").
 # Here tunproxy creates and configures tp0 (10.0.0.8/24, fdaa::8/64) in

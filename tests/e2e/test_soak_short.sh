@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The soak of issue 5 (point 6), shortened for CI: tests/soak/soak.sh for
 # 60 s (TP_SOAK_SECONDS) of mixed traffic (short HTTP requests, bulk
 # transfers, DNS, ping, UDP echo) through the proxy: RSS flat after the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bulk TCP through tunproxy, byte-exact: a 100 MiB file of random bytes is
 # downloaded by curl from nginx in "net" and uploaded by nc (-N: FIN after
 # the file) to a SHA-256 sink in "net" (tcp_sink.py), over IPv4 and IPv6.

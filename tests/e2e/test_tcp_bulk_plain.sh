@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_tcp_bulk.sh with the TUN opened without the virtio-net header
 # (--no-offload): one packet per segment both ways, the path a handed-in
 # fd (Android, Darwin utun) takes. The *.nooffload variant sets

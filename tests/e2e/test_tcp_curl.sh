@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # HTTP over tunproxy's userspace TCP with the app's kernel TCP and curl on
 # one side and nginx in "net" on the other, over IPv4 and IPv6: small pages
 # (a few bytes, a few KB, 200 KB: several windows) are fetched and compared

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Half-close through tunproxy, each direction on its own (RFC 9293 3.6),
 # over IPv4 and IPv6, with tcp_halfclose.py at both ends:
 #  - app first: the app sends 2 MiB and shuts down its write side; the

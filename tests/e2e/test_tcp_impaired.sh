@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bulk TCP through tunproxy over a lossy path, still byte-exact. This kernel
 # has no netem, so the loss is nftables (shared/TESTING.md): 2% of the
 # packets are dropped at random in each direction, and the nft counters must

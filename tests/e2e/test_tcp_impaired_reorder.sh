@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bulk TCP through tunproxy over a bad link with loss, reordering and
 # delay ("netem loss 2% reorder 10% delay 5ms" of issue 3), still
 # byte-exact. This kernel has no netem, so the impairment is the userspace

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # 1,000 concurrent TCP connections through tunproxy, each carrying data
 # checked byte for byte: tcp_many.py in "app" opens them all (half IPv4,
 # half IPv6) to an asyncio echo server in "net", then sends two messages of

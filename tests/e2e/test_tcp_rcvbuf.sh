@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # What an app that stops reading can pin in the host's kernel (issue 11,
 # item 7): host data waits in each host TCP socket until the app
 # acknowledges it, so --host-rcvbuf bounds every host socket's receive

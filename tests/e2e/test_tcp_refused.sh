@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Honest connection setup through tunproxy: the app's connect fails the way
 # the real destination makes the proxy's connect fail, and at once.
 #  - A closed port in "net" (its kernel answers RST): the app gets RST,

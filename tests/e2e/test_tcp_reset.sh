@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Resets in the middle of a transfer through tunproxy, each way, over IPv4
 # and IPv6, with tcp_reset.py at both ends:
 #  - host reset: the server in "net" sends 256 KB, pauses, pushes more and

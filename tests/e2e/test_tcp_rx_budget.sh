@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The memory budget on the userspace receive path (the phone's path: host
 # data waits in tunproxy's rings, tcprx_copy.c; no TUN offloads): 64
 # concurrent 10 MiB downloads under --max-memory $TP_BUDGET (default 3M)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # UDP datagrams through tunproxy, checked byte for byte: a client in "app"
 # sends random payloads of 1..1400 bytes over several sockets (several flows)
 # to a UDP echo server in "net" and compares every reply, over IPv4 and IPv6;

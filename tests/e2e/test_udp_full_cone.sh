@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Full-cone UDP (--udp-nat full-cone, RFC 4787 endpoint-independent
 # mapping and filtering). An app socket sends to server A; A answers, and
 # server B (another address and port, which the app never wrote to) sends

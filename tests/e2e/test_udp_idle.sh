@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Idle UDP flows expire: with --udp-timeout 2 --dns-timeout 1, a flow that
 # keeps exchanging stays (one flow, not re-created), and once everything is
 # quiet udp_flows_open falls to 0 and flows_expired grows. A second proxy

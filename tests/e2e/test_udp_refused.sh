@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A UDP datagram to a closed port: the host in "net" answers the proxy's
 # socket with port-unreachable, and the proxy must send the app the
 # ICMP/ICMPv6 port-unreachable a real network would, so the app's connected

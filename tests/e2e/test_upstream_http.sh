@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TCP through an HTTP CONNECT upstream (tinyproxy with basic auth,
 # --upstream http://USER:PASS@HOST:PORT): a byte-exact download (curl,
 # SHA-256) over IPv4 and IPv6 destinations, the server seeing the

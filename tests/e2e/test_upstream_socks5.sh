@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TCP and UDP through SOCKS5 upstreams (--upstream socks5://..., RFC 1928,
 # RFC 1929): microsocks with a username and password, dante without.
 # Through each: a byte-exact download (curl, SHA-256) from an IPv4 and an

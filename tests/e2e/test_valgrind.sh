@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # One end-to-end run with the proxy under valgrind memcheck (issue 5, point
 # 2): a representative mix through one tunproxy process - DNS (A and AAAA
 # over IPv4 and IPv6), UDP echo (several flows, both families, a datagram

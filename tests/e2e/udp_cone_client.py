@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The app side of the full-cone test: one UDP socket sends to A, then to
 B, and prints every datagram it receives within the wait as
 "from ADDR PORT: TEXT", one per line.

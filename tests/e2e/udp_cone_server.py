@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Two UDP servers, A and B, for the full-cone test: a datagram to A gets
 two answers sent to the address it came from: "A <addr> <port>" from A,
 and "B" from B, which the client never wrote to. A datagram to B is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """UDP echo client for tunproxy's e2e tests: sends random payloads to an echo
 server over connected UDP sockets and checks each reply byte for byte.
 

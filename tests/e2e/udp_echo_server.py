@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """UDP echo server for tunproxy's e2e tests: every datagram received on
 ADDR:PORT goes back unchanged to its sender, from ADDR (bound, so the reply's
 source is the address the client used).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks that a UDP send to a closed port ends in "connection refused" for
 the app: on a connected UDP socket, the ICMP/ICMPv6 port-unreachable that
 comes back makes a later send or recv fail with ECONNREFUSED.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # upstream_lib.sh: upstream proxies for the egress tests, in the "net"
 # namespace (source after lib.sh). Each proxy listens on $NET_V4 and

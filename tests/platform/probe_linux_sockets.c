@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* probe_linux_sockets.c - proves the Linux socket behaviours the driver
  * relies on (STYLE.md 15). If a kernel changes one of them, this fails
  * before anything subtler does.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Soak (issue 5, point 6): minutes of mixed traffic through tunproxy, with
 # the proxy's memory and fds watched.
 #

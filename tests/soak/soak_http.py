@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Many short HTTP requests for the soak test: THREADS threads each open a
 new TCP connection per request (HTTP/1.0 GET, the server closes), read the
 whole answer and check the status and the body's length, until SECONDS have

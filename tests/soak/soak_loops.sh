@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # soak_loops.sh: the traffic loops of tests/soak/soak.sh, each run in the
 # app namespace until DEADLINE (epoch seconds); each prints one line
 # "KIND ok N failed M" at the end (and "error ..." lines for the first

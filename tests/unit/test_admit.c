@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_admit.c - admission by file descriptors (src/core/admit.c, issue
  * 10 part 3): the budget an open-file limit leaves, datagram flows held to
  * it, and a host socket refused with EMFILE answered by ending the least

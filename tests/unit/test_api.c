@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api.c - the public API in callback mode, against real loopback
  * sockets of the test process (no root, no TUN): a UDP datagram handed in
  * with tp_input() reaches a local echo socket, and the reply comes back

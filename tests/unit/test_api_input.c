@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api_input.c - tp_input's contract: backpressure instead of
  * unbounded buffering (engine not started, engine slowed down by a slow
  * output callback), TP_ESTATE once stopped or outside callback mode, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api_lifecycle.c - an engine's life from the app's side:
  *   - create/destroy in a loop, started or not, with flows and host
  *     sockets open at destroy time: no fd left behind (and no leak: the

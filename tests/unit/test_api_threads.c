@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api_threads.c - the public API's thread rules, with real traffic:
  * UDP datagrams handed in with tp_input() reach an echo server on a
  * loopback socket of this process and the echoes come back through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_capture_filter.c - the capture's --proto/--port/--host filter on
  * hand-made IPv4 and IPv6 packets: protocol, ports (not from a non-first
  * fragment), IPv6 extension headers walked, addresses both ways, and

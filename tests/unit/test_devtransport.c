@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_devtransport.c - the UDP dev transport (src/io/tunconn_udp.c) on
  * real loopback sockets with a fake clock for its idle rule:
  *   - one datagram in = one packet out of read_batch, bytes intact, and

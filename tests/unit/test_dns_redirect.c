@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_dns_redirect.c - the DNS redirect of `tunproxy run` and the packet
  * tap: parsing the redirect and upstream, rewriting only port 53 of the
  * redirected addresses, an engine whose resolver address (under the

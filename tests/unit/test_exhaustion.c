@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_exhaustion.c - running out of host sockets and of the memory
  * budget, through the engine with the fake host (tests/unit/support):
  *   - no host socket (EMFILE, ENFILE, EADDRNOTAVAIL...) and nothing to

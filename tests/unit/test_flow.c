@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_flow.c - the flow table: lookup, handles, deferred free, the timer
  * heap, limits and the memory budget, driven through the engine with host
  * ops that refuse everything (no flow here needs a socket). */

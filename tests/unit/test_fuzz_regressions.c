@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fuzz_regressions.c - inputs with which the fuzzers found bugs,
  * replayed through the harnesses that found them (fuzz/harness_*.c are
  * compiled into this test), and the committed seed corpus of every target.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_icmp_budget.c - an echo flow whose driver-side buffer does not fit
  * the memory budget. The raw-ICMP fallback (icmp_raw_linux.c) charges a
  * 2 KiB reply stash per echo flow to the engine's budget and answers

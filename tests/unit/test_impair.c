@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_impair.c - the impairment stage (src/tools/impair.c) with a fake
  * clock: spec parsing; the same seed gives the same losses, duplicates,
  * reorderings and delays (replayable); rates come out near the asked

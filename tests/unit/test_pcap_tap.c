@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pcap_tap.c - `--pcap` on the engine's tap (src/tools/pcap_tap.c):
  * records reach the file at the end of each batch (TP_TAP_FLUSH), not
  * later, so a capture is readable while it runs and after a kill; each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pcapng.c - the capture's pcapng writer, refereed by tshark.
  *
  * Files are written with src/tools/pcapng.c and read back with `tshark -r`

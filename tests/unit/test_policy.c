@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_policy.c - the destination policy (src/core/policy.c): the list
  * parser, CIDR and port matching at their edges for both families, the
  * precedence of rules, and the answers the engine sends for a refused flow

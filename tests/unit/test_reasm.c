@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_reasm.c - fragment reassembly: round trips through the fragmenter in
  * every order, duplicates, overlaps (RFC 5722), conflicting ends, the
  * 65535-byte limit, the timeout (with a fake clock), and both bounds.

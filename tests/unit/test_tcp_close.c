@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_close.c - closing: FIN from each side with the other direction
  * still flowing, simultaneous close, TIME-WAIT, RST in every state, host
  * resets, RFC 5961 challenge ACKs and the idle timeout. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_data.c - data both ways: in order, out of order, duplicates and
  * overlaps, delayed ACKs, the app's window and zero-window probes, and a
  * slow host socket that must shrink the window rather than grow memory. */

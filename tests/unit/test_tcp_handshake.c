@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_handshake.c - connection setup through the engine: options
  * negotiated, connect outcomes (refused, unreachable, silent), limits,
  * segments for unknown flows, SYN-ACK retransmission, and the size of the

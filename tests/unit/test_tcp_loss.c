@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_loss.c - reliability toward the app: RTO with backoff, giving
  * up, fast retransmit on duplicate ACKs (NewReno), SACK-based recovery of
  * one and several holes, and retransmission of a lost FIN. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_lossy.c - a whole connection over a bad path, both directions at
  * once: a small simulated app stack (cumulative ACKs, SACK blocks, go-back
  * retransmission) talks to the engine through a path that drops and

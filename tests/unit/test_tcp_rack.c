@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_rack.c - loss detection toward the app with RACK-TLP (RFC 8985)
  * and the scoreboard behind it: a tail loss probe before the RTO, a lost
  * retransmission found by RACK without an RTO, RACK's reordering timer,

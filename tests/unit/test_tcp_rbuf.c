@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_rbuf.c - app->host data held in userspace: many out-of-order
  * ranges kept at once (a reordering path), the SACK blocks naming the
  * latest ones, and the buffer's memory growing chunk by chunk with what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_rfc5961.c - what a blind attacker on the app's side may try
  * (RFC 5961) and arithmetic an untrusted MSS may push too far:
  *   - SYN_RCVD: an inexact RST in the window is challenged, not obeyed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcp_runs.c - app -> host data read in batches (CORE_IN_MORE): the
  * in-order segments of one connection that arrive back to back are
  * written with one send and acknowledged once, when the batch ends or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tcprx.c - the host -> app TCP receive paths (src/host/tcprx*.c) on
  * real loopback sockets, driven directly the way the core drives them:
  * peek at offsets, discard what the app acknowledged.

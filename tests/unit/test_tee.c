@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tee.c - the tee (src/tools/tee.c, mirror_hub.c) on loopback sockets,
  * driven one tee_step at a time:
  *   - relay both ways between a "device" and a "proxy" socket, with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tool_parse.c - the one number parser of the CLI and the tools
  * (src/tools/tool_util.c; main.c's options go through it too):
  *   - signs and blanks are refused everywhere: " -1" used to come out of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tun_vnet.c - GSO super-packets from runs of TCP segments
  * (io/tun_vnet.c) and the parser's trust in offloaded checksums.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_udpio.c - batched datagram I/O (src/io/udpio.h), both per-OS files
  * on Linux: udpio_linux.c (recvmmsg/sendmmsg) and udpio_darwin.c
  * (recvmsg/sendmsg loops, which are plain POSIX and run here too; the test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_upstream.c - the upstream proxies' wire side (upstream.h) and the
  * egress rules (route.h), with real message bytes: SOCKS5 greeting, RFC
  * 1929 authentication, CONNECT and UDP ASSOCIATE requests and replies of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_utunframe.c - utun's 4-byte family framing (src/tools/utunframe.c),
  * which `tunproxy device` uses on macOS, on a Linux datagram socketpair
  * standing in for the utun fd (one write = one packet, as on utun):

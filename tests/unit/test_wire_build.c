@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_wire_build.c - the packet builders and the fragmenter.
  *
  * Round trips: what a builder writes must parse back to the same fields

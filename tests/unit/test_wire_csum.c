@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_wire_csum.c - the Internet checksum (RFC 1071), its incremental
  * update (RFC 1624) and the pseudo-headers (RFC 768, RFC 8200 8.1).
  *

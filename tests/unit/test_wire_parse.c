@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_wire_parse.c - the packet checker (wire_packet_parse) and the TCP
  * option parser, with wire_addr_str and wire_drop_name.
  *

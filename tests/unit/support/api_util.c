@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api_util.c - see api_util.h. */
 #include "support/api_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api_util.h - helpers for the public-API tests (test_api_*.c): an output
  * sink that counts and keeps the engine's packets, a UDP echo server on a
  * loopback socket of the test process with its own thread, packet

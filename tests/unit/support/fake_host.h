@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_host.h - a scripted struct core_host_ops for unit tests.
  *
  * Stands in for the driver: sockets are slots in an array (ids from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_harness.c - see tcp_harness.h. */
 #include "support/tcp_harness.h"
 

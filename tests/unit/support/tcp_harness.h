@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_harness.h - packetdrill-style driving of the engine's TCP.
  *
  * One app connection (10.0.0.8:40000 -> 198.51.100.1:80, or the IPv6

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sys/event.h - a minimal stand-in for the BSD/Darwin kqueue header, only
  * so that src/host/poller_kqueue.c can be syntax-checked on Linux
  * (tests/apple/check_sources.sh). It declares just what that file uses,
