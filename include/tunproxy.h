@@ -51,7 +51,19 @@
 extern "C" {
 #endif
 
+/* libtunproxy is built with -fvisibility=hidden: what is declared here is
+ * its whole exported interface (only tp_* names; the internal modules'
+ * names such as tcp_input stay out of the way of an app's or lwIP's). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define TP_API_VERSION 1
+
+/* The library's release ("0.1.0", the project version of the build) and,
+ * if api is not NULL, the TP_API_VERSION it was built with (compare it
+ * with the header's to detect a mismatched library at run time). */
+const char *tp_version(int *api);
 
 /* Error codes (returned negated), with the caller's usual next step. */
 enum tp_error {
@@ -647,6 +659,10 @@ int tp_tun_open_offload(const char *name, char actual_name[16]);
  * on the calling thread). */
 int tp_tun_configure(const char *name, uint32_t mtu, const char *ip4_cidr,
 		     const char *ip6_cidr, tp_log_fn log, void *log_ctx);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

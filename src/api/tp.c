@@ -24,6 +24,7 @@
 #include "host/tcprx.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
+#include "tp_version.h"
 #include "tunproxy.h"
 
 struct tp {
@@ -50,6 +51,13 @@ static const char *const error_names[] = {
     [TP_EAGAIN] = "engine busy: try again later",
     [TP_EVERSION] = "config from a newer library version",
 };
+
+const char *tp_version(int *api)
+{
+	if (api)
+		*api = TP_API_VERSION;
+	return TP_VERSION_STRING;
+}
 
 const char *tp_strerror(int err)
 {

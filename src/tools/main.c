@@ -520,7 +520,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("tunproxy %d (API %d)\n", 1, TP_API_VERSION);
+			tools_print_version();
 			exit(0);
 		default: {
 			int r = run_parse_opt(&c->run, o, optarg, c->run_mode);

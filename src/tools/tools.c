@@ -2,16 +2,43 @@
 /* tools.c - subcommand dispatch and the proxy's --listen option value. */
 #include "tools.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tunproxy.h"
+
 #define DEFAULT_PROXY_PORT "8081"
+
+void tools_print_version(void)
+{
+	int api;
+	const char *v = tp_version(&api);
+	printf("tunproxy %s (API %d)\n", v, api);
+}
+
+/* Every subcommand answers --version the same way, wherever it stands
+ * among the subcommand's options (before a "--"). */
+static int sub_wants_version(int argc, char **argv)
+{
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--version") == 0)
+			return 1;
+	return 0;
+}
 
 int tools_dispatch(int argc, char **argv)
 {
 	if (argc < 2)
 		return -1;
+	bool sub = strcmp(argv[1], "device") == 0 ||
+		   strcmp(argv[1], "tee") == 0 ||
+		   strcmp(argv[1], "capture") == 0;
+	if (sub && sub_wants_version(argc, argv)) {
+		tools_print_version();
+		return 0;
+	}
 	if (strcmp(argv[1], "device") == 0)
 		return device_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tee") == 0)

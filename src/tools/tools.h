@@ -21,6 +21,10 @@ int capture_main(int argc, char **argv);
  * otherwise returns -1 (the proxy itself). */
 int tools_dispatch(int argc, char **argv);
 
+/* Prints "tunproxy VERSION (API N)" from tp_version() to stdout: the one
+ * --version line of the command and every subcommand. */
+void tools_print_version(void);
+
 /* The proxy's --listen value "udp:HOST:PORT" as tp_config.listen_udp
  * wants it ("HOST:PORT"): the port defaults to the PORT environment
  * variable, then 8081; "udp" alone means 127.0.0.1. Returns 0, or -1 with
