@@ -51,6 +51,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tunproxy-config.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/tunproxy-config-version.cmake
   DESTINATION ${TP_CMAKE_DIR})
 
+install(FILES docs/tunproxy.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+
 configure_file(examples/tunproxy.service.in tunproxy.service @ONLY)
 install(FILES examples/embed.c ${CMAKE_CURRENT_BINARY_DIR}/tunproxy.service
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

@@ -23,7 +23,7 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
 libdir=$(cd "$prefix" && ls -d lib* | head -n 1)
 libdir=$prefix/$libdir
 [ -d "$libdir/pkgconfig" ] || libdir=$(dirname "$(find "$prefix" -name tunproxy.pc)")/..
-for f in bin/tunproxy include/tunproxy.h \
+for f in bin/tunproxy include/tunproxy.h share/man/man1/tunproxy.1 \
 	share/doc/tunproxy/examples/tunproxy.service share/doc/tunproxy/examples/embed.c \
 	share/doc/tunproxy/LICENSE; do
 	[ -e "$prefix/$f" ] || die "not installed: $f"
