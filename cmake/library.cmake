@@ -36,14 +36,16 @@ target_link_libraries(tunproxy_shared PRIVATE Threads::Threads)
 target_include_directories(tunproxy_shared INTERFACE
   $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>)
 
-find_program(TP_OBJCOPY NAMES ${CMAKE_OBJCOPY} objcopy llvm-objcopy REQUIRED)
+find_program(TP_OBJCOPY NAMES ${CMAKE_OBJCOPY} objcopy llvm-objcopy)
+if(NOT TP_OBJCOPY)
+  message(FATAL_ERROR "libtunproxy.a needs objcopy (binutils or llvm)")
+endif()
 set(TP_MERGED_OBJ ${CMAKE_CURRENT_BINARY_DIR}/tunproxy_merged.o)
 set(TP_STATIC_LIB ${CMAKE_CURRENT_BINARY_DIR}/libtunproxy.a)
 add_custom_command(OUTPUT ${TP_STATIC_LIB}
   COMMAND ${CMAKE_LINKER} -r -o ${TP_MERGED_OBJ} ${TP_LIB_OBJECTS}
   COMMAND ${TP_OBJCOPY} --localize-hidden ${TP_MERGED_OBJ}
-  COMMAND ${CMAKE_COMMAND} -E rm -f ${TP_STATIC_LIB}
-  COMMAND ${CMAKE_AR} qc ${TP_STATIC_LIB} ${TP_MERGED_OBJ}
+  COMMAND ${CMAKE_AR} rc ${TP_STATIC_LIB} ${TP_MERGED_OBJ}
   COMMAND ${CMAKE_RANLIB} ${TP_STATIC_LIB}
   DEPENDS tp_wire tp_core tunproxy_lib
   COMMAND_EXPAND_LISTS

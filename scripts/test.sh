@@ -5,6 +5,8 @@
 #   build-asan/  ASan + UBSan (leaks detected, first error aborts)
 #   build-tsan/  ThreadSanitizer: only the API unit tests and test_embed.sh
 #                (see its block below; TP_SKIP_TSAN=1 skips it)
+#   build-clang/ the library and the command with clang -Werror, no tests
+#                (TP_SKIP_CLANG=1 skips it)
 # Unit tests and the end-to-end tests (network namespaces: run as root) run
 # through CTest; its summary is printed for each build. Exits non-zero if
 # anything failed. Installs what it needs with apt-get on Debian 12.
@@ -117,6 +119,28 @@ if [ "${TP_SKIP_ASAN:-0}" != 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_tests build-asan || fail=1
+fi
+
+# ---- clang (issue 14) ---------------------------------------------------------
+# The library, the command and the examples built with clang, warnings as
+# errors, so the -DTP_WERROR build stays clean under gcc and clang. No tests
+# are built there (the gcc trees run them): about a minute. TP_SKIP_CLANG=1
+# skips it.
+if [ "${TP_SKIP_CLANG:-0}" != 1 ]; then
+	echo "== configure and build build-clang (clang -Werror, no tests)"
+	if cmake -S "$ROOT" -B "$ROOT/build-clang" -DCMAKE_C_COMPILER=clang -DTP_WERROR=ON \
+		-DTP_TESTS=OFF >"$ROOT/build-clang.configure.log" 2>&1 &&
+		cmake --build "$ROOT/build-clang" -j "$JOBS" >"$ROOT/build-clang/build.log" 2>&1; then
+		rm -f "$ROOT/build-clang.configure.log"
+		echo "build-clang: clean"
+		TOTAL_PASS=$((TOTAL_PASS + 1))
+	else
+		grep -E -B2 -A8 'error|warning' "$ROOT/build-clang.configure.log" \
+			"$ROOT/build-clang/build.log" 2>/dev/null | tail -n 60
+		echo "test.sh: clang build failed (log: build-clang/build.log)" >&2
+		TOTAL_FAIL=$((TOTAL_FAIL + 1))
+		fail=1
+	fi
 fi
 
 # Fuzzing (fuzz/run.sh, owned with fuzz/): each libFuzzer target runs for
