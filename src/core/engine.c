@@ -571,6 +571,32 @@ static bool policy_admits(struct core_engine *e, const struct flow_key *key,
 	return false;
 }
 
+/* -vvv (TP_LOG_TRACE): one line per packet from the app with what the
+ * dispatcher decided. The level is tested first, so below trace a packet
+ * costs one comparison. */
+static bool tracing(const struct core_engine *e)
+{
+	return e->cfg.log && e->cfg.log_level >= TP_LOG_TRACE;
+}
+
+static void trace_packet(struct core_engine *e, const struct flow_key *k,
+			 const struct wire_packet *p, const char *what)
+{
+	char fs[128];
+	core_flow_str(k, fs, sizeof(fs));
+	if (p->proto == WIRE_PROTO_TCP) {
+		uint8_t fl = p->u.tcp.flags;
+		core_log(e, TP_LOG_TRACE, "packet %s [%s%s%s%s] %u bytes: %s",
+			 fs, fl & WIRE_TCP_SYN ? "S" : "",
+			 fl & WIRE_TCP_FIN ? "F" : "",
+			 fl & WIRE_TCP_RST ? "R" : "",
+			 fl & WIRE_TCP_ACK ? "." : "", p->payload_len, what);
+	} else {
+		core_log(e, TP_LOG_TRACE, "packet %s %u bytes: %s", fs,
+			 p->payload_len, what);
+	}
+}
+
 static void dispatch(struct core_engine *e, const struct wire_packet *p)
 {
 	struct flow_key key;
@@ -579,6 +605,11 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 		 * originated, neighbour discovery, ...) is not forwarded. */
 		DROP_INC(e, WIRE_DROP_PROTO);
 		CTR_INC(e, rx_dropped_unsupported);
+		if (tracing(e))
+			core_log(e, TP_LOG_TRACE,
+				 "packet %s type %u: not forwarded "
+				 "(rx_dropped_unsupported)",
+				 proto_name(p->proto), p->u.icmp.type);
 		return;
 	}
 	union flow *f = flow_lookup(e->flows, &key);
@@ -588,8 +619,20 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 	if (e->pend.t &&
 	    (p->proto != WIRE_PROTO_TCP || !f || !tcp_pend_extends(e, f, p)))
 		tcp_pend_flush(e);
-	if (!f && opens_flow(p) && !policy_admits(e, &key, p))
+	bool opens = !f && opens_flow(p);
+	if (opens && !policy_admits(e, &key, p)) {
+		if (tracing(e))
+			trace_packet(
+			    e, &key, p,
+			    "refused by policy (flows_refused_policy)");
 		return;
+	}
+	if (tracing(e))
+		trace_packet(e, &key, p,
+			     f	     ? "to its flow"
+			     : opens ? "opens a flow"
+				     : "no flow (answered or dropped by the "
+				       "protocol)");
 	switch (p->proto) {
 	case WIRE_PROTO_UDP:
 		f ? udp_input(e, f, p) : udp_input_new(e, &key, p);

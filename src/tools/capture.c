@@ -94,7 +94,8 @@ static int parse_capture_args(int argc, char **argv, struct capture *c)
 	};
 	int o;
 	char err[160];
-	while ((o = getopt_long(argc, argv, "w:c:vqh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":w:c:vqh", opts, NULL)) != -1) {
 		int rc = 0;
 		switch (o) {
 		case C_FROM:
@@ -136,13 +137,12 @@ static int parse_capture_args(int argc, char **argv, struct capture *c)
 			capture_usage(stdout);
 			exit(0);
 		default:
-			capture_usage(stderr);
+			tools_option_error("tunproxy capture", o, argv);
 			return -1;
 		}
 		if (rc < 0) {
-			fprintf(stderr,
-				"tunproxy capture: invalid value '%s'\n",
-				optarg);
+			tools_bad_value("tunproxy capture", opts, o, optarg,
+					NULL);
 			return -1;
 		}
 	}
@@ -298,8 +298,10 @@ int capture_main(int argc, char **argv)
 	tool_name = "tunproxy-capture";
 	capture_filter_init(&c.filter);
 	tool_addr_parse("127.0.0.1:8082", NULL, &c.from, err, sizeof(err));
-	if (parse_capture_args(argc, argv, &c) < 0)
+	if (parse_capture_args(argc, argv, &c) < 0) {
+		tools_try_help("capture");
 		return 2;
+	}
 	tool_log_level = tool_level_from_verbosity(c.verbosity);
 	c.sig_fd = tool_signals_init();
 	c.st = calloc(1, sizeof(*c.st));

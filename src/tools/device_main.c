@@ -102,7 +102,8 @@ static int parse_device_args(int argc, char **argv, struct device_cli *c)
 	int o;
 	uint64_t v;
 	char err[160];
-	while ((o = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
 		int rc = 0;
 		switch (o) {
 		case D_SERVER:
@@ -165,18 +166,30 @@ static int parse_device_args(int argc, char **argv, struct device_cli *c)
 			device_usage(stdout);
 			exit(0);
 		default:
-			device_usage(stderr);
+			tools_option_error("tunproxy device", o, argv);
 			return -1;
 		}
 		if (rc < 0) {
-			fprintf(stderr, "tunproxy device: invalid value '%s'\n",
-				optarg);
+			tools_bad_value("tunproxy device", opts, o, optarg,
+					NULL);
 			return -1;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "tunproxy device: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	/* Checked now, not when the TUN is configured: nothing is created
+	 * for a command line that cannot work. */
+	if (!tools_cidr_ok(c->addr4, 4)) {
+		tools_bad_value("tunproxy device", opts, D_ADDR4, c->addr4,
+				"an IPv4 address/prefix");
+		return -1;
+	}
+	if (!tools_cidr_ok(c->addr6, 6)) {
+		tools_bad_value("tunproxy device", opts, D_ADDR6, c->addr6,
+				"an IPv6 address/prefix");
 		return -1;
 	}
 	if (c->tun_name && c->tun_fd >= 0) {
@@ -243,8 +256,10 @@ int device_main(int argc, char **argv)
 	impair_spec_init(&c.o.impair_down);
 	c.o.mtu = 1500;
 	c.o.keepalive_ms = DEVICE_KEEPALIVE_MS;
-	if (parse_device_args(argc, argv, &c) < 0)
+	if (parse_device_args(argc, argv, &c) < 0) {
+		tools_try_help("device");
 		return 2;
+	}
 	tool_log_level = tool_level_from_verbosity(c.verbosity);
 	c.o.ctl_fd = tool_signals_init();
 	if (c.o.ctl_fd < 0) {

@@ -3,11 +3,18 @@
  *
  * Uses only the public header. The engine runs on the main thread
  * (tp_run); a second thread waits for signals with sigwait, so SIGINT and
- * SIGTERM stop the engine cleanly and SIGUSR1 prints the counters without
- * any work in a signal handler. Neither thread wakes up on a timer: an idle
- * proxy sleeps until a packet, a socket or a signal arrives.
+ * SIGTERM stop the engine cleanly, SIGUSR1 prints the counters and SIGHUP
+ * re-opens the --log-file without any work in a signal handler. Neither
+ * thread wakes up on a timer: an idle proxy sleeps until a packet, a
+ * socket or a signal arrives.
+ *
+ * Command-line conventions (tunproxy(1), EXIT STATUS): every argument is
+ * checked before anything is created (TUN, log file, engine); a usage
+ * error prints one line naming the option or value and "Try 'tunproxy
+ * --help'." and exits 2; run-time errors exit 1.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -17,9 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "pcap_tap.h"
 #include "run.h"
 #include "tool_util.h"
@@ -37,7 +46,8 @@ struct cli {
 	bool no_offload; /* --tun without the virtio-net header */
 	bool vnet_hdr;	 /* --tun-fd opened with IFF_VNET_HDR */
 	int verbosity;
-	char listen[300];   /* --listen udp:...: cfg.listen_udp points here */
+	const char *log_file; /* --log-file, or NULL: stderr */
+	char listen[300];     /* --listen udp:...: cfg.listen_udp points here */
 	char *allow, *deny; /* --allow/--deny lists joined (cfg points here) */
 	char *routes;	    /* --route rules joined (cfg.routes points here) */
 	struct tp_config cfg;
@@ -201,13 +211,25 @@ static void usage(FILE *f)
 	    "  -v, --verbose       more log output (repeat: -vv debug, -vvv "
 	    "trace)\n"
 	    "  -q, --quiet         errors only\n"
+	    "  --log-file FILE     append the log to FILE instead of stderr "
+	    "(SIGHUP\n"
+	    "                      re-opens it, e.g. after logrotate)\n"
+	    "  Log lines start with an ISO-8601 UTC time; under systemd's "
+	    "journal\n"
+	    "  (JOURNAL_STREAM) with the syslog priority instead.\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       print the version\n"
 	    "\n"
 	    "Signals: SIGINT/SIGTERM stop (all flows closed); SIGUSR1 prints "
 	    "the\n"
 	    "counters to stderr as 'counter NAME VALUE' lines ending with\n"
-	    "'counters end'. Counters are also printed on exit.\n"
+	    "'counters end'. Counters are also printed on exit. SIGHUP "
+	    "re-opens\n"
+	    "the --log-file (without one it is logged and ignored).\n"
+	    "\n"
+	    "Exit status: 0 stopped by a signal, 1 run-time error (TUN, "
+	    "engine),\n"
+	    "2 usage error (unknown option, bad value).\n"
 	    "\n"
 	    "Needs CAP_NET_ADMIN (root) to create a TUN device. ICMP echo uses "
 	    "ping\n"
@@ -216,20 +238,10 @@ static void usage(FILE *f)
 	run_usage(f);
 }
 
-static const char *level_name(enum tp_log_level l)
-{
-	static const char *const n[] = {"error", "warn", "info", "debug",
-					"trace"};
-	return (unsigned)l < 5 ? n[l] : "?";
-}
-
 static void log_line(void *ctx, enum tp_log_level level, const char *msg)
 {
 	(void)ctx;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "%lld.%03ld tunproxy %s: %s\n", (long long)ts.tv_sec,
-		ts.tv_nsec / 1000000, level_name(level), msg);
+	logline_write((int)level, "tunproxy", msg);
 }
 
 /* The tools' parser (tool_util.h: digits and a K/M/G suffix, no sign or
@@ -273,7 +285,8 @@ enum {
 	OPT_BIND_IF,
 	OPT_UPSTREAM,
 	OPT_ROUTE,
-	OPT_UDP_NAT
+	OPT_UDP_NAT,
+	OPT_LOG_FILE
 };
 
 /* Appends list to *acc with a comma (the policy lists take both). */
@@ -290,9 +303,9 @@ static int list_append(char **acc, const char *list)
 	return 0;
 }
 
-/* The signal thread: SIGUSR1 prints the counters, SIGINT, SIGTERM and
- * SIGHUP stop the engine (tp_counters and tp_stop are safe from any
- * thread). */
+/* The signal thread: SIGUSR1 prints the counters, SIGHUP re-opens the
+ * log, SIGINT and SIGTERM stop the engine (tp_counters and tp_stop are
+ * safe from any thread). */
 struct signal_waiter {
 	struct tp *tp;
 	sigset_t sigs;
@@ -300,6 +313,7 @@ struct signal_waiter {
 };
 
 static void print_counters(struct tp *tp);
+static void reopen_log(void);
 
 static void *wait_for_signals(void *arg)
 {
@@ -312,10 +326,47 @@ static void *wait_for_signals(void *arg)
 			print_counters(w->tp);
 			continue;
 		}
+		if (sig == SIGHUP) {
+			reopen_log();
+			continue;
+		}
 		__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 		tp_stop(w->tp);
 		return NULL;
 	}
+}
+
+/* --tun-fd N must be an open descriptor, readable and writable, and not
+ * a file or a directory (a TUN is a character device; tests and apps may
+ * also hand in a socket). Says which fd and why. */
+static int check_tun_fd(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		fprintf(stderr,
+			"tunproxy: --tun-fd %d: %s (not an open file "
+			"descriptor of this process)\n",
+			fd, strerror(errno));
+		return -1;
+	}
+	if ((fl & O_ACCMODE) != O_RDWR) {
+		fprintf(stderr,
+			"tunproxy: --tun-fd %d: open %s; a TUN fd must be "
+			"open for reading and writing\n",
+			fd,
+			(fl & O_ACCMODE) == O_RDONLY ? "read-only"
+						     : "write-only");
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 &&
+	    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		fprintf(stderr,
+			"tunproxy: --tun-fd %d: a %s, not a TUN device\n", fd,
+			S_ISREG(st.st_mode) ? "regular file" : "directory");
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct cli *c)
@@ -350,6 +401,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"upstream", required_argument, NULL, OPT_UPSTREAM},
 	    {"route", required_argument, NULL, OPT_ROUTE},
 	    {"udp-nat", required_argument, NULL, OPT_UDP_NAT},
+	    {"log-file", required_argument, NULL, OPT_LOG_FILE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -359,7 +411,10 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	int o;
 	unsigned long long v;
 	/* run: options end at CMD ("+"), whose own options are its own. */
-	const char *shortopts = c->run_mode ? "+vqhV" : "vqhV";
+	/* ':' first: getopt_long reports instead of printing, and tells a
+	 * missing value (':') from an unknown option ('?'). */
+	const char *shortopts = c->run_mode ? "+:vqhV" : ":vqhV";
+	opterr = 0;
 	while ((o = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		const char *bad = NULL;
 		switch (o) {
@@ -506,6 +561,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				return -1;
 			break;
 		}
+		case OPT_LOG_FILE:
+			if (!*optarg)
+				bad = "--log-file (a file name)";
+			c->log_file = optarg;
+			break;
 		case OPT_ALLOW_LOOPBACK:
 			if (list_append(&c->allow, "127.0.0.0/8,::1/128") < 0)
 				return -1;
@@ -522,12 +582,16 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case 'V':
 			tools_print_version();
 			exit(0);
+		case '?':
+		case ':':
+			tools_option_error("tunproxy", o, argv);
+			return -1;
 		default: {
 			int r = run_parse_opt(&c->run, o, optarg, c->run_mode);
 			if (r == 0)
 				break;
 			if (r > 0)
-				usage(stderr);
+				tools_option_error("tunproxy", '?', argv);
 			return -1;
 		}
 		}
@@ -538,6 +602,26 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			return -1;
 		}
 	}
+	/* The device addresses are checked now, not when the TUN is
+	 * configured: nothing is created for a command line that cannot
+	 * work. */
+	if (!tools_cidr_ok(c->addr4, 4)) {
+		fprintf(stderr,
+			"tunproxy: invalid value for --tun-addr: '%s' (an IPv4 "
+			"address/prefix, e.g. 10.0.0.8/24)\n",
+			c->addr4);
+		return -1;
+	}
+	if (!tools_cidr_ok(c->addr6, 6)) {
+		fprintf(
+		    stderr,
+		    "tunproxy: invalid value for --tun-addr6: '%s' (an IPv6 "
+		    "address/prefix, e.g. fdaa::8/64)\n",
+		    c->addr6);
+		return -1;
+	}
+	if (c->tun_fd >= 0 && check_tun_fd(c->tun_fd) < 0)
+		return -1;
 	if (c->run_mode) {
 		c->cfg.allow = c->allow;
 		c->cfg.deny = c->deny;
@@ -647,6 +731,26 @@ static void raise_fd_limit(uint32_t log_level)
 		log_line(NULL, TP_LOG_INFO, msg);
 }
 
+/* SIGHUP: re-open the --log-file (logrotate's postrotate, systemd's
+ * ExecReload); the old file keeps what was written before. */
+static void reopen_log(void)
+{
+	char msg[300];
+	int rc = logline_reopen();
+	if (rc > 0)
+		log_line(NULL, TP_LOG_INFO, "SIGHUP: log file re-opened");
+	else if (rc == 0)
+		log_line(NULL, TP_LOG_INFO,
+			 "SIGHUP: no --log-file to re-open; ignored");
+	else {
+		snprintf(msg, sizeof(msg),
+			 "SIGHUP: cannot re-open the log file: %s; logging "
+			 "on to the old one",
+			 strerror(-rc));
+		log_line(NULL, TP_LOG_WARN, msg);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int sub = tools_dispatch(argc, argv);
@@ -660,10 +764,32 @@ int main(int argc, char **argv)
 		argc--, argv++;
 	}
 	if (parse_args(argc, argv, &c) < 0) {
+		tools_try_help(NULL);
 		free(c.allow);
 		free(c.deny);
 		free(c.routes);
 		return 2;
+	}
+	if (c.run_mode && (c.tun_name || c.tun_fd >= 0)) {
+		fprintf(
+		    stderr,
+		    "tunproxy: run makes its own TUN: drop --tun/--tun-fd\n");
+		tools_try_help(NULL);
+		free(c.allow);
+		free(c.deny);
+		free(c.routes);
+		return 2;
+	}
+	if (c.log_file) {
+		int lrc = logline_open(c.log_file);
+		if (lrc < 0) {
+			fprintf(stderr, "tunproxy: --log-file %s: %s\n",
+				c.log_file, strerror(-lrc));
+			free(c.allow);
+			free(c.deny);
+			free(c.routes);
+			return 1;
+		}
 	}
 	c.cfg.log = log_line;
 	c.cfg.log_level = c.verbosity < 0    ? TP_LOG_ERROR
@@ -686,11 +812,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (c.run_mode) {
-		if (c.tun_name || c.tun_fd >= 0) {
-			fprintf(stderr, "tunproxy: run makes its own TUN: "
-					"drop --tun/--tun-fd\n");
-			return 2;
-		}
 		struct run_args ra = {.cfg = &c.cfg,
 				      .opts = &c.run,
 				      .addr4 = c.addr4,
@@ -760,8 +881,13 @@ int main(int argc, char **argv)
 	c.allow = c.deny = NULL;
 	c.routes = NULL;
 	if (rc < 0) {
-		fprintf(stderr, "tunproxy: cannot start: %s\n",
-			tp_strerror(rc));
+		if (c.tun_name || c.tun_fd < 0)
+			fprintf(stderr, "tunproxy: cannot start: %s\n",
+				tp_strerror(rc));
+		else
+			fprintf(stderr,
+				"tunproxy: cannot start with --tun-fd %d: %s\n",
+				c.tun_fd, tp_strerror(rc));
 		if (c.tun_name)
 			close(fd);
 		return 1;
@@ -773,8 +899,11 @@ int main(int argc, char **argv)
 		tp_destroy(tp);
 		return 1;
 	}
-	if (c.verbosity >= 1)
-		fprintf(stderr, "tunproxy: running (pid %d)\n", (int)getpid());
+	if (c.verbosity >= 1) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "running (pid %d)", (int)getpid());
+		log_line(NULL, TP_LOG_INFO, msg);
+	}
 
 	int exit_code = 0;
 	rc = tp_run(tp);

@@ -109,7 +109,8 @@ static int parse_tee_args(int argc, char **argv, struct tee_opts *o,
 		return -1;
 	int c;
 	uint64_t v;
-	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case O_LISTEN:
@@ -170,16 +171,15 @@ static int parse_tee_args(int argc, char **argv, struct tee_opts *o,
 			tee_usage(stdout);
 			exit(0);
 		default:
-			tee_usage(stderr);
+			tools_option_error("tunproxy tee", c, argv);
 			return -1;
 		}
 		if (rc < 0) {
 			if (c != O_LISTEN && c != O_FORWARD && c != O_MIRROR &&
 			    c != O_IMPAIR && c != O_IMPAIR_UP &&
 			    c != O_IMPAIR_DOWN)
-				fprintf(stderr,
-					"tunproxy tee: invalid value '%s'\n",
-					optarg);
+				tools_bad_value("tunproxy tee", opts, c, optarg,
+						NULL);
 			return -1;
 		}
 	}
@@ -229,12 +229,17 @@ int tee_main(int argc, char **argv)
 	int verbosity = 0;
 	tool_name = "tunproxy-tee";
 	tee_opts_init(&o);
-	if (parse_tee_args(argc, argv, &o, &public_ok, &verbosity) < 0)
+	if (parse_tee_args(argc, argv, &o, &public_ok, &verbosity) < 0) {
+		tools_try_help("tee");
 		return 2;
+	}
 	tool_log_level = tool_level_from_verbosity(verbosity);
 	if (check_public("--listen", &o.listen, public_ok) < 0 ||
-	    (o.mirror_on && check_public("--mirror", &o.mirror, public_ok) < 0))
+	    (o.mirror_on &&
+	     check_public("--mirror", &o.mirror, public_ok) < 0)) {
+		tools_try_help("tee");
 		return 2;
+	}
 	o.ctl_fd = tool_signals_init();
 	if (o.ctl_fd < 0) {
 		fprintf(stderr, "tunproxy tee: cannot set up signals\n");

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "toolos.h"
 #include "tunproxy.h"
 #include "udpio.h"
@@ -23,20 +24,14 @@ int tool_log_level = TP_LOG_WARN;
 
 void tool_log(int level, const char *fmt, ...)
 {
-	static const char *const names[] = {"error", "warn", "info", "debug",
-					    "trace"};
 	if (level > tool_log_level)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%lld.%03ld %s %s: %s\n", (long long)ts.tv_sec,
-		ts.tv_nsec / 1000000, tool_name,
-		level >= 0 && level < 5 ? names[level] : "?", line);
+	logline_write(level, tool_name, line);
 }
 
 int tool_level_from_verbosity(int verbosity)

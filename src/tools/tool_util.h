@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-/* Logging: "SECONDS.MS tunproxy-NAME LEVEL: message" on stderr. Levels
- * are enum tp_log_level; lines above tool_log_level are not printed. */
+/* Logging: "TIME tunproxy-NAME LEVEL: message" on stderr (logline.h: an
+ * ISO-8601 time, none under journald). Levels are enum tp_log_level;
+ * lines above tool_log_level are not printed. */
 extern const char *tool_name;
 extern int tool_log_level;
 void tool_log(int level, const char *fmt, ...)

@@ -2,6 +2,8 @@
 /* tools.c - subcommand dispatch and the proxy's --listen option value. */
 #include "tools.h"
 
+#include <arpa/inet.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,50 @@ void tools_print_version(void)
 	int api;
 	const char *v = tp_version(&api);
 	printf("tunproxy %s (API %d)\n", v, api);
+}
+
+/* The option getopt_long is looking at when it reports an error: a short
+ * option by its letter (it may sit in a cluster such as -vx), a long one
+ * as typed, which is the last argument getopt_long consumed. */
+static const char *option_as_typed(char *const *argv, char *buf, size_t cap)
+{
+	if (optopt > 0 && optopt < 128) {
+		snprintf(buf, cap, "-%c", optopt);
+		return buf;
+	}
+	return optind > 0 ? argv[optind - 1] : "?";
+}
+
+void tools_option_error(const char *prog, int o, char *const *argv)
+{
+	char buf[4];
+	const char *name = option_as_typed(argv, buf, sizeof(buf));
+	if (o == ':')
+		fprintf(stderr, "%s: option '%s' needs a value\n", prog, name);
+	else
+		fprintf(stderr, "%s: unknown option '%s'\n", prog, name);
+}
+
+void tools_bad_value(const char *prog, const struct option *opts, int o,
+		     const char *arg, const char *expect)
+{
+	char name[40] = "?";
+	if (o > 0 && o < 128)
+		snprintf(name, sizeof(name), "-%c", o);
+	for (const struct option *p = opts; p && p->name; p++)
+		if (p->val == o && !p->flag) {
+			snprintf(name, sizeof(name), "--%s", p->name);
+			break;
+		}
+	fprintf(stderr, "%s: invalid value for %s: '%s'%s%s%s\n", prog, name,
+		arg ? arg : "", expect ? " (" : "", expect ? expect : "",
+		expect ? ")" : "");
+}
+
+void tools_try_help(const char *sub)
+{
+	fprintf(stderr, "Try 'tunproxy%s%s --help'.\n", sub ? " " : "",
+		sub ? sub : "");
 }
 
 /* Every subcommand answers --version the same way, wherever it stands
@@ -95,4 +141,23 @@ int tools_listen_from_env(char *out, size_t cap)
 		return 0;
 	snprintf(out, cap, "127.0.0.1:%s", port);
 	return 1;
+}
+
+bool tools_cidr_ok(const char *cidr, int family)
+{
+	char buf[64];
+	unsigned char addr[16];
+	if (!cidr || strlen(cidr) >= sizeof(buf))
+		return false;
+	strcpy(buf, cidr);
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		unsigned long p = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end ||
+		    p > (family == 4 ? 32u : 128u))
+			return false;
+	}
+	return inet_pton(family == 4 ? AF_INET : AF_INET6, buf, addr) == 1;
 }

@@ -11,6 +11,7 @@
 #ifndef TP_TOOLS_TOOLS_H
 #define TP_TOOLS_TOOLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 int device_main(int argc, char **argv);
@@ -24,6 +25,24 @@ int tools_dispatch(int argc, char **argv);
 /* Prints "tunproxy VERSION (API N)" from tp_version() to stdout: the one
  * --version line of the command and every subcommand. */
 void tools_print_version(void);
+
+/* The command-line conventions of the command and every subcommand
+ * (docs/tunproxy.1, EXIT STATUS): a usage error prints one line naming
+ * the option or value, then tools_try_help's line, and exits 2.
+ *   tools_option_error  getopt_long returned '?' (unknown option) or ':'
+ *                       (missing value; the option string starts ':')
+ *   tools_bad_value     option o (a letter or a long option's val in
+ *                       opts) got arg; expect says what it takes (or NULL)
+ *   tools_try_help      "Try 'tunproxy [SUB] --help'." */
+struct option;
+void tools_option_error(const char *prog, int o, char *const *argv);
+void tools_bad_value(const char *prog, const struct option *opts, int o,
+		     const char *arg, const char *expect);
+void tools_try_help(const char *sub);
+
+/* True if cidr is an address of family 4 or 6 with an optional /prefix,
+ * as tp_tun_configure takes it: checked before any device exists. */
+bool tools_cidr_ok(const char *cidr, int family);
 
 /* The proxy's --listen value "udp:HOST:PORT" as tp_config.listen_udp
  * wants it ("HOST:PORT"): the port defaults to the PORT environment
