@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# check_install.sh SOURCE_DIR BUILD_DIR CC: `cmake --install` into a
+# check_install.sh SOURCE_DIR BUILD_DIR CC [CFLAGS]: `cmake --install` into a
 # temporary prefix puts every file of cmake/install.cmake in place, and an
 # app builds against that prefix alone (examples/embed.c, as installed):
 #   1. pkg-config --cflags --libs tunproxy    (the shared library)
@@ -9,9 +9,11 @@
 #   3. find_package(tunproxy) -> tunproxy::tunproxy, in a fresh CMake
 #      project
 # Each program must run: `embed --bogus` prints its usage and exits 2, and
-# the dynamic ones must resolve libtunproxy.so.0 from the prefix.
+# the dynamic ones must resolve libtunproxy.so.0 from the prefix. CFLAGS
+# (e.g. -fsanitize=address,undefined for a sanitizer tree) go to every
+# compile and link of the app.
 set -u
-src=$1 build=$2 cc=$3
+src=$1 build=$2 cc=$3 appflags=${4:-}
 tmp=$(mktemp -d /tmp/tp-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -46,7 +48,7 @@ embed=$prefix/share/doc/tunproxy/examples/embed.c
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 # shellcheck disable=SC2046 # one word per flag
-if "$cc" -o "$tmp/embed-pc" "$embed" $(pkg-config --cflags --libs tunproxy) 2>"$tmp/err"; then
+if "$cc" $appflags -o "$tmp/embed-pc" "$embed" $(pkg-config --cflags --libs tunproxy) 2>"$tmp/err"; then
 	run_embed "$tmp/embed-pc"
 	LD_LIBRARY_PATH=$libdir ldd "$tmp/embed-pc" | grep -q "libtunproxy.so.0 => $libdir" ||
 		die "pkg-config build does not use the installed libtunproxy.so.0"
@@ -54,7 +56,7 @@ else
 	die "pkg-config build failed:"; cat "$tmp/err"
 fi
 # shellcheck disable=SC2046
-if "$cc" -o "$tmp/embed-pc-static" "$embed" -Wl,-Bstatic \
+if "$cc" $appflags -o "$tmp/embed-pc-static" "$embed" -Wl,-Bstatic \
 	$(pkg-config --static --libs-only-l tunproxy | sed 's/-lpthread//') -Wl,-Bdynamic \
 	$(pkg-config --cflags --libs-only-L tunproxy) -lpthread 2>"$tmp/err"; then
 	run_embed "$tmp/embed-pc-static"
@@ -75,7 +77,8 @@ find_package(Threads REQUIRED)
 target_link_libraries(embed PRIVATE Threads::Threads)
 CM
 if cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_C_COMPILER="$cc" \
-	-DCMAKE_PREFIX_PATH="$prefix" >"$tmp/app.log" 2>&1 &&
+	-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$appflags" \
+	-DCMAKE_EXE_LINKER_FLAGS="$appflags" >"$tmp/app.log" 2>&1 &&
 	cmake --build "$tmp/app/build" >>"$tmp/app.log" 2>&1; then
 	run_embed "$tmp/app/build/embed"
 else
