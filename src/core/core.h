@@ -128,6 +128,9 @@ void core_refuse_packet(struct core_engine *e, const struct wire_packet *p);
 /* Formats a flow's tuple as "udp 10.0.0.8:5353 -> 198.51.100.1:53". */
 void core_flow_str(const struct flow_key *k, char *out, size_t cap);
 
+/* "tcp", "udp", "icmp", "icmp6", or "ip" for another protocol number. */
+const char *core_proto_name(uint8_t proto);
+
 /* Queues an ICMP/ICMPv6 error to the app about the packet (orig, len) it
  * sent (e.g. port unreachable). from is the address the error comes from. */
 void core_send_icmp_error(struct core_engine *e, uint8_t family,
