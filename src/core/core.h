@@ -44,6 +44,11 @@ struct tcp_pend {
 	struct core_iov iov[TCP_PEND_IOV];
 };
 
+/* The rate limit of ICMP errors about refused flows (core_refuse_packet,
+ * emit.c): a burst of 50, then one more a millisecond. */
+#define REFUSE_ICMP_BURST  50u
+#define REFUSE_ICMP_US_PER 1000u
+
 struct core_engine {
 	struct core_config cfg;
 	const struct core_host_ops *ops;
