@@ -17,11 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
-#include "core/policy.h"
 #include "host/driver.h"
-#include "host/egress.h"
-#include "host/tcprx.h"
+#include "host/driver_api.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
 #include "tp_version.h"
@@ -80,7 +77,7 @@ void tp_config_init(struct tp_config *c)
 
 int tp_policy_validate(const char *list, char *err, size_t errcap)
 {
-	int n = policy_parse(list, POLICY_ALLOW, NULL, 0, err, errcap);
+	int n = driver_policy_validate(list, err, errcap);
 	return n < 0 ? -TP_EINVAL : n;
 }
 
@@ -258,8 +255,7 @@ int tp_input(struct tp *tp, const uint8_t *const *pkts, const size_t *lens,
 {
 	if (!tp)
 		return -TP_EINVAL;
-	if (tp->cfg.tun_fd >= 0 || tp->udp ||
-	    __atomic_load_n(&tp->drv->stop_requested, __ATOMIC_ACQUIRE))
+	if (tp->cfg.tun_fd >= 0 || tp->udp || driver_stopping(tp->drv))
 		return -TP_ESTATE;
 	if (n == 0)
 		return 0;
@@ -268,13 +264,13 @@ int tp_input(struct tp *tp, const uint8_t *const *pkts, const size_t *lens,
 	/* The count is returned as an int; the queue is far smaller. */
 	if (n > INT_MAX)
 		n = INT_MAX;
-	int k = tunconn_callback_input(tp->drv->tun, pkts, lens, n);
+	int k = driver_input(tp->drv, pkts, lens, n);
 	return k < 0 ? -TP_EINVAL : k;
 }
 
 int tp_fd(struct tp *tp)
 {
-	return tp ? poller_fd(tp->drv->poller) : -TP_EINVAL;
+	return tp ? driver_fd(tp->drv) : -TP_EINVAL;
 }
 
 int tp_process(struct tp *tp)
@@ -320,34 +316,17 @@ size_t tp_get_counters(struct tp *tp, uint64_t *vals, size_t n)
 {
 	if (!tp || !vals)
 		return 0;
-	const uint64_t *c = core_counters(tp->drv->core);
-	if (n > TP_CTR__COUNT)
-		n = TP_CTR__COUNT;
-	for (size_t i = 0; i < n; i++)
-		vals[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
-	if (n > TP_CTR_tx_dropped)
-		vals[TP_CTR_tx_dropped] +=
-		    __atomic_load_n(&tp->drv->tun_tx_dropped, __ATOMIC_RELAXED);
-	if (tp->drv->tun->ops->counters)
-		tp->drv->tun->ops->counters(tp->drv->tun, vals, n);
-	tcprx_counters(tp->drv, vals, n);
-	egress_counters(tp->drv, vals, n);
-	return n;
+	return driver_counters(tp->drv, vals, n);
 }
 
 const char *tp_drop_reason_name(unsigned i)
 {
-	return i < WIRE_DROP__COUNT ? wire_drop_name((enum wire_drop)i) : NULL;
+	return driver_drop_reason_name(i);
 }
 
 size_t tp_get_drop_reasons(struct tp *tp, uint64_t *vals, size_t n)
 {
 	if (!tp || !vals)
 		return 0;
-	const uint64_t *d = core_drop_reasons(tp->drv->core);
-	if (n > WIRE_DROP__COUNT)
-		n = WIRE_DROP__COUNT;
-	for (size_t i = 0; i < n; i++)
-		vals[i] = __atomic_load_n(&d[i], __ATOMIC_RELAXED);
-	return n;
+	return driver_drop_reasons(tp->drv, vals, n);
 }
