@@ -17,7 +17,7 @@
 
 #include "core/policy.h"
 #include "host/egress.h"
-#include "host/os.h"
+#include "os/os.h"
 #include "host/tcprx.h"
 
 #include <errno.h>

@@ -18,7 +18,7 @@
 
 #include "core/engine.h"
 #include "host/dns_redirect.h"
-#include "host/os.h"
+#include "os/os.h"
 #include "host/poller.h"
 #include "io/tunconn.h"
 

@@ -85,7 +85,7 @@ struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu);
 
 /* A callback backend: output gets the outgoing batches; input is queued by
  * tunconn_callback_input() (any thread) up to queue_len packets, and
- * its wake-up fd (host/os.h) is what the driver polls (owned by the
+ * its wake-up fd (os/os.h) is what the driver polls (owned by the
  * backend). */
 struct tunconn *tunconn_callback_create(tp_output_fn output, void *ctx,
 					uint32_t mtu, uint32_t queue_len);

@@ -4,7 +4,7 @@
  * This is how an iOS NEPacketTunnelProvider feeds the engine: packets read
  * from packetFlow are passed to tp_input() on whatever thread the app has,
  * copied into a bounded queue of MTU-sized slots, and the engine's thread
- * is woken through a wake-up fd (host/os.h: an eventfd on Linux, a pipe on
+ * is woken through a wake-up fd (os/os.h: an eventfd on Linux, a pipe on
  * Darwin). When the queue is full tp_input() accepts
  * fewer packets than offered: that is the backpressure signal, and nothing
  * grows. Outgoing packets are handed to the app's output callback in one
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host/os.h"
+#include "os/os.h"
 
 #define CB_BATCH 64
 

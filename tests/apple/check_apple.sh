@@ -88,7 +88,7 @@ check_module() {
 
 # The files the Apple build compiles (CMakeLists.txt picks them).
 apple_sources() {
-	find "$ROOT/src/wire" "$ROOT/src/core" "$ROOT/src/host" "$ROOT/src/io" \
+	find "$ROOT/src/wire" "$ROOT/src/core" "$ROOT/src/os" "$ROOT/src/host" "$ROOT/src/io" \
 		"$ROOT/src/api" "$ROOT/src/tools" "$ROOT/examples" -name '*.c' |
 		sort | grep -Ev '_(linux|epoll)\.c$'
 }
@@ -150,7 +150,7 @@ check_cmake() {
 	fi
 	list=$(grep -o 'src/[a-z]*/[a-z0-9_]*\.c' "$dir/CMakeFiles/tunproxy_lib.dir/build.make" |
 		sort -u)
-	for f in src/host/poller_kqueue.c src/host/hostsock_darwin.c src/host/os_darwin.c \
+	for f in src/host/poller_kqueue.c src/host/hostsock_darwin.c src/os/os_darwin.c \
 		src/host/tcprx_copy.c src/io/tun_darwin.c src/io/tunconn_udp.c \
 		src/io/udpio_darwin.c \
 		src/host/tcprx.c src/host/tcprx_peekoff_darwin.c \

@@ -10,7 +10,7 @@
  * Written for Apple platforms and only syntax-checked on Linux (see
  * docs/embedding.md, "What is verified where").
  */
-#include "host/os.h"
+#include "os/os.h"
 
 #include <errno.h>
 #include <fcntl.h>

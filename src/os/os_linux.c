@@ -7,7 +7,7 @@
  * level 28 on, while the system call exists on every kernel Android and
  * tunproxy support (3.17+).
  */
-#include "host/os.h"
+#include "os/os.h"
 
 #include <errno.h>
 #include <stdint.h>

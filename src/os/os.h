@@ -3,9 +3,13 @@
  * beyond POSIX, one file per OS chosen by the build: os_linux.c (Linux and
  * Android: eventfd, getrandom) and os_darwin.c (macOS and iOS: a pipe,
  * arc4random). Callers never #ifdef.
+ *
+ * Its own layer (src/os/), below both the driver (src/host/) and the
+ * tunconn backends (src/io/), which may both include it (issue 14;
+ * unit.layers checks the includes).
  */
-#ifndef TP_HOST_OS_H
-#define TP_HOST_OS_H
+#ifndef TP_OS_OS_H
+#define TP_OS_OS_H
 
 #include <stdint.h>
 
