@@ -194,13 +194,6 @@ size_t core_synth_quote(const struct flow_key *k, const uint8_t *l4,
 bool core_icmp_for_error(uint8_t family, const struct core_sock_error *err,
 			 uint8_t *type, uint8_t *code);
 
-/* Ends flow f at once to make room (its protocol's way: TCP resets both
- * sides, UDP/ICMP just forget the flow). Used by flow_evict_oldest. */
-void core_flow_evict(struct core_engine *e, union flow *f);
-
-/* Lets f's protocol release what it holds before the sweep frees f. */
-void core_flow_release(struct core_engine *e, union flow *f);
-
 /* Puts f on the list of flows to call back when tx space frees up. */
 void core_wait_tx(struct core_engine *e, union flow *f);
 

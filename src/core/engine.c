@@ -113,6 +113,15 @@ static int policy_load(struct core_engine *e, const struct core_config *cfg)
 	return 0;
 }
 
+/* The flow table reaches each protocol through these (flow.h): eviction
+ * under pressure and the release before a closed flow is freed. */
+static const struct flow_ops udp_ops = {.release = udp_release};
+static const struct flow_ops icmp_ops = {.release = icmp_release};
+static const struct flow_ops tcp_ops = {.evict = tcp_evict,
+					.release = tcp_release};
+static const struct flow_ops *const flow_ops[] = {
+    [FLOW_UDP] = &udp_ops, [FLOW_ICMP] = &icmp_ops, [FLOW_TCP] = &tcp_ops};
+
 struct core_engine *core_create(const struct core_config *cfg,
 				const struct core_host_ops *ops, void *ops_ctx)
 {
@@ -132,7 +141,7 @@ struct core_engine *core_create(const struct core_config *cfg,
 	if (!e->rng)
 		e->rng = 1;
 	e->refuse_icmp_tokens = REFUSE_ICMP_BURST;
-	e->flows = flow_table_create(e, cfg->max_flows);
+	e->flows = flow_table_create(e, cfg->max_flows, flow_ops);
 	e->tx =
 	    tx_ring_create(&e->mem, cfg->tx_slots, cfg->mtu, cfg->tx_headroom);
 	e->reasm = reasm_create(&e->mem, cfg->reasm_max_bytes, 64,
@@ -534,29 +543,6 @@ size_t core_abort_all(struct core_engine *e, uint64_t now_us)
 	core_tx_done(e, stale);
 	finish(e);
 	return stale;
-}
-
-void core_flow_evict(struct core_engine *e, union flow *f)
-{
-	if (f->c.type == FLOW_TCP)
-		tcp_evict(e, f);
-	else
-		flow_close(e, f, false);
-}
-
-void core_flow_release(struct core_engine *e, union flow *f)
-{
-	switch (f->c.type) {
-	case FLOW_UDP:
-		udp_release(e, f);
-		break;
-	case FLOW_ICMP:
-		icmp_release(e, f);
-		break;
-	case FLOW_TCP:
-		tcp_release(e, f);
-		break;
-	}
 }
 
 const uint64_t *core_counters(const struct core_engine *e)

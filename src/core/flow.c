@@ -23,6 +23,7 @@
 
 struct flow_table {
 	struct core_engine *e;
+	const struct flow_ops *const *ops; /* per flow type (flow.h) */
 	union flow *slots;
 	uint32_t *buckets;    /* index + 1 of the first flow, 0: empty */
 	uint32_t *heap;	      /* slot indices ordered by deadline */
@@ -33,7 +34,8 @@ struct flow_table {
 	uint64_t seed;
 };
 
-struct flow_table *flow_table_create(struct core_engine *e, uint32_t max)
+struct flow_table *flow_table_create(struct core_engine *e, uint32_t max,
+				     const struct flow_ops *const *ops)
 {
 	if (max == 0 || max > HANDLE_IDX_MASK)
 		return NULL;
@@ -41,6 +43,7 @@ struct flow_table *flow_table_create(struct core_engine *e, uint32_t max)
 	if (!t)
 		return NULL;
 	t->e = e;
+	t->ops = ops;
 	t->max = max;
 	t->nbuckets = 1;
 	while (t->nbuckets < max)
@@ -158,7 +161,11 @@ static uint32_t *dgram_pos(union flow *f)
 static void evict(struct core_engine *e, union flow *victim)
 {
 	CTR_INC(e, flows_evicted);
-	core_flow_evict(e, victim);
+	const struct flow_ops *ops = e->flows->ops[victim->c.type];
+	if (ops && ops->evict)
+		ops->evict(e, victim);
+	else
+		flow_close(e, victim, false);
 	flow_sweep(e);
 }
 
@@ -384,7 +391,9 @@ void flow_sweep(struct core_engine *e)
 	while (e->closing_head) {
 		union flow *f = &t->slots[e->closing_head - 1];
 		e->closing_head = f->c.close_next;
-		core_flow_release(e, f);
+		const struct flow_ops *ops = t->ops[f->c.type];
+		if (ops && ops->release)
+			ops->release(e, f);
 		if (f->c.sock >= 0)
 			e->ops->close(e->ops_ctx, f->c.sock, f->c.reset);
 		heap_remove(t, f);

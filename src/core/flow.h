@@ -53,7 +53,22 @@ union flow {
 
 struct flow_table;
 
-struct flow_table *flow_table_create(struct core_engine *e, uint32_t max);
+/* What the table asks of the protocol that owns a flow, one per flow type,
+ * given by the engine at creation (flow_table_create): the table calls
+ * down into the protocols through these, never up into the engine.
+ *   evict    ends f at once to make room, the protocol's way (TCP resets
+ *            both sides; NULL: flow_close, UDP/ICMP just forget the flow)
+ *   release  lets the protocol release what f holds before the sweep
+ *            frees f (NULL: nothing to release) */
+struct flow_ops {
+	void (*evict)(struct core_engine *e, union flow *f);
+	void (*release)(struct core_engine *e, union flow *f);
+};
+
+/* ops[type] for FLOW_UDP, FLOW_ICMP and FLOW_TCP (ops[FLOW_FREE] unused);
+ * the array must outlive the table. */
+struct flow_table *flow_table_create(struct core_engine *e, uint32_t max,
+				     const struct flow_ops *const *ops);
 void flow_table_destroy(struct flow_table *t);
 
 /* The flow for key, or NULL. */
