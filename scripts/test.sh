@@ -25,7 +25,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 PKGS="build-essential cmake pkg-config libcmocka-dev iproute2 procps util-linux
   python3 python3-scapy dnsmasq-base bind9-dnsutils socat iputils-ping
   netcat-openbsd nginx-light curl iperf3 nftables tshark valgrind clang
-  libclang-rt-14-dev llvm npm file"
+  libclang-rt-14-dev llvm npm file clang-format groff-base man-db"
 # Upstream proxies for the egress tests (test_upstream_*).
 PKGS="$PKGS dante-server microsocks tinyproxy"
 
