@@ -29,13 +29,21 @@ int driver_fd(struct driver *d)
 	return poller_fd(d->poller);
 }
 
+/* Copies min(n, have) counters the engine thread updates atomically;
+ * returns how many. */
+static size_t load_counters(uint64_t *vals, size_t n, const uint64_t *src,
+			    size_t have)
+{
+	if (n > have)
+		n = have;
+	for (size_t i = 0; i < n; i++)
+		vals[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	return n;
+}
+
 size_t driver_counters(struct driver *d, uint64_t *vals, size_t n)
 {
-	const uint64_t *c = core_counters(d->core);
-	if (n > TP_CTR__COUNT)
-		n = TP_CTR__COUNT;
-	for (size_t i = 0; i < n; i++)
-		vals[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
+	n = load_counters(vals, n, core_counters(d->core), TP_CTR__COUNT);
 	if (n > TP_CTR_tx_dropped)
 		vals[TP_CTR_tx_dropped] +=
 		    __atomic_load_n(&d->tun_tx_dropped, __ATOMIC_RELAXED);
@@ -48,12 +56,8 @@ size_t driver_counters(struct driver *d, uint64_t *vals, size_t n)
 
 size_t driver_drop_reasons(struct driver *d, uint64_t *vals, size_t n)
 {
-	const uint64_t *r = core_drop_reasons(d->core);
-	if (n > WIRE_DROP__COUNT)
-		n = WIRE_DROP__COUNT;
-	for (size_t i = 0; i < n; i++)
-		vals[i] = __atomic_load_n(&r[i], __ATOMIC_RELAXED);
-	return n;
+	return load_counters(vals, n, core_drop_reasons(d->core),
+			     WIRE_DROP__COUNT);
 }
 
 const char *driver_drop_reason_name(unsigned i)
