@@ -100,9 +100,9 @@ struct driver {
 	} tcprx_stats;
 	uint32_t tun_session; /* the tunconn's session we serve */
 	/* Applied to every host socket (hostsock_apply_options). */
-	uint32_t fwmark;	/* SO_MARK, 0: none */
-	char bind_if[16];	/* interface name, "": none */
-	unsigned bind_ifindex;	/* its index (Darwin's IP_BOUND_IF) */
+	uint32_t fwmark;	   /* SO_MARK, 0: none */
+	char bind_if[16];	   /* interface name, "": none */
+	unsigned bind_ifindex;	   /* its index (Darwin's IP_BOUND_IF) */
 	uint32_t log_level_req;	   /* atomic: tp_set_log_level's request + 1 */
 	struct core_host_ops ops;  /* what the core calls: the
 					     platform's, maybe wrapped */
@@ -114,7 +114,7 @@ struct driver {
 	uint32_t tcp_rcvbuf;
 	bool rcvbuf_checked;
 	struct egress *egress; /* hook, routes, upstream (egress.h), or NULL */
-	struct cone *cone;     /* full-cone UDP mappings (udp_cone.h), or NULL */
+	struct cone *cone; /* full-cone UDP mappings (udp_cone.h), or NULL */
 };
 
 /* tcp_host_rcvbuf when the config leaves it 0 (docs/robustness.md). */
