@@ -45,6 +45,9 @@ set(TP_STATIC_LIB ${CMAKE_CURRENT_BINARY_DIR}/libtunproxy.a)
 add_custom_command(OUTPUT ${TP_STATIC_LIB}
   COMMAND ${CMAKE_LINKER} -r -o ${TP_MERGED_OBJ} ${TP_LIB_OBJECTS}
   COMMAND ${TP_OBJCOPY} --localize-hidden ${TP_MERGED_OBJ}
+  # ar appends to an existing archive: start a new one each time (a
+  # build tree from before this rule had another libtunproxy.a here).
+  COMMAND ${CMAKE_COMMAND} -E rm -f ${TP_STATIC_LIB}
   COMMAND ${CMAKE_AR} rc ${TP_STATIC_LIB} ${TP_MERGED_OBJ}
   COMMAND ${CMAKE_RANLIB} ${TP_STATIC_LIB}
   DEPENDS tp_wire tp_core tunproxy_lib
