@@ -47,7 +47,7 @@ add_custom_command(OUTPUT ${TP_STATIC_LIB}
   COMMAND ${TP_OBJCOPY} --localize-hidden ${TP_MERGED_OBJ}
   # ar appends to an existing archive: start a new one each time (a
   # build tree from before this rule had another libtunproxy.a here).
-  COMMAND ${CMAKE_COMMAND} -E rm -f ${TP_STATIC_LIB}
+  COMMAND ${CMAKE_COMMAND} -E remove -f ${TP_STATIC_LIB}
   COMMAND ${CMAKE_AR} rc ${TP_STATIC_LIB} ${TP_MERGED_OBJ}
   COMMAND ${CMAKE_RANLIB} ${TP_STATIC_LIB}
   DEPENDS tp_wire tp_core tunproxy_lib
