@@ -59,7 +59,8 @@ static void *feed(void *arg)
 			f->last_rc = k;
 			break;
 		}
-		f->sent += (uint32_t)k;
+		__atomic_store_n(&f->sent, f->sent + (uint32_t)k,
+				 __ATOMIC_RELEASE);
 		if ((size_t)k < n)
 			usleep(200); /* backpressure: let the engine run */
 	}
@@ -116,6 +117,13 @@ static void stop_while_traffic(bool own_thread)
 	/* Traffic flows both ways before the stop. */
 	struct sink_at_least w = {&s, 200};
 	assert_true(wait_for(sink_reached, &w, 10000));
+	/* Both feeders got packets in (on a loaded machine one thread may
+	 * not have run yet when the other's packets already came back). */
+	for (int i = 0; i < 2; i++)
+		for (int ms = 0; ms < 10000 &&
+				 !__atomic_load_n(&f[i].sent, __ATOMIC_ACQUIRE);
+		     ms++)
+			usleep(1000);
 	assert_int_equal(tp_stop(tp), 0); /* from the test's thread */
 	for (int i = 0; i < 2; i++) {
 		pthread_join(f[i].thread, NULL);
