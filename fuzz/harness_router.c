@@ -41,6 +41,7 @@
 
 #include "core/core.h"
 #include "core/flow.h"
+#include "core/names.h"
 #include "harness.h"
 #include "harness_host.h"
 #include "wire/build.h"
@@ -1077,6 +1078,7 @@ static void rt_check_empty(struct rt *r, const char *how)
 		 r->host.open_count);
 	/* The reassembler lends its last datagram until its next call. */
 	reasm_expire(r->e->reasm, UINT64_MAX);
+	names_expire(r->e, UINT64_MAX); /* the DNS names cache, likewise */
 	FZ_CHECK(r->e->mem.used == r->base_mem,
 		 "%s: %zu bytes charged, %zu after core_create", how,
 		 r->e->mem.used, r->base_mem);

@@ -211,6 +211,7 @@ enum tp_udp_nat {
 	 * datagram from any remote is delivered back from that remote. */
 	TP_UDP_NAT_FULL_CONE = 1,
 };
+struct tp_flow_info; /* below, with tp_flows */
 
 struct tp_config {
 	uint32_t size;	  /* sizeof(struct tp_config), set by init */
@@ -388,6 +389,16 @@ struct tp_config {
 	/* enum tp_udp_nat (default symmetric; docs/tunproxy.md, "UDP
 	 * mapping"). An unknown value: TP_EINVAL (logged). */
 	uint32_t udp_nat;
+
+	/* Connection log (tunproxy --log-flows): called on the driving
+	 * thread once for every flow that ends, just before it is freed,
+	 * and once for every new flow refused (by the policy, a limit or
+	 * the budget: end says which), with what tp_flows would have
+	 * reported for it last (see struct tp_flow_info; end says how it
+	 * ended). info is valid only during the call. Like output, it must
+	 * not block for long nor call tp_destroy. NULL: off. */
+	void (*flow_end)(void *ctx, const struct tp_flow_info *info);
+	void *flow_end_ctx; /* passed to flow_end; valid until tp_destroy */
 };
 
 #define TP_RCVBUF_AUTO UINT32_MAX
@@ -660,6 +671,127 @@ int tp_tun_open_offload(const char *name, char actual_name[16]);
 int tp_tun_configure(const char *name, uint32_t mtu, const char *ip4_cidr,
 		     const char *ip6_cidr, tp_log_fn log, void *log_ctx);
 
+/* --- Flow introspection (docs/embedding.md, "Looking at flows") ---
+ *
+ * tp_flows() lists every open flow: its endpoints, state, age, traffic
+ * and name, and for TCP the transport's own figures from both halves of
+ * the connection: the app side from tunproxy's TCP (the one talking to
+ * the app), the host side from the OS (Linux TCP_INFO of the host
+ * socket; valid 0 where the OS has none). */
+
+/* How a flow ended (tp_flow_info.end; TP_END_NONE while it is open). */
+enum tp_flow_end {
+	TP_END_NONE = 0,     /* still open */
+	TP_END_FIN = 1,	     /* TCP: both sides closed with FIN */
+	TP_END_RST_APP = 2,  /* TCP: the app sent a RST */
+	TP_END_RST_HOST = 3, /* TCP: the host side reset or failed */
+	TP_END_REFUSED = 4,  /* TCP: the host refused or could not be
+				reached (connect failed) */
+	TP_END_TIMEOUT = 5,  /* idle timeout, connect timeout, or TCP gave
+				up retransmitting */
+	TP_END_POLICY = 6,   /* never opened: the destination policy */
+	TP_END_LIMIT = 7,    /* refused or evicted: max_flows, the memory
+				budget, a half-open or fd limit */
+	TP_END_SHUTDOWN = 8, /* the engine stopped */
+	TP_END_ERROR = 9,    /* closed for another reason (host socket
+				error) */
+};
+
+/* Where tp_flow_info.name came from. */
+enum tp_name_source {
+	TP_NAME_NONE = 0,
+	TP_NAME_DNS = 1,  /* a DNS answer that crossed this engine (A/AAAA,
+			     through CNAMEs: the name the app asked for) */
+	TP_NAME_SNI = 2,  /* the TLS ClientHello's server_name */
+	TP_NAME_HTTP = 3, /* the Host header of a plain HTTP request */
+};
+
+/* What held the sender back, as far as one can tell at this instant
+ * (tp_tcp_side.limited). */
+enum tp_tcp_limit {
+	TP_LIMIT_NONE = 0,   /* unknown, or nothing in flight */
+	TP_LIMIT_APP = 1,    /* the sender had nothing more to send */
+	TP_LIMIT_WINDOW = 2, /* the receiver's advertised window */
+	TP_LIMIT_CWND = 3,   /* the congestion window */
+	TP_LIMIT_MEMORY = 4, /* buffers: tunproxy's memory budget closed
+				the window, or the host socket's send
+				buffer was full */
+};
+
+/* One half of a TCP connection, like Linux's TCP_INFO. Bytes, not
+ * segments; times in microseconds. app_side: tunproxy's TCP sending to
+ * the app (the sender is tunproxy, the receiver the app). host_side: the
+ * host socket's TCP sending to the destination. */
+struct tp_tcp_side {
+	uint8_t valid;	 /* 0: no figures (not TCP, or no TCP_INFO) */
+	uint8_t limited; /* enum tp_tcp_limit */
+	uint8_t reserved[2];
+	uint32_t srtt_us; /* smoothed RTT, 0 before the first sample */
+	uint32_t rttvar_us;
+	uint32_t min_rtt_us;
+	uint32_t mss;
+	uint32_t cwnd;	      /* congestion window, bytes */
+	uint32_t ssthresh;    /* bytes; UINT32_MAX: not yet set */
+	uint32_t in_flight;   /* bytes sent and not acknowledged */
+	uint32_t peer_window; /* the receiver's advertised window, bytes */
+	uint32_t retransmits; /* segments sent again */
+	uint32_t recovered;   /* losses repaired by fast retransmission
+				 (SACK or duplicate ACKs) rather than a
+				 timeout; host side: segments the peer
+				 SACKed */
+	uint32_t timeouts;    /* retransmission timeouts */
+};
+
+struct tp_flow_info {
+	uint64_t id;	     /* unique among open flows; reused later */
+	uint8_t family;	     /* 4 or 6 */
+	uint8_t proto;	     /* IP protocol: 6 TCP, 17 UDP, 1/58 ICMP */
+	uint8_t state;	     /* TCP: enum in tp_tcp_state_name; else 0 */
+	uint8_t end;	     /* enum tp_flow_end */
+	uint8_t name_source; /* enum tp_name_source */
+	uint8_t reserved[3];
+	uint8_t app_addr[16]; /* the app's address (IPv4: first 4 bytes) */
+	uint8_t dst_addr[16]; /* the destination it asked for */
+	uint16_t app_port;    /* ICMP echo: the identifier */
+	uint16_t dst_port;
+	uint32_t reserved2;
+	uint64_t age_ms;	   /* since the flow was created */
+	uint64_t idle_ms;	   /* since its last traffic either way */
+	uint64_t bytes_from_app;   /* payload: TCP stream bytes taken by
+				      the host socket, UDP/ICMP payload */
+	uint64_t bytes_to_app;	   /* TCP: stream bytes the app
+				      acknowledged; UDP/ICMP payload */
+	uint64_t packets_from_app; /* IP packets */
+	uint64_t packets_to_app;
+	struct tp_tcp_side app_side, host_side;
+	char name[256]; /* the host name the app asked for, "" if none */
+};
+
+/* The name of a TCP state of tp_flow_info.state ("ESTABLISHED", ...),
+ * "" for 0 (not TCP), "?" past the last. Static; thread-safe. */
+const char *tp_tcp_state_name(unsigned state);
+/* "fin", "rst-app", ... for enum tp_flow_end; static, never NULL. */
+const char *tp_flow_end_name(unsigned end);
+
+/* Fills out[0..min(n, cap)) with the open flows (n is the count, returned),
+ * in no particular order. info_size is sizeof(struct tp_flow_info) as the
+ * caller knows it (entries are that far apart; an older, shorter struct
+ * gets its own fields). Callable from any thread. When no thread drives
+ * the engine at that moment, or from the driving thread itself (e.g.
+ * from a callback), it is served at once; otherwise the request is handed
+ * to the driving thread, which fills the caller's buffer at its next step
+ * (woken at once) while the caller waits at most timeout_ms. Cost: one
+ * pass over the flow table, plus one getsockopt per TCP connection for
+ * the host side; no allocation.
+ * Returns n >= 0 (call again with a bigger buffer if n > cap), or:
+ *   -TP_EAGAIN  the driving thread did not answer within timeout_ms (it
+ *               is blocked in a callback, or the app's run loop did not
+ *               call tp_process): the buffer was not touched; retry.
+ *   -TP_EINVAL  tp NULL, out NULL with cap > 0, or info_size too small
+ *               (less than the size of the first version of the struct).
+ *   -TP_ESTATE  another tp_flows call waits already (one at a time). */
+int tp_flows(struct tp *tp, struct tp_flow_info *out, size_t cap,
+	     size_t info_size, int timeout_ms);
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

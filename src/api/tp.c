@@ -19,6 +19,7 @@
 
 #include "host/driver.h"
 #include "host/driver_api.h"
+#include "host/flowreq.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
 #include "tp_version.h"
@@ -329,4 +330,29 @@ size_t tp_get_drop_reasons(struct tp *tp, uint64_t *vals, size_t n)
 	if (!tp || !vals)
 		return 0;
 	return driver_drop_reasons(tp->drv, vals, n);
+}
+
+/* --- tp_flows: the flow list (flowreq.c serves it across threads) --- */
+
+/* The first version of struct tp_flow_info: a caller must know at least
+ * this much of it. */
+#define FLOW_INFO_MIN_SIZE sizeof(struct tp_flow_info)
+
+static bool flows_try_drive(void *arg)
+{
+	return drive_begin(arg);
+}
+
+static void flows_release(void *arg)
+{
+	drive_end(arg);
+}
+
+int tp_flows(struct tp *tp, struct tp_flow_info *out, size_t cap,
+	     size_t info_size, int timeout_ms)
+{
+	if (!tp || (!out && cap) || info_size < FLOW_INFO_MIN_SIZE)
+		return -TP_EINVAL;
+	return flowreq_call(tp->drv, out, cap, info_size, timeout_ms,
+			    flows_try_drive, flows_release, tp);
 }

@@ -80,6 +80,10 @@ struct core_engine {
 	uint32_t chal_left; /* challenge ACKs left until then (tcp.c) */
 	bool in_more;	    /* the input has CORE_IN_MORE */
 	struct tcp_pend pend;
+	/* Flow introspection (flowinfo.c, names.c). */
+	struct names *names; /* DNS cache, NULL until the first answer */
+	void (*flow_end)(void *, const struct tp_flow_info *);
+	void *flow_end_ctx;
 };
 
 /* Counters are written by the engine's thread only and may be read from
@@ -103,6 +107,12 @@ struct core_engine {
 /* Logs through the configured callback when level is enabled. */
 void core_log(struct core_engine *e, enum tp_log_level level, const char *fmt,
 	      ...) __attribute__((format(printf, 3, 4)));
+
+/* Logs a line about flow k as "<tuple>: <message>" (every line about a
+ * flow names it). */
+void core_log_flow(struct core_engine *e, enum tp_log_level level,
+		   const struct flow_key *k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The same, for lines caused by outside input (malformed packets, floods):
  * at most a few lines per second, the rest counted in log_suppressed. */

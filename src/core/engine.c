@@ -24,6 +24,8 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "core/flowinfo.h"
+#include "core/names.h"
 #include "core/icmp.h"
 #include "core/tcp.h"
 #include "core/udp.h"
@@ -182,6 +184,7 @@ static void finish(struct core_engine *e)
 
 static void close_for_shutdown(struct core_engine *e, union flow *f)
 {
+	flowinfo_set_end(e, f, TP_END_SHUTDOWN);
 	flow_close(e, f, false);
 }
 
@@ -193,6 +196,7 @@ void core_destroy(struct core_engine *e)
 		flow_for_each(e->flows, close_for_shutdown, e);
 		flow_sweep(e);
 	}
+	names_destroy(e);
 	reasm_destroy(e->reasm);
 	core_mem_free(&e->mem, e->rules,
 		      (size_t)e->nrules * sizeof(struct policy_rule));
@@ -222,6 +226,8 @@ void core_tx_resume(struct core_engine *e, uint64_t now_us)
 			core_wait_tx(e, f);
 			continue;
 		}
+		struct flowinfo_mark mark;
+		flowinfo_before(e, f, &mark);
 		switch (f->c.type) {
 		case FLOW_TCP:
 			tcp_tx_resume(e, f);
@@ -233,6 +239,7 @@ void core_tx_resume(struct core_engine *e, uint64_t now_us)
 			icmp_tx_resume(e, f);
 			break;
 		}
+		flowinfo_after(e, f, &mark, FLOWINFO_RESUME);
 	}
 	finish(e);
 }
@@ -333,6 +340,7 @@ static bool policy_admits(struct core_engine *e, const struct flow_key *key,
 	if (!policy_refuses(r))
 		return true;
 	CTR_INC(e, flows_refused_policy);
+	flowinfo_refused(e, key, TP_END_POLICY);
 	char why[128];
 	policy_rule_str(r, why, sizeof(why));
 	core_log_refusal(e, CORE_REFUSE_POLICY, key, "%s", why);
@@ -402,6 +410,11 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 			     : opens ? "opens a flow"
 				     : "no flow (answered or dropped by the "
 				       "protocol)");
+	/* Flow introspection (flowinfo.c): what this packet does to f. */
+	struct flowinfo_mark mark;
+	flowinfo_before(e, f, &mark);
+	if (f)
+		flowinfo_app_packet(e, f, p);
 	switch (p->proto) {
 	case WIRE_PROTO_UDP:
 		f ? udp_input(e, f, p) : udp_input_new(e, &key, p);
@@ -413,6 +426,11 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 		f ? icmp_input(e, f, p) : icmp_input_new(e, &key, p);
 		break;
 	}
+	if (!f)
+		f = flow_lookup(e->flows, &key); /* the flow it created */
+	bool rst =
+	    p->proto == WIRE_PROTO_TCP && (p->u.tcp.flags & WIRE_TCP_RST);
+	flowinfo_after(e, f, &mark, rst ? FLOWINFO_APP_RST : FLOWINFO_APP);
 }
 
 static void input_one(struct core_engine *e, const uint8_t *pkt, size_t len,
@@ -476,6 +494,8 @@ void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 	union flow *f = flow_from_handle(e->flows, handle);
 	if (!f)
 		return;
+	struct flowinfo_mark mark;
+	flowinfo_before(e, f, &mark);
 	switch (f->c.type) {
 	case FLOW_UDP:
 		udp_sock_event(e, f, events);
@@ -487,6 +507,7 @@ void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 		tcp_sock_event(e, f, events);
 		break;
 	}
+	flowinfo_after(e, f, &mark, FLOWINFO_HOST);
 	finish(e);
 }
 
@@ -499,6 +520,8 @@ void core_timers(struct core_engine *e, uint64_t now_us)
 	while ((f = flow_timer_pop(e->flows, now_us)) != NULL) {
 		if (f->c.closing)
 			continue;
+		struct flowinfo_mark mark;
+		flowinfo_before(e, f, &mark);
 		switch (f->c.type) {
 		case FLOW_UDP:
 			udp_timer(e, f);
@@ -510,6 +533,7 @@ void core_timers(struct core_engine *e, uint64_t now_us)
 			tcp_timer(e, f);
 			break;
 		}
+		flowinfo_after(e, f, &mark, FLOWINFO_TIMER);
 	}
 	if (reasm_next_deadline(e->reasm) <= now_us) {
 		reasm_expire(e->reasm, now_us);

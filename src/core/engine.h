@@ -140,4 +140,16 @@ struct core_mem *core_budget(struct core_engine *e);
 /* Changes the log level (tp_set_log_level). Engine thread only. */
 void core_set_log_level(struct core_engine *e, uint32_t level);
 
+/* Flow introspection (flowinfo.c). */
+/* Writes every open flow into out (cap entries, stride bytes apart,
+ * at most min(stride, sizeof) bytes each) and returns how many are open.
+ * Engine thread only. */
+size_t core_flows(struct core_engine *e, uint64_t now_us, void *out, size_t cap,
+		  size_t stride);
+
+/* Sets the flow_end callback (driver_create). */
+void core_set_flow_end(struct core_engine *e,
+		       void (*fn)(void *, const struct tp_flow_info *),
+		       void *ctx);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "core/admit.h"
 #include "core/core.h"
+#include "core/flowinfo.h"
 
 #define HANDLE_IDX_BITS 20u
 #define HANDLE_IDX_MASK ((1u << HANDLE_IDX_BITS) - 1u)
@@ -25,9 +26,10 @@ struct flow_table {
 	struct core_engine *e;
 	const struct flow_ops *const *ops; /* per flow type (flow.h) */
 	union flow *slots;
-	uint32_t *buckets;    /* index + 1 of the first flow, 0: empty */
-	uint32_t *heap;	      /* slot indices ordered by deadline */
-	uint32_t *free_stack; /* freed slot indices below high_water */
+	struct flow_acct *acct; /* beside each slot (flowinfo.h) */
+	uint32_t *buckets;	/* index + 1 of the first flow, 0: empty */
+	uint32_t *heap;		/* slot indices ordered by deadline */
+	uint32_t *free_stack;	/* freed slot indices below high_water */
 	uint32_t max, nbuckets, count, high_water, nfree, heap_len;
 	uint32_t *dgram; /* slot indices of the UDP and ICMP flows, dense */
 	uint32_t ndgram; /* how many */
@@ -51,12 +53,13 @@ struct flow_table *flow_table_create(struct core_engine *e, uint32_t max,
 	/* Reserved, not charged: pages become resident only when used, and
 	 * each slot is charged when a flow takes it (flow_alloc). */
 	t->slots = calloc(max, sizeof(union flow));
+	t->acct = calloc(max, sizeof(struct flow_acct));
 	t->buckets = calloc(t->nbuckets, sizeof(uint32_t));
 	t->heap = calloc(max, sizeof(uint32_t));
 	t->free_stack = calloc(max, sizeof(uint32_t));
 	t->dgram = calloc(max, sizeof(uint32_t));
-	if (!t->slots || !t->buckets || !t->heap || !t->free_stack ||
-	    !t->dgram) {
+	if (!t->slots || !t->acct || !t->buckets || !t->heap ||
+	    !t->free_stack || !t->dgram) {
 		flow_table_destroy(t);
 		return NULL;
 	}
@@ -69,6 +72,7 @@ void flow_table_destroy(struct flow_table *t)
 	if (!t)
 		return;
 	free(t->slots);
+	free(t->acct);
 	free(t->buckets);
 	free(t->heap);
 	free(t->free_stack);
@@ -161,6 +165,7 @@ static uint32_t *dgram_pos(union flow *f)
 static void evict(struct core_engine *e, union flow *victim)
 {
 	CTR_INC(e, flows_evicted);
+	flowinfo_set_end(e, victim, TP_END_LIMIT);
 	const struct flow_ops *ops = e->flows->ops[victim->c.type];
 	if (ops && ops->evict)
 		ops->evict(e, victim);
@@ -226,6 +231,7 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 				 "%u flows open, the most max_flows allows "
 				 "(raise it: --max-flows)",
 				 t->max);
+		flowinfo_refused(e, key, TP_END_LIMIT);
 		return NULL;
 	}
 	if (!t->nfree && t->high_water >= t->max) {
@@ -235,8 +241,9 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 		CTR_INC(e, flows_refused_limit);
 		return NULL;
 	}
-	if (core_mem_charge(&e->mem, sizeof(union flow)) < 0) {
+	if (core_mem_charge(&e->mem, flow_slot_bytes()) < 0) {
 		CTR_INC(e, flows_refused_memory);
+		flowinfo_refused(e, key, TP_END_LIMIT);
 		core_log_refusal(e, CORE_REFUSE_MEMORY, key,
 				 "%zu of max_memory's %zu bytes in use by %u "
 				 "flows (raise it: --max-memory)",
@@ -263,6 +270,8 @@ union flow *flow_alloc(struct core_engine *e, enum flow_type type,
 	}
 	CTR_SET(e, flows_open, t->count);
 	CTR_INC(e, flows_created);
+	memset(&t->acct[idx], 0, sizeof(t->acct[idx]));
+	flowinfo_init(e, f, &t->acct[idx]);
 	return f;
 }
 
@@ -391,6 +400,7 @@ void flow_sweep(struct core_engine *e)
 	while (e->closing_head) {
 		union flow *f = &t->slots[e->closing_head - 1];
 		e->closing_head = f->c.close_next;
+		flowinfo_release(e, f);
 		const struct flow_ops *ops = t->ops[f->c.type];
 		if (ops && ops->release)
 			ops->release(e, f);
@@ -417,7 +427,7 @@ void flow_sweep(struct core_engine *e)
 		if (!pending)
 			t->free_stack[t->nfree++] = idx_of(t, f);
 		t->count--;
-		core_mem_uncharge(&e->mem, sizeof(union flow));
+		core_mem_uncharge(&e->mem, flow_slot_bytes());
 	}
 	CTR_SET(e, flows_open, t->count);
 }
@@ -457,4 +467,19 @@ uint32_t flow_table_count(const struct flow_table *t)
 uint32_t flow_dgram_count(const struct flow_table *t)
 {
 	return t->ndgram;
+}
+
+struct flow_acct *flow_acct_of(struct flow_table *t, const union flow *f)
+{
+	return &t->acct[idx_of(t, f)];
+}
+
+uint32_t flow_table_high(const struct flow_table *t)
+{
+	return t->high_water;
+}
+
+size_t flow_slot_bytes(void)
+{
+	return sizeof(union flow) + sizeof(struct flow_acct);
 }

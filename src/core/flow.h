@@ -26,6 +26,7 @@
 #define TP_CORE_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/flow_common.h"
@@ -134,6 +135,14 @@ uint32_t flow_dgram_count(const struct flow_table *t);
 /* Slot access by index (for the engine's intrusive lists). */
 union flow *flow_at(struct flow_table *t, uint32_t idx);
 uint32_t flow_index(const struct flow_table *t, const union flow *f);
+
+/* Introspection (flowinfo.c): the figures kept beside f's slot, and
+ * the number of slots ever used (flows live below it). */
+struct flow_acct *flow_acct_of(struct flow_table *t, const union flow *f);
+uint32_t flow_table_high(const struct flow_table *t);
+
+/* What one flow costs the memory budget: its slot and its flow_acct. */
+size_t flow_slot_bytes(void);
 
 /* A slot leaves the tx-resume list; a freed one becomes reusable. */
 void flow_slot_unpend(struct flow_table *t, union flow *f);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tunproxy.h"
 #include "wire/addr.h"
 
 /* A buffer segment; the same shape as struct iovec so a driver may cast. */
@@ -107,6 +108,11 @@ struct core_host_ops {
 	/* Closes the socket; with reset set a TCP socket sends RST
 	 * (SO_LINGER 0) instead of FIN. */
 	void (*close)(void *ctx, int sock, bool reset);
+
+	/* TCP: the host socket's own figures (Linux TCP_INFO) into *out
+	 * (valid is set by the core). Returns 0, or -errno where the OS
+	 * has none. May be NULL. */
+	int (*tcp_info)(void *ctx, int sock, struct tp_tcp_side *out);
 };
 
 #endif

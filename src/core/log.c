@@ -138,3 +138,17 @@ void core_flow_str(const struct flow_key *k, char *out, size_t cap)
 		 core_proto_name(k->proto), l, s, r, k->sport, l, d, r,
 		 k->dport);
 }
+
+void core_log_flow(struct core_engine *e, enum tp_log_level level,
+		   const struct flow_key *k, const char *fmt, ...)
+{
+	if (!e->cfg.log || (uint32_t)level > e->cfg.log_level)
+		return;
+	char t[128], msg[160];
+	core_flow_str(k, t, sizeof(t));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	core_log(e, level, "%s: %s", t, msg);
+}

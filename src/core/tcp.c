@@ -287,7 +287,8 @@ static void connect_failed(struct core_engine *e, struct tcp_conn *t, int err,
 					 "host connect failed (errno %d)", err);
 		tcp_send_rst(e, t);
 	}
-	core_log(e, TP_LOG_DEBUG, "tcp: connect failed: errno %d", err);
+	core_log_flow(e, TP_LOG_DEBUG, &t->c.key, "connect failed: errno %d",
+		      err);
 	t->state = TCP_CLOSED;
 	flow_close(e, f, false);
 }
@@ -800,7 +801,7 @@ void tcp_input(struct core_engine *e, union flow *f,
 /* An error on the host socket of a synchronized connection. */
 static void host_error(struct core_engine *e, struct tcp_conn *t, int err)
 {
-	core_log(e, TP_LOG_DEBUG, "tcp: host socket error %d", err);
+	core_log_flow(e, TP_LOG_DEBUG, &t->c.key, "host socket error %d", err);
 	tcp_abort(e, t, true);
 }
 

@@ -282,7 +282,8 @@ static bool peek_failed(struct core_engine *e, struct tcp_conn *t, long r)
 {
 	if (r >= 0 || r == -EAGAIN)
 		return false;
-	core_log(e, TP_LOG_DEBUG, "tcp: host socket read failed: %ld", r);
+	core_log_flow(e, TP_LOG_DEBUG, &t->c.key,
+		      "host socket read failed: %ld", r);
 	tcp_abort(e, t, true);
 	return true;
 }

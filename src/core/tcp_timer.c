@@ -158,8 +158,8 @@ static void persist_fire(struct core_engine *e, struct tcp_conn *t)
 static void rto_fire(struct core_engine *e, struct tcp_conn *t)
 {
 	if (++t->backoff > TCP_RTO_RETRIES) {
-		core_log(e, TP_LOG_DEBUG, "tcp: giving up after %u timeouts",
-			 TCP_RTO_RETRIES);
+		core_log_flow(e, TP_LOG_DEBUG, &t->c.key,
+			      "giving up after %u timeouts", TCP_RTO_RETRIES);
 		tcp_abort(e, t, true);
 		return;
 	}

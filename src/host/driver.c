@@ -74,6 +74,11 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 	}
 	d->tun = tun;
 	d->wake.rfd = d->wake.wfd = -1;
+	if (flowreq_init(&d->flowreq) < 0) {
+		tun->ops->close(tun);
+		free(d);
+		return NULL;
+	}
 	d->raw_fd[0] = d->raw_fd[1] = -1;
 	d->log = cfg->log;
 	d->log_ctx = cfg->log_ctx;
@@ -137,6 +142,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 			   "refusing flows to our own socket: %s", self);
 	cc.policy_self = self;
 	d->ops = driver_host_ops;
+	d->ops.tcp_info = hostsock_tcp_info;
 	if (cfg->dns_redirect) {
 		d->dnsr = calloc(1, sizeof(*d->dnsr));
 		if (!d->dnsr) {
@@ -164,6 +170,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 			   (unsigned long long)cc.max_memory);
 		goto fail;
 	}
+	core_set_flow_end(d->core, cfg->flow_end, cfg->flow_end_ctx);
 	int rxerr = tcprx_driver_init(d, cfg->tcp_rx);
 	if (rxerr < 0) {
 		*err = rxerr;
@@ -203,6 +210,7 @@ void driver_destroy(struct driver *d)
 	free(d->socks);
 	free(d->free_stack);
 	free(d->dnsr);
+	flowreq_destroy(&d->flowreq);
 	free(d);
 }
 
@@ -371,12 +379,22 @@ int driver_next_timeout_ms(struct driver *d)
 	return ms > 60000 ? 60000 : (int)ms;
 }
 
+static int step(struct driver *d, int timeout_ms);
+
 int driver_step(struct driver *d, int timeout_ms)
 {
-	struct poller_event ev[EVENTS_PER_WAIT];
 	if (__atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE))
 		return 0;
 	apply_log_level(d);
+	flowreq_driving(d, true);
+	int rc = step(d, timeout_ms);
+	flowreq_driving(d, false);
+	return rc;
+}
+
+static int step(struct driver *d, int timeout_ms)
+{
+	struct poller_event ev[EVENTS_PER_WAIT];
 	int n = poller_wait(d->poller, ev, EVENTS_PER_WAIT, timeout_ms);
 	if (n < 0) {
 		driver_log(d, TP_LOG_ERROR, "poll failed: %s", strerror(-n));
@@ -416,6 +434,7 @@ int driver_step(struct driver *d, int timeout_ms)
 		}
 	}
 	uint64_t now = now_us();
+	flowreq_serve(d); /* tp_flows from another thread */
 	run_deferred(d, now);
 	if (core_next_deadline(d->core) <= now) {
 		core_timers(d->core, now);

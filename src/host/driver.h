@@ -18,9 +18,10 @@
 
 #include "core/engine.h"
 #include "host/dns_redirect.h"
-#include "os/os.h"
+#include "host/flowreq.h"
 #include "host/poller.h"
 #include "io/tunconn.h"
+#include "os/os.h"
 
 /* Poller tags: kind in the top 8 bits, a generation in the next 24, an
  * index in the low 32. The generation tells an event for a socket closed
@@ -115,6 +116,7 @@ struct driver {
 	bool rcvbuf_checked;
 	struct egress *egress; /* hook, routes, upstream (egress.h), or NULL */
 	struct cone *cone; /* full-cone UDP mappings (udp_cone.h), or NULL */
+	struct flowreq flowreq; /* tp_flows from other threads (flowreq.h) */
 };
 
 /* tcp_host_rcvbuf when the config leaves it 0 (docs/robustness.md). */

@@ -309,7 +309,7 @@ static void test_budget_flows_and_buffers(void **state)
 	assert_true(with_buf > before);
 
 	/* The budget: what is in use plus room for two flow slots. */
-	t.e->mem.budget = t.e->mem.used + 2 * sizeof(union flow) + 100;
+	t.e->mem.budget = t.e->mem.used + 2 * flow_slot_bytes() + 100;
 
 	/* B's socket is slow too: no buffer can be had, so only what the
 	 * socket took is acknowledged and the window closes. */

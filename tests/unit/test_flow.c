@@ -179,7 +179,7 @@ static void test_budget_counted(void **state)
 	size_t base = probe->mem.used;
 	core_destroy(probe);
 	struct core_engine *e =
-	    new_engine(1024, base + 5 * sizeof(union flow) + 8);
+	    new_engine(1024, base + 5 * flow_slot_bytes() + 8);
 	assert_non_null(e);
 	int ok = 0;
 	for (uint32_t i = 0; i < 100; i++) {
