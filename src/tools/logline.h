@@ -13,6 +13,8 @@
 #ifndef TP_TOOLS_LOGLINE_H
 #define TP_TOOLS_LOGLINE_H
 
+#include <stddef.h>
+
 /* Logs to FILE (appended, created 0640) instead of stderr from now on.
  * Returns 0, or -errno (nothing changed). */
 int logline_open(const char *path);
@@ -25,5 +27,9 @@ int logline_reopen(void);
 /* Writes one line: level is an enum tp_log_level, who the program name
  * ("tunproxy", "tunproxy-tee"). */
 void logline_write(int level, const char *who, const char *msg);
+
+/* Writes a line already formatted (ending in a newline) where the log
+ * goes: the connection log and JSON lines (observe.c). */
+void logline_raw(const char *line, size_t len);
 
 #endif

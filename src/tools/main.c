@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "logline.h"
+#include "observe.h"
 #include "pcap_tap.h"
 #include "run.h"
 #include "tool_util.h"
@@ -54,6 +55,7 @@ struct cli {
 	bool run_mode;	     /* tunproxy run (run.h) */
 	int run_argi;	     /* argv index of run's CMD */
 	struct run_opts run; /* run's options and --pcap */
+	struct observe obs;  /* --control, --metrics, --log-flows */
 };
 
 static void usage(FILE *f)
@@ -241,6 +243,10 @@ static void usage(FILE *f)
 static void log_line(void *ctx, enum tp_log_level level, const char *msg)
 {
 	(void)ctx;
+	if (observe_json_logs) {
+		observe_log_json((int)level, msg);
+		return;
+	}
 	logline_write((int)level, "tunproxy", msg);
 }
 
@@ -406,7 +412,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
-	    RUN_LONG_OPTIONS{0},
+	    RUN_LONG_OPTIONS OBSERVE_LONG_OPTIONS{0},
 	};
 	int o;
 	unsigned long long v;
@@ -587,7 +593,13 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			tools_option_error("tunproxy", o, argv);
 			return -1;
 		default: {
-			int r = run_parse_opt(&c->run, o, optarg, c->run_mode);
+			int r = observe_parse_opt(&c->obs, o, optarg);
+			if (r <= 0) {
+				if (r < 0)
+					return -1;
+				break;
+			}
+			r = run_parse_opt(&c->run, o, optarg, c->run_mode);
 			if (r == 0)
 				break;
 			if (r > 0)
@@ -754,6 +766,8 @@ static void reopen_log(void)
 int main(int argc, char **argv)
 {
 	int sub = tools_dispatch(argc, argv);
+	if (sub < 0)
+		sub = observe_client_main(argc, argv);
 	if (sub >= 0)
 		return sub;
 	struct cli c = {
@@ -872,6 +886,7 @@ int main(int argc, char **argv)
 	if ((c.tun_name && !c.no_offload) || c.vnet_hdr)
 		c.cfg.framing = TP_FRAMING_VNET_HDR;
 
+	observe_attach(&c.obs, &c.cfg);
 	struct tp *tp;
 	int rc = tp_create(&c.cfg, &tp);
 	/* The policy lists were read by tp_create. */
@@ -892,10 +907,15 @@ int main(int argc, char **argv)
 			close(fd);
 		return 1;
 	}
+	if (observe_start(&c.obs, tp) < 0) {
+		tp_destroy(tp);
+		return 1;
+	}
 	struct signal_waiter sw = {.tp = tp, .sigs = sigs};
 	pthread_t sig_thread;
 	if (pthread_create(&sig_thread, NULL, wait_for_signals, &sw) != 0) {
 		fprintf(stderr, "tunproxy: cannot start the signal thread\n");
+		observe_stop(&c.obs);
 		tp_destroy(tp);
 		return 1;
 	}
@@ -917,6 +937,7 @@ int main(int argc, char **argv)
 	if (!__atomic_load_n(&sw.done, __ATOMIC_ACQUIRE))
 		pthread_kill(sig_thread, SIGTERM);
 	pthread_join(sig_thread, NULL);
+	observe_stop(&c.obs);
 	tp_stop(tp);
 	print_counters(tp);
 	tp_destroy(tp);

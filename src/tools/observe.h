@@ -1,0 +1,66 @@
+/* observe.h - looking at a running tunproxy: the control socket
+ * (--control PATH, for `tunproxy flows` and `tunproxy stats`), Prometheus
+ * metrics (--metrics ADDR) and the connection log (--log-flows,
+ * --log-format json). See docs/tunproxy.md, "Watching flows". */
+#ifndef TP_TOOLS_OBSERVE_H
+#define TP_TOOLS_OBSERVE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tunproxy.h"
+
+enum {
+	OBS_OPT_CONTROL = 1000,
+	OBS_OPT_METRICS,
+	OBS_OPT_LOG_FLOWS,
+	OBS_OPT_LOG_FORMAT,
+};
+
+#define OBSERVE_LONG_OPTIONS                                                   \
+	{"control", required_argument, NULL, OBS_OPT_CONTROL},                 \
+	    {"metrics", required_argument, NULL, OBS_OPT_METRICS},             \
+	    {"log-flows", no_argument, NULL, OBS_OPT_LOG_FLOWS},               \
+	    {"log-format", required_argument, NULL, OBS_OPT_LOG_FORMAT},
+
+struct observe {
+	const char *control; /* --control PATH, NULL: none */
+	const char *metrics; /* --metrics HOST:PORT, NULL: none */
+	bool log_flows;
+	struct tp *tp;
+	int ctl_fd, met_fd, stop_pipe[2];
+	bool thread_started;
+	unsigned long thread; /* pthread_t */
+};
+
+/* True when log lines are JSON objects (--log-format json). */
+extern bool observe_json_logs;
+
+/* Handles one of the options above: 0 taken, 1 not ours, -1 bad value
+ * (printed). */
+int observe_parse_opt(struct observe *o, int opt, const char *arg);
+
+/* Before tp_create: sets cfg's flow_end for --log-flows. */
+void observe_attach(struct observe *o, struct tp_config *cfg);
+
+/* After tp_start: opens the sockets and starts their thread. Returns 0
+ * or -1 (printed). */
+int observe_start(struct observe *o, struct tp *tp);
+
+/* Before tp_destroy: stops the thread, closes and unlinks the sockets. */
+void observe_stop(struct observe *o);
+
+/* Writes the flow table (or JSON) / the counters to f: the control
+ * socket's answers, shared with the tests. */
+int observe_write_flows(struct tp *tp, FILE *f, bool json);
+void observe_write_stats(struct tp *tp, FILE *f, bool json);
+void observe_write_metrics(struct tp *tp, FILE *f);
+
+/* `tunproxy flows ...` and `tunproxy stats ...`: the client. Returns an
+ * exit code, or -1 if argv[1] is neither. */
+int observe_client_main(int argc, char **argv);
+
+/* A log line as JSON (--log-format json) on f. */
+void observe_log_json(FILE *f, const char *level, const char *msg);
+
+#endif
