@@ -426,8 +426,11 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 		f ? icmp_input(e, f, p) : icmp_input_new(e, &key, p);
 		break;
 	}
-	if (!f)
+	if (!f) {
 		f = flow_lookup(e->flows, &key); /* the flow it created */
+		if (f)
+			flowinfo_app_packet(e, f, p);
+	}
 	bool rst =
 	    p->proto == WIRE_PROTO_TCP && (p->u.tcp.flags & WIRE_TCP_RST);
 	flowinfo_after(e, f, &mark, rst ? FLOWINFO_APP_RST : FLOWINFO_APP);

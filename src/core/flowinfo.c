@@ -78,7 +78,6 @@ void core_set_flow_end(struct core_engine *e,
 void flowinfo_init(struct core_engine *e, union flow *f, struct flow_acct *a)
 {
 	a->created = e->now;
-	a->pkts_up = 1; /* the packet that opened it */
 	a->name = names_lookup(e, f->c.key.family, &f->c.key.dst);
 	a->name_src = a->name ? TP_NAME_DNS : TP_NAME_NONE;
 }

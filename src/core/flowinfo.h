@@ -56,7 +56,8 @@ void flowinfo_before(struct core_engine *e, const union flow *f,
 void flowinfo_after(struct core_engine *e, union flow *f,
 		    const struct flowinfo_mark *m, enum flowinfo_cause cause);
 
-/* A packet from the app reached f (before its protocol handles it):
+/* A packet from the app reached f (before its protocol handles it; for
+ * the packet that created f, after):
  * counted, and the first TCP payload is looked at for a name (TLS SNI,
  * HTTP Host). */
 void flowinfo_app_packet(struct core_engine *e, union flow *f,

@@ -56,9 +56,11 @@ static int ask(const char *path, const char *cmd)
 		first = false;
 		fwrite(buf, 1, (size_t)r, err ? stderr : stdout);
 	}
+	if (r < 0)
+		fprintf(stderr, "tunproxy: %s: %s\n", path, strerror(errno));
 	close(fd);
 	fflush(stdout);
-	return err || first ? 1 : 0;
+	return err || first || r < 0 ? 1 : 0;
 }
 
 int observe_client_main(int argc, char **argv)

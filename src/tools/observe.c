@@ -176,8 +176,12 @@ static int by_activity(const void *pa, const void *pb)
 /* The flows, sorted; *n their count. NULL on error (printed to f). */
 static struct tp_flow_info *get_flows(struct tp *tp, size_t *n, FILE *err)
 {
-	struct tp_flow_info *v = NULL;
-	size_t cap = 0;
+	size_t cap = 64;
+	struct tp_flow_info *v = calloc(cap, sizeof(*v));
+	if (!v) {
+		fprintf(err, "error: out of memory\n");
+		return NULL;
+	}
 	for (int tries = 0; tries < 4; tries++) {
 		int r = tp_flows(tp, v, cap, sizeof(*v), FLOWS_TIMEOUT_MS);
 		if (r < 0) {
@@ -572,17 +576,19 @@ static void serve_control(struct observe *o, int fd)
 		close(fd);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
-	    cr.uid != getuid()) {
-		fprintf(f,
-			"error: permission denied: uid %u is not the "
-			"owner\n",
-			(unsigned)cr.uid);
+	/* The request is read first even from a peer about to be refused:
+	 * closing a Unix socket with unread data resets it, and the peer
+	 * would lose the answer. */
+	char line[256];
+	if (read_line(fd, line, sizeof(line)) < 0) {
 		fclose(f);
 		return;
 	}
-	char line[256];
-	if (read_line(fd, line, sizeof(line)) < 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    cr.uid != getuid()) {
+		fprintf(f,
+			"error: permission denied: uid %u is not the owner\n",
+			(unsigned)cr.uid);
 		fclose(f);
 		return;
 	}
