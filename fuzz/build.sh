@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets into build-fuzz/ with clang, ASan and UBSan:
 #   fuzz_packet_parse fuzz_tcp_opts fuzz_reasm fuzz_router
-#   fuzz_devtransport fuzz_vnet fuzz_capture
+#   fuzz_devtransport fuzz_vnet fuzz_capture fuzz_names_dns fuzz_names_sni
+#   fuzz_names_http
 # The sans-I/O code (src/wire, src/core), the packet sources in front of it
 # (src/io: the UDP dev transport, the TUN fd with virtio-net headers), the
 # capture's reader (src/tools: mirror stream, filter, pcapng) and the
@@ -18,7 +19,8 @@ ROOT=$(pwd)
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CC=${CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-TARGETS="packet_parse tcp_opts reasm router devtransport vnet capture"
+TARGETS="packet_parse tcp_opts reasm router devtransport vnet capture names_dns
+  names_sni names_http"
 
 have_fuzzer() {
 	command -v "$CC" >/dev/null 2>&1 || return 1

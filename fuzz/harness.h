@@ -46,6 +46,12 @@ void fz_devtransport_run(const uint8_t *data, size_t size);
  * the engine, and the GSO super-packets written back (harness_devio.c). */
 void fz_vnet_run(const uint8_t *data, size_t size);
 
+/* The name learners (wire/names.c) on arbitrary bytes: a DNS response,
+ * the start of a TLS stream, the start of an HTTP request. */
+void fz_dns_run(const uint8_t *data, size_t size);
+void fz_sni_run(const uint8_t *data, size_t size);
+void fz_http_run(const uint8_t *data, size_t size);
+
 /* Reports a broken invariant and aborts. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 __attribute__((noreturn));

@@ -440,6 +440,55 @@ def capture_seeds():
     return s
 
 
+def dns_name(name):
+    out = b""
+    for label in name.split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def dns_seeds():
+    """DNS responses: A, AAAA, a CNAME chain with compression, a query."""
+    q = dns_name("www.example.test") + struct.pack(">HH", 1, 1)
+    a = struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + bytes([192, 0, 2, 7])
+    s = {"a": struct.pack(">HHHHHH", 1, 0x8180, 1, 1, 0, 0) + q + a}
+    q6 = dns_name("v6.example.test") + struct.pack(">HH", 28, 1)
+    aaaa = struct.pack(">HHHIH", 0xC00C, 28, 1, 300, 16) + DST6
+    s["aaaa"] = struct.pack(">HHHHHH", 2, 0x8180, 1, 1, 0, 0) + q6 + aaaa
+    target = dns_name("cdn.example.net")
+    cname = struct.pack(">HHHIH", 0xC00C, 5, 1, 300, len(target)) + target
+    off = 12 + len(q) + 12  # where the CNAME's target starts
+    a2 = struct.pack(">HHHIH", 0xC000 | off, 1, 1, 30, 4) + bytes(
+        [198, 51, 100, 9])
+    s["cname_chain"] = struct.pack(">HHHHHH", 3, 0x8180, 1, 2, 0, 0) + q + \
+        cname + a2
+    s["query"] = struct.pack(">HHHHHH", 4, 0x0100, 1, 0, 0, 0) + q
+    return s
+
+
+def client_hello(sni):
+    name = sni.encode()
+    sn = struct.pack(">HBH", len(name) + 3, 0, len(name)) + name
+    ext = struct.pack(">HH", 43, 3) + bytes([2, 3, 4]) + \
+        struct.pack(">HH", 0, len(sn)) + sn
+    body = struct.pack(">H", 0x0303) + bytes(32) + b"\0" + \
+        struct.pack(">HH", 2, 0x1301) + b"\x01\x00" + \
+        struct.pack(">H", len(ext)) + ext
+    hs = b"\x01" + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
+
+
+def sni_seeds():
+    return {"client_hello": client_hello("www.example.test"),
+            "client_hello_cut": client_hello("cut.example.test")[:70]}
+
+
+def http_seeds():
+    return {"get": b"GET /index.html HTTP/1.1\r\nUser-Agent: x\r\n"
+                   b"Host: www.example.test:8080\r\n\r\n",
+            "post_v6": b"POST / HTTP/1.1\r\nHost: [2001:db8::1]\r\n\r\n"}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -451,6 +500,9 @@ def main():
         "fuzz_devtransport": devtransport_seeds(),
         "fuzz_vnet": vnet_seeds(),
         "fuzz_capture": capture_seeds(),
+        "fuzz_names_dns": dns_seeds(),
+        "fuzz_names_sni": sni_seeds(),
+        "fuzz_names_http": http_seeds(),
     }
     # Round trips through the fragmenter: the same packets at small MTUs.
     for n in ("v4_tcp_data_sack", "v4_options_udp", "v6_ext_udp"):

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 SECONDS_PER=${1:-60}
 shift 2>/dev/null
-TARGETS=${*:-packet_parse tcp_opts reasm router devtransport vnet capture}
+TARGETS=${*:-packet_parse tcp_opts reasm router devtransport vnet capture names_dns names_sni names_http}
 OUT=${FUZZ_BUILD:-$ROOT/build-fuzz}
 CORPUS=${FUZZ_CORPUS:-$OUT/corpus}
 JOBS=${FUZZ_JOBS:-1}

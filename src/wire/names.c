@@ -20,8 +20,9 @@ size_t wire_name_clean(const uint8_t *name, size_t len, char *out)
 {
 	if (len && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > WIRE_NAME_MAX || name[0] == '.')
-		return 0;
+	if (len == 0 || len > WIRE_NAME_MAX || name[0] == '.' ||
+	    name[len - 1] == '.')
+		return 0; /* an empty label first or last ("x..") */
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = name[i];
 		if (!host_char(c) || (c == '.' && name[i - 1] == '.'))

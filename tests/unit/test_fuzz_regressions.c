@@ -185,6 +185,9 @@ static void test_corpus(void **state)
 		    0);
 	assert_true(replay_corpus("fuzz_vnet", fz_vnet_run) > 0);
 	assert_true(replay_corpus("fuzz_capture", fz_capture_run) > 0);
+	assert_true(replay_corpus("fuzz_names_dns", fz_dns_run) > 0);
+	assert_true(replay_corpus("fuzz_names_sni", fz_sni_run) > 0);
+	assert_true(replay_corpus("fuzz_names_http", fz_http_run) > 0);
 }
 
 int main(void)
