@@ -39,6 +39,8 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
     private let log = OSLog(subsystem: "tunproxy.sample", category: "tunnel")
     /// Development mode: the UDP link to the tee on the Mac (nil otherwise).
     private var devLink: DevLoopLink?
+    /// Logs the flow list every 10 s (logFlows), on inputQueue too.
+    private var flowTimer: DispatchSourceTimer?
 
     override func startTunnel(options: [String: NSObject]?,
                               completionHandler: @escaping (Error?) -> Void) {
@@ -74,6 +76,7 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
                 return
             }
             self.readPackets()
+            self.startFlowLog()
             completionHandler(nil)
         }
     }
@@ -90,7 +93,10 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
         // now on, which ends the read loop.
         tp_stop(engine)
         inputQueue.async {
-            // Last call on the engine: no tp_input can be running here.
+            self.flowTimer?.cancel()
+            self.flowTimer = nil
+            // Last call on the engine: no tp_input or tp_flows can be
+            // running here.
             tp_destroy(self.engine)
             self.engine = nil
             completionHandler()
@@ -133,6 +139,44 @@ final class PacketTunnelProvider: NEPacketTunnelProvider {
         }
         engine = tp
         return 0
+    }
+
+    /// Every 10 s, one line per open flow in the app's log: what the apps
+    /// behind the tunnel talk to (docs/embedding.md, "Looking at flows").
+    private func startFlowLog() {
+        let t = DispatchSource.makeTimerSource(queue: inputQueue)
+        t.schedule(deadline: .now() + 10, repeating: 10)
+        t.setEventHandler { [weak self] in self?.logFlows() }
+        t.resume()
+        flowTimer = t
+    }
+
+    private func logFlows() {
+        guard let engine = engine else { return }
+        // The caller's buffer; the engine's thread fills it (waiting at
+        // most 500 ms), no allocation inside the library.
+        var flows = [tp_flow_info](repeating: tp_flow_info(), count: 256)
+        let n = Int(tp_flows(engine, &flows, flows.count,
+                             MemoryLayout<tp_flow_info>.stride, 500))
+        if n < 0 {
+            os_log("tp_flows: %{public}s", log: log, type: .error,
+                   String(cString: tp_strerror(Int32(n))))
+            return
+        }
+        os_log("%d flows open", log: log, type: .info, n)
+        for f in flows.prefix(min(n, flows.count)) {
+            // name is a fixed char array: a tuple in Swift.
+            let name = withUnsafeBytes(of: f.name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            let proto = f.proto == 6 ? "tcp" : f.proto == 17 ? "udp" : "icmp"
+            let state = String(cString: tp_tcp_state_name(UInt32(f.state)))
+            let rttMs = f.app_side.valid != 0 ? Double(f.app_side.srtt_us) / 1000 : 0
+            os_log("%{public}s port %d %{public}s %{public}s: %llu B in, %llu B out, idle %llu ms, rtt %.1f ms",
+                   log: log, type: .info, proto, Int(f.dst_port),
+                   name.isEmpty ? "-" : name, state, f.bytes_to_app,
+                   f.bytes_from_app, f.idle_ms, rttMs)
+        }
     }
 
     /// packetFlow -> engine: one readPackets batch is one tp_input batch.
