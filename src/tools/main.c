@@ -834,7 +834,9 @@ int main(int argc, char **argv)
 				      .verbosity = c.verbosity,
 				      .argc = argc - c.run_argi,
 				      .argv = argv + c.run_argi,
-				      .print_counters = print_counters};
+				      .print_counters = print_counters,
+				      .obs = &c.obs};
+		observe_attach(&c.obs, &c.cfg);
 		int code = run_main(&ra);
 		free(c.allow);
 		free(c.deny);

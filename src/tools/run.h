@@ -56,6 +56,7 @@ struct run_args {
 	int argc; /* CMD and its arguments; argc 0: $SHELL */
 	char **argv;
 	void (*print_counters)(struct tp *tp);
+	struct observe *obs; /* --control, --metrics (observe.h); may be NULL */
 };
 
 /* Runs CMD behind the engine and returns tunproxy's exit code: CMD's

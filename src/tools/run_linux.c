@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "observe.h"
 #include "pcap_tap.h"
 #include "run_dns.h"
 #include "run_ns.h"
@@ -282,9 +283,15 @@ int run_main(const struct run_args *a)
 		tp_destroy(tp);
 		tp = NULL;
 	}
+	if (rc == 0 && a->obs && observe_start(a->obs, tp) < 0) {
+		tp_destroy(tp); /* observe_start said why */
+		tp = NULL;
+		rc = -TP_EINVAL;
+	}
 	if (rc < 0) {
-		fprintf(stderr, "tunproxy: cannot start: %s\n",
-			tp_strerror(rc));
+		if (rc != -TP_EINVAL || !a->obs)
+			fprintf(stderr, "tunproxy: cannot start: %s\n",
+				tp_strerror(rc));
 		close(sp[0]); /* the child exits without running CMD */
 		close(fd);
 		reap_failed(pid);
@@ -327,6 +334,8 @@ int run_main(const struct run_args *a)
 	}
 	if (!engine_dead)
 		drain(tp, &sigs);
+	if (a->obs)
+		observe_stop(a->obs);
 	tp_stop(tp);
 	if (a->verbosity >= 1)
 		a->print_counters(tp);
