@@ -11,7 +11,7 @@
 #include "tunproxy.h"
 
 enum {
-	OBS_OPT_CONTROL = 1000,
+	OBS_OPT_CONTROL = 1100, /* after run.h's RUN_OPT_* (1000...) */
 	OBS_OPT_METRICS,
 	OBS_OPT_LOG_FLOWS,
 	OBS_OPT_LOG_FORMAT,
