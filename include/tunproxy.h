@@ -393,7 +393,8 @@ struct tp_config {
 	/* Connection log (tunproxy --log-flows): called on the driving
 	 * thread once for every flow that ends, just before it is freed,
 	 * and once for every new flow refused (by the policy, a limit or
-	 * the budget: end says which), with what tp_flows would have
+	 * the budget: end says which; at most 100 refusals a second, the
+	 * rest counted in log_suppressed), with what tp_flows would have
 	 * reported for it last (see struct tp_flow_info; end says how it
 	 * ended). info is valid only during the call. Like output, it must
 	 * not block for long nor call tp_destroy. NULL: off. */
@@ -787,6 +788,7 @@ const char *tp_flow_end_name(unsigned end);
  *   -TP_EAGAIN  the driving thread did not answer within timeout_ms (it
  *               is blocked in a callback, or the app's run loop did not
  *               call tp_process): the buffer was not touched; retry.
+ *               Also once a tp_start engine has stopped.
  *   -TP_EINVAL  tp NULL, out NULL with cap > 0, or info_size too small
  *               (less than the size of the first version of the struct).
  *   -TP_ESTATE  another tp_flows call waits already (one at a time). */

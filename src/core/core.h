@@ -84,6 +84,8 @@ struct core_engine {
 	struct names *names; /* DNS cache, NULL until the first answer */
 	void (*flow_end)(void *, const struct tp_flow_info *);
 	void *flow_end_ctx;
+	uint64_t refused_report_at; /* rate limit of refused-flow reports */
+	uint32_t refused_reports;
 };
 
 /* Counters are written by the engine's thread only and may be read from

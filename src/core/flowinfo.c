@@ -32,6 +32,8 @@
 #include "core/tcp_int.h"
 #include "wire/names.h"
 
+#define REFUSED_PER_SEC 100
+
 static const char *const tcp_state_names[] = {
     "CLOSED",	  "SYN-PENDING", "SYN-RCVD",  "ESTABLISHED", "FIN-WAIT-1",
     "FIN-WAIT-2", "CLOSING",	 "TIME-WAIT", "CLOSE-WAIT",  "LAST-ACK",
@@ -341,8 +343,13 @@ void flowinfo_release(struct core_engine *e, union flow *f)
 		tcp_bytes(&f->tcp, a);
 	if (e->flow_end) {
 		struct tp_flow_info info;
-		if (!a->end)
-			a->end = TP_END_ERROR;
+		if (!a->end) /* freed before an entry point could tell (an
+				eviction's sweep inside another's work) */
+			a->end = f->c.type == FLOW_TCP &&
+					 (f->tcp.state == TCP_TIME_WAIT ||
+					  (f->tcp.app_fin && f->tcp.fin_sent))
+				     ? TP_END_FIN
+				     : TP_END_ERROR;
 		fill_common(e, f, a, &info);
 		if (f->c.type == FLOW_TCP)
 			fill_tcp(e, f, a, &info); /* host side: while the
@@ -358,6 +365,17 @@ void flowinfo_refused(struct core_engine *e, const struct flow_key *key,
 {
 	if (!e->flow_end)
 		return;
+	/* A flood of refused flows must not become a flood of log lines:
+	 * at most REFUSED_PER_SEC a second, the rest counted in
+	 * log_suppressed. Flows that were open are always reported. */
+	if (e->now - e->refused_report_at >= 1000000) {
+		e->refused_report_at = e->now;
+		e->refused_reports = 0;
+	}
+	if (++e->refused_reports > REFUSED_PER_SEC) {
+		CTR_INC(e, log_suppressed);
+		return;
+	}
 	struct tp_flow_info info;
 	memset(&info, 0, sizeof(info));
 	fill_key(key, &info);

@@ -405,6 +405,42 @@ static void test_flow_sni_and_bytes(void **state)
 	th_fini(&t);
 }
 
+/* --- refused flows: reported, but not a flood of them --- */
+
+struct ends {
+	int n, policy;
+};
+
+static void count_end(void *arg, const struct tp_flow_info *fi)
+{
+	struct ends *x = arg;
+	x->n++;
+	x->policy += fi->end == TP_END_POLICY;
+}
+
+static void deny_all(struct core_config *cfg)
+{
+	cfg->policy_deny = "0.0.0.0/0,::/0";
+}
+
+static void test_refused_reports_limited(void **state)
+{
+	(void)state;
+	struct th t;
+	th_init(&t, 4, deny_all);
+	struct ends x = {0, 0};
+	core_set_flow_end(t.e, count_end, &x);
+	uint64_t before = core_counters(t.e)[TP_CTR_log_suppressed];
+	for (int i = 0; i < 500; i++) {
+		t.sport = (uint16_t)(1000 + i);
+		th_send(&t, WIRE_TCP_SYN, 1, 0, NULL, 0);
+	}
+	assert_int_equal(x.n, 100);
+	assert_int_equal(x.policy, 100);
+	assert_true(core_counters(t.e)[TP_CTR_log_suppressed] - before >= 400);
+	th_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +451,7 @@ int main(void)
 	    cmocka_unit_test(test_http_host),
 	    cmocka_unit_test(test_cache_bounded),
 	    cmocka_unit_test(test_flow_sni_and_bytes),
+	    cmocka_unit_test(test_refused_reports_limited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
