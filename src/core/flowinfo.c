@@ -177,13 +177,15 @@ void flowinfo_after(struct core_engine *e, union flow *f,
 	struct flow_acct *a = acct(e, f);
 	uint32_t now_ready = tx_ready(e->tx);
 	bool dns = f->c.type == FLOW_UDP && f->c.key.dport == 53;
-	for (uint32_t k = m->tx_ready; k < now_ready; k++) {
+	if (now_ready > m->tx_ready)
+		a->pkts_down += now_ready - m->tx_ready;
+	/* TCP bytes come from its sequence numbers (tcp_bytes): only
+	 * datagram flows look at the packets. */
+	for (uint32_t k = m->tx_ready; f->c.type != FLOW_TCP && k < now_ready;
+	     k++) {
 		uint8_t *pkt, fam;
 		size_t len, plen;
 		tx_ready_get(e->tx, k, &pkt, &len, &fam);
-		a->pkts_down++;
-		if (f->c.type == FLOW_TCP)
-			continue;
 		const uint8_t *pl = dgram_payload(pkt, len, &plen);
 		if (!pl)
 			continue;
