@@ -3,6 +3,7 @@
  * answer. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static int ask(const char *path, const char *cmd)
 		return 1;
 	}
 	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = observe_cloexec(socket(AF_UNIX, SOCK_STREAM, 0));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "tunproxy: cannot reach %s: %s\n", path,
 			strerror(errno));
@@ -43,7 +44,7 @@ static int ask(const char *path, const char *cmd)
 		return 1;
 	}
 	size_t len = strlen(cmd);
-	if (send(fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	if (send(fd, cmd, len, 0) != (ssize_t)len) {
 		close(fd);
 		return 1;
 	}
@@ -69,6 +70,7 @@ int observe_client_main(int argc, char **argv)
 	    (strcmp(argv[1], "flows") != 0 && strcmp(argv[1], "stats") != 0))
 		return -1;
 	bool flows = strcmp(argv[1], "flows") == 0, json = false;
+	signal(SIGPIPE, SIG_IGN); /* a server gone: an error, not a death */
 	double watch = 0;
 	const char *path = getenv("TUNPROXY_CONTROL");
 	if (!path || !*path)

@@ -7,10 +7,9 @@
  * is answered in full before the next is read. Each client gets 2 s to
  * send its request line, so a stuck client cannot hold the others for
  * long. The control socket is a Unix socket created mode 0600 and every
- * connection's peer credentials (SO_PEERCRED) must show this process's
+ * connection's peer credentials (observe_peer_uid) must show this process's
  * uid: the flow list says what the user's apps talk to.
  */
-#define _GNU_SOURCE
 #include "observe.h"
 
 #include <arpa/inet.h>
@@ -32,6 +31,17 @@
 #include "tool_util.h"
 
 bool observe_json_logs;
+
+int observe_cloexec(int fd)
+{
+	if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define cloexec observe_cloexec
 
 #define FLOWS_TIMEOUT_MS 1000
 #define CLIENT_READ_MS	 2000
@@ -463,7 +473,7 @@ static int listen_unix(const char *path)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = cloexec(socket(AF_UNIX, SOCK_STREAM, 0));
 	if (fd < 0)
 		return -1;
 	/* A socket left by a process that died: replace it (only a
@@ -523,7 +533,7 @@ static int listen_tcp(const char *spec)
 		fprintf(stderr, "tunproxy: --metrics: bad address '%s'\n", h);
 		return -1;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = cloexec(socket(ss.ss_family, SOCK_STREAM, 0));
 	int one = 1;
 	if (fd < 0)
 		return -1;
@@ -569,8 +579,6 @@ static int read_line(int fd, char *buf, size_t cap)
 
 static void serve_control(struct observe *o, int fd)
 {
-	struct ucred cr;
-	socklen_t cl = sizeof(cr);
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
@@ -584,11 +592,11 @@ static void serve_control(struct observe *o, int fd)
 		fclose(f);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
-	    cr.uid != getuid()) {
+	uid_t uid = (uid_t)-1;
+	if (observe_peer_uid(fd, &uid) < 0 || uid != getuid()) {
 		fprintf(f,
 			"error: permission denied: uid %u is not the owner\n",
-			(unsigned)cr.uid);
+			(unsigned)uid);
 		fclose(f);
 		return;
 	}
@@ -660,7 +668,7 @@ static void *observe_thread(void *arg)
 		for (int i = 1; i < 3; i++) {
 			if (!(p[i].revents & POLLIN))
 				continue;
-			int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			int c = cloexec(accept(p[i].fd, NULL, NULL));
 			if (c < 0)
 				continue;
 			if (i == 1)
@@ -681,12 +689,13 @@ int observe_start(struct observe *o, struct tp *tp)
 		return -1;
 	if (o->metrics && (o->met_fd = listen_tcp(o->metrics)) < 0)
 		goto fail;
-	if (pipe2(o->stop_pipe, O_CLOEXEC) < 0)
+	if (pipe(o->stop_pipe) < 0 || cloexec(o->stop_pipe[0]) < 0 ||
+	    cloexec(o->stop_pipe[1]) < 0)
 		goto fail;
 	pthread_t th;
 	if (pthread_create(&th, NULL, observe_thread, o) != 0)
 		goto fail;
-	o->thread = (unsigned long)th;
+	o->thread = th;
 	o->thread_started = true;
 	return 0;
 fail:
@@ -699,7 +708,7 @@ void observe_stop(struct observe *o)
 	if (o->thread_started) {
 		ssize_t r = write(o->stop_pipe[1], "x", 1);
 		(void)r;
-		pthread_join((pthread_t)o->thread, NULL);
+		pthread_join(o->thread, NULL);
 		o->thread_started = false;
 	}
 	for (int i = 0; i < 2; i++)

@@ -5,8 +5,10 @@
 #ifndef TP_TOOLS_OBSERVE_H
 #define TP_TOOLS_OBSERVE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "tunproxy.h"
 
@@ -30,7 +32,7 @@ struct observe {
 	struct tp *tp;
 	int ctl_fd, met_fd, stop_pipe[2];
 	bool thread_started;
-	unsigned long thread; /* pthread_t */
+	pthread_t thread;
 };
 
 /* True when log lines are JSON objects (--log-format json). */
@@ -59,6 +61,14 @@ void observe_write_metrics(struct tp *tp, FILE *f);
 /* `tunproxy flows ...` and `tunproxy stats ...`: the client. Returns an
  * exit code, or -1 if argv[1] is neither. */
 int observe_client_main(int argc, char **argv);
+
+/* The uid of the process at the other end of a Unix socket:
+ * SO_PEERCRED (observe_peer_linux.c), getpeereid (observe_peer_darwin.c).
+ * Returns 0 or -1. */
+int observe_peer_uid(int fd, uid_t *uid);
+
+/* Sets FD_CLOEXEC on fd (closed on failure). Returns fd or -1. */
+int observe_cloexec(int fd);
 
 /* A log line as JSON (--log-format json) on f. */
 void observe_log_json(FILE *f, const char *level, const char *msg);

@@ -64,7 +64,7 @@ static void test_stash_over_budget(void **state)
 	static struct core_host_ops ops;
 	ops = fake_host_ops;
 	ops.icmp_open = stash_icmp_open;
-	t.cfg.max_memory = tables + sizeof(union flow) + STASH / 2;
+	t.cfg.max_memory = tables + flow_slot_bytes() + STASH / 2;
 	t.cfg.log = on_log;
 	t.cfg.log_level = TP_LOG_INFO;
 	t.e = engine = core_create(&t.cfg, &ops, &t.host);
@@ -84,11 +84,11 @@ static void test_stash_over_budget(void **state)
 	assert_int_equal(t.host.icmp_opens, 0);
 
 	/* With room for both, the same echo opens its flow. */
-	t.e->mem.budget = tables + sizeof(union flow) + STASH;
+	t.e->mem.budget = tables + flow_slot_bytes() + STASH;
 	t.now += 2000000;
 	send_echo(&t, 7);
 	assert_int_equal(core_flow_count(t.e), 1);
-	assert_int_equal(t.e->mem.used, tables + sizeof(union flow) + STASH);
+	assert_int_equal(t.e->mem.used, tables + flow_slot_bytes() + STASH);
 	assert_int_equal(t.host.icmp_opens, 1);
 	th_fini(&t);
 }
