@@ -146,18 +146,19 @@ static void json_side(FILE *f, const char *key, const struct tp_tcp_side *s)
 		s->recovered, s->timeouts, limit_str(s->limited));
 }
 
-static void json_flow(FILE *f, const struct tp_flow_info *x)
+/* One flow as a JSON object; extra (may be "") goes first inside it. */
+static void json_flow(FILE *f, const struct tp_flow_info *x, const char *extra)
 {
 	char app[64], dst[64];
 	endpoint(x->family, x->app_addr, x->app_port, app, sizeof(app));
 	endpoint(x->family, x->dst_addr, x->dst_port, dst, sizeof(dst));
 	fprintf(f,
-		"{\"id\":%llu,\"proto\":\"%s\",\"app\":\"%s\",\"dst\":\"%s\","
+		"{%s\"id\":%llu,\"proto\":\"%s\",\"app\":\"%s\",\"dst\":\"%s\","
 		"\"name\":\"%s\",\"name_source\":\"%s\",\"state\":\"%s\","
 		"\"end\":\"%s\",\"age_ms\":%llu,\"idle_ms\":%llu,"
 		"\"bytes_from_app\":%llu,\"bytes_to_app\":%llu,"
 		"\"packets_from_app\":%llu,\"packets_to_app\":%llu",
-		(unsigned long long)x->id, proto_str(x->proto), app, dst,
+		extra, (unsigned long long)x->id, proto_str(x->proto), app, dst,
 		x->name, name_src_str(x->name_source),
 		tp_tcp_state_name(x->state), tp_flow_end_name(x->end),
 		(unsigned long long)x->age_ms, (unsigned long long)x->idle_ms,
@@ -238,7 +239,7 @@ int observe_write_flows(struct tp *tp, FILE *f, bool json)
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				fputc(',', f);
-			json_flow(f, &v[i]);
+			json_flow(f, &v[i], "");
 		}
 		fputs("]}\n", f);
 		free(v);
@@ -417,25 +418,26 @@ void observe_write_metrics(struct tp *tp, FILE *f)
 static void flow_ended(void *ctx, const struct tp_flow_info *x)
 {
 	(void)ctx;
+	observe_write_flow_end(stderr, x, observe_json_logs);
+	fflush(stderr);
+}
+
+void observe_write_flow_end(FILE *out, const struct tp_flow_info *x, bool json)
+{
 	char app[64], dst[64];
 	endpoint(x->family, x->app_addr, x->app_port, app, sizeof(app));
 	endpoint(x->family, x->dst_addr, x->dst_port, dst, sizeof(dst));
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (observe_json_logs) {
-		fprintf(stderr, "{\"ts\":%lld.%03ld,\"event\":\"flow_end\",",
-			(long long)ts.tv_sec, ts.tv_nsec / 1000000);
-		char buf[4096];
-		FILE *m = fmemopen(buf, sizeof(buf), "w");
-		if (m) {
-			json_flow(m, x);
-			fclose(m);
-			buf[sizeof(buf) - 1] = '\0';
-			fputs(buf + 1, stderr); /* without its '{' */
-		}
-		fputc('\n', stderr);
+	if (json) {
+		char extra[64];
+		snprintf(extra, sizeof(extra),
+			 "\"ts\":%lld.%03ld,\"event\":\"flow_end\",",
+			 (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+		json_flow(out, x, extra);
+		fputc('\n', out);
 	} else {
-		fprintf(stderr,
+		fprintf(out,
 			"%lld.%03ld tunproxy flow: %s %s -> %s name=%s%s%s "
 			"end=%s duration=%.3fs from_app=%llu to_app=%llu "
 			"packets=%llu/%llu\n",
@@ -449,7 +451,6 @@ static void flow_ended(void *ctx, const struct tp_flow_info *x)
 			(unsigned long long)x->packets_from_app,
 			(unsigned long long)x->packets_to_app);
 	}
-	fflush(stderr);
 }
 
 void observe_attach(struct observe *o, struct tp_config *cfg)

@@ -57,6 +57,8 @@ void observe_stop(struct observe *o);
 int observe_write_flows(struct tp *tp, FILE *f, bool json);
 void observe_write_stats(struct tp *tp, FILE *f, bool json);
 void observe_write_metrics(struct tp *tp, FILE *f);
+/* The connection log's line for a flow that ended (--log-flows). */
+void observe_write_flow_end(FILE *f, const struct tp_flow_info *x, bool json);
 
 /* `tunproxy flows ...` and `tunproxy stats ...`: the client. Returns an
  * exit code, or -1 if argv[1] is neither. */
