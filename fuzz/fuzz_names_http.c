@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_names_http.c - libFuzzer entry point; the harness is fz_http_run() in
  * fuzz/harness_names.c, shared with tests/unit/test_fuzz_regressions.c. */
 #include <stddef.h>

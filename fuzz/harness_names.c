@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness_names.c - fuzz harnesses for the name learners (wire/names.c).
  *
  * Input formats: the raw bytes, as they would arrive:

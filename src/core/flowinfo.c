@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flowinfo.c - per-flow figures for tp_flows and the connection log.
  *
  * The protocol modules are not asked to count anything: the engine's

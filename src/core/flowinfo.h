@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flowinfo.h - what the engine knows about each flow for people to look
  * at: traffic, age, name, how it ended (see flowinfo.c). */
 #ifndef TP_CORE_FLOWINFO_H

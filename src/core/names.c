@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.c - the DNS cache that gives flows their names.
  *
  * The app resolves a name, then connects to the address it got. DNS

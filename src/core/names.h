@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.h - the host names flows are known by (see names.c). */
 #ifndef TP_CORE_NAMES_H
 #define TP_CORE_NAMES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flowreq.c - tp_flows served by the driving thread (see flowreq.h). */
 #include "host/flowreq.h"
 

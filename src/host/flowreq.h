@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flowreq.h - tp_flows across threads, and the host side's TCP_INFO.
  *
  * tp_flows may be called from any thread while another drives the

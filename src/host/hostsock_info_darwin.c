@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostsock_info_darwin.c - no TCP_INFO for tp_flows on Apple platforms
  * yet (TCP_CONNECTION_INFO would do): the host side is reported as not
  * valid. */

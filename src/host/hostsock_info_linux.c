@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostsock_info_linux.c - the host socket's TCP_INFO for tp_flows.
  *
  * The kernel's struct tcp_info (linux/tcp.h) only grows at its end, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flows_cmd.c - `tunproxy flows` and `tunproxy stats`: ask a running
  * tunproxy through its control socket (--control PATH) and print the
  * answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* observe.c - the control socket, the metrics endpoint and the connection
  * log of the tunproxy command (see observe.h).
  *
@@ -28,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "tool_util.h"
 
 bool observe_json_logs;
@@ -120,14 +122,40 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void observe_log_json(FILE *f, const char *level, const char *msg)
+/* Formats into a memory stream, then one write where the log goes
+ * (logline.c: stderr or --log-file). */
+static void emit_line(void (*fmt)(FILE *, const void *, const void *),
+		      const void *a, const void *b)
 {
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return;
+	fmt(m, a, b);
+	fclose(m);
+	if (buf && len)
+		logline_raw(buf, len);
+	free(buf);
+}
+
+static void json_log_fmt(FILE *f, const void *level, const void *msg)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug",
+					    "trace"};
+	int l = *(const int *)level;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	fprintf(f, "{\"ts\":%lld.%03ld,\"level\":\"%s\",\"msg\":",
-		(long long)ts.tv_sec, ts.tv_nsec / 1000000, level);
+		(long long)ts.tv_sec, ts.tv_nsec / 1000000,
+		l >= 0 && l < 5 ? names[l] : "trace");
 	json_str(f, msg);
 	fputs("}\n", f);
+}
+
+void observe_log_json(int level, const char *msg)
+{
+	emit_line(json_log_fmt, &level, msg);
 }
 
 static void json_side(FILE *f, const char *key, const struct tp_tcp_side *s)
@@ -415,11 +443,16 @@ void observe_write_metrics(struct tp *tp, FILE *f)
 
 /* --- the connection log --- */
 
+static void flow_end_fmt(FILE *f, const void *x, const void *unused)
+{
+	(void)unused;
+	observe_write_flow_end(f, x, observe_json_logs);
+}
+
 static void flow_ended(void *ctx, const struct tp_flow_info *x)
 {
 	(void)ctx;
-	observe_write_flow_end(stderr, x, observe_json_logs);
-	fflush(stderr);
+	emit_line(flow_end_fmt, x, NULL);
 }
 
 void observe_write_flow_end(FILE *out, const struct tp_flow_info *x, bool json)
@@ -437,13 +470,16 @@ void observe_write_flow_end(FILE *out, const struct tp_flow_info *x, bool json)
 		json_flow(out, x, extra);
 		fputc('\n', out);
 	} else {
+		struct tm tm;
+		char when[32];
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(out,
-			"%lld.%03ld tunproxy flow: %s %s -> %s name=%s%s%s "
+			"%s.%03ldZ tunproxy flow: %s %s -> %s name=%s%s%s "
 			"end=%s duration=%.3fs from_app=%llu to_app=%llu "
 			"packets=%llu/%llu\n",
-			(long long)ts.tv_sec, ts.tv_nsec / 1000000,
-			proto_str(x->proto), app, dst,
-			x->name[0] ? x->name : "-", x->name[0] ? "/" : "",
+			when, ts.tv_nsec / 1000000, proto_str(x->proto), app,
+			dst, x->name[0] ? x->name : "-", x->name[0] ? "/" : "",
 			name_src_str(x->name_source), tp_flow_end_name(x->end),
 			(double)x->age_ms / 1000,
 			(unsigned long long)x->bytes_from_app,

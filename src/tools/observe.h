@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* observe.h - looking at a running tunproxy: the control socket
  * (--control PATH, for `tunproxy flows` and `tunproxy stats`), Prometheus
  * metrics (--metrics ADDR) and the connection log (--log-flows,
@@ -72,7 +73,8 @@ int observe_peer_uid(int fd, uid_t *uid);
 /* Sets FD_CLOEXEC on fd (closed on failure). Returns fd or -1. */
 int observe_cloexec(int fd);
 
-/* A log line as JSON (--log-format json) on f. */
-void observe_log_json(FILE *f, const char *level, const char *msg);
+/* A log line (level: enum tp_log_level) as one JSON object where the log
+ * goes (--log-format json). */
+void observe_log_json(int level, const char *msg);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* observe_peer_darwin.c - the control socket's peer uid (observe.h). */
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* observe_peer_linux.c - the control socket's peer uid (observe.h). */
 #define _GNU_SOURCE
 #include <sys/socket.h>

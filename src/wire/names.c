@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.c - DNS, TLS SNI and HTTP Host learners (see names.h).
  *
  * Every read is checked against the end of the input first; DNS name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names.h - reading the host name an app asked for out of its traffic.
  *
  * Three learners, each a pure parser over untrusted bytes that copies at

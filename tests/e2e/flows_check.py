@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks for test_flows.sh.
 
   flows_check.py flow JSON_FILE DPORT NAME SOURCE   -> prints bytes_to_app

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Watching flows (issue 15): during a curl of a named host, `tunproxy flows
 # --json` lists the connection with the name the app asked for (from the
 # DNS answer that crossed the proxy, the HTTP Host header, the TLS SNI),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api_flows.c - tp_flows and the flow_end callback through the public
  * API: served at once when nobody drives the engine, by the engine's
  * thread for a caller on another thread (tp_start), and at once from a

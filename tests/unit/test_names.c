@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_names.c - the name learners (wire/names.c) on good, truncated and
  * hostile inputs, the DNS names cache's bounds (core/names.c), and flow
  * introspection in the core (core/flowinfo.c): a TLS flow named from its

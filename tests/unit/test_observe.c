@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_observe.c - what the tunproxy command prints about flows
  * (src/tools/observe.c): the connection log's text and JSON lines, the
  * flow table, and the Prometheus exposition of an engine with flows. The
