@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "observe.h"
+#include "tools.h"
 
 #define DEFAULT_CONTROL "/run/tunproxy.sock"
 
@@ -83,9 +84,12 @@ int observe_client_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
+	const char *sub = flows ? "flows" : "stats";
+	const char *prog = flows ? "tunproxy flows" : "tunproxy stats";
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc - 1, argv + 1, "jwc:h", opts, NULL)) !=
+	opterr = 0; /* the conventions' one line instead (tools.h) */
+	while ((o = getopt_long(argc - 1, argv + 1, ":jwc:h", opts, NULL)) !=
 	       -1) {
 		switch (o) {
 		case 'j':
@@ -94,7 +98,10 @@ int observe_client_main(int argc, char **argv)
 		case 'w':
 			watch = optarg ? strtod(optarg, NULL) : 1.0;
 			if (!flows || watch <= 0) {
-				client_usage(stderr);
+				tools_bad_value(
+				    prog, opts, o, optarg ? optarg : "",
+				    flows ? "seconds above 0" : "flows only");
+				tools_try_help(sub);
 				return 2;
 			}
 			break;
@@ -105,9 +112,16 @@ int observe_client_main(int argc, char **argv)
 			client_usage(stdout);
 			return 0;
 		default:
-			client_usage(stderr);
+			tools_option_error(prog, o, argv + 1);
+			tools_try_help(sub);
 			return 2;
 		}
+	}
+	if (optind < argc - 1) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
+			argv[optind + 1]);
+		tools_try_help(sub);
+		return 2;
 	}
 	char cmd[32];
 	snprintf(cmd, sizeof(cmd), "%s%s\n", flows ? "flows" : "stats",
