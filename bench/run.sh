@@ -134,7 +134,9 @@ TW_REUSE=${TW_REUSE:-1}
 # the cross-CPU case every time (the figure peer-findings.md reports).
 PIN=${PIN:-1}
 # PERF=1: perf record the userspace forwarder during the first repetition's
-# iperf3 runs; flat profiles go to bench/results/<date>-perf-FWD-DIR.txt.
+# iperf3 runs (TCP, and UDP at the first of UDP_RATES with 4 MB buffers)
+# and its urr and unf probes; flat profiles and system-call counts go to
+# bench/results/<date>-perf-FWD-SCENARIO.txt.
 PERF=${PERF:-0}
 [ "$PERF" = 1 ] && ! command -v perf >/dev/null && { echo "run.sh: PERF=1 needs perf" >&2; PERF=0; }
 STAMP=$(date -u +%Y%m%d-%H%M%S)
@@ -507,6 +509,52 @@ EOF
 	log "$fwd rep $rep $dir: $(printf '%.2f' "$gbps") Gbit/s, $retr retransmits"
 }
 
+# perf_begin NAME SECS / perf_end NAME: with PERF=1, in the first
+# repetition, sample the forwarder and count its system calls for SECS
+# seconds; perf_end writes bench/results/<date>-perf-NAME.txt.
+PERF_PIDS=""
+perf_begin() {
+	local name=$1 secs=$2 ev="" sc
+	PERF_PIDS=""
+	[ "$PERF" = 1 ] && [ -n "$FWD_PID" ] && [ "${CUR_REP:-1}" = 1 ] || return 0
+	perf record -q -F 999 -g -p "$FWD_PID" -o "$TMP/perf-$name.data" -- sleep "$secs" \
+		>"$TMP/perf.log" 2>&1 &
+	PERF_PIDS=$!
+	for sc in read write readv writev recvfrom recvmsg recvmmsg sendto sendmsg \
+		sendmmsg socket connect close setsockopt epoll_wait epoll_pwait epoll_ctl; do
+		perf list 2>/dev/null | grep -q "syscalls:sys_enter_$sc " &&
+			ev="$ev${ev:+,}syscalls:sys_enter_$sc"
+	done
+	perf stat -x, -e "$ev" -p "$FWD_PID" -o "$TMP/perf-$name.stat" -- sleep "$secs" \
+		>>"$TMP/perf.log" 2>&1 &
+	PERF_PIDS="$PERF_PIDS $!"
+}
+
+perf_end() {
+	local name=$1 what=$2 pdata="$TMP/perf-$1.data"
+	[ -n "$PERF_PIDS" ] || return 0
+	# shellcheck disable=SC2086 # two PIDs
+	wait $PERF_PIDS
+	PERF_PIDS=""
+	mkdir -p "$BENCH/results"
+	{
+		echo "# $name: $what, forwarder PID $FWD_PID"
+		echo "# system calls of the forwarder during the run (count, event):"
+		awk -F, '$1 ~ /^[0-9]+$/ { printf "#   %12d  %s\n", $1, $3 }' "$TMP/perf-$name.stat"
+		echo "# time by shared object:"
+		perf report -i "$pdata" --stdio --no-children --sort dso -g none 2>/dev/null |
+			grep -E '^ +[0-9]' | sed 's/^/#/'
+		echo "# time including callees, kernel entry points:"
+		perf report -i "$pdata" --stdio --children --sort symbol -g none 2>/dev/null |
+			grep -E '\] (__sys_|__x64_sys|ksys_|tun_get_user|tun_do_read|handle_softirqs|udp_rcv|udp_sendmsg|do_epoll_wait|__sock_release|inet_dgram_connect)' |
+			head -n 25 | sed 's/^/#/'
+		echo "# flat profile:"
+		perf report -i "$pdata" --stdio --no-children --sort dso,symbol \
+			--percent-limit 0.5 -g none 2>/dev/null | grep -E '^ +[0-9]'
+	} >"$BENCH/results/$STAMP-perf-$name.txt"
+	log "perf profile in bench/results/$STAMP-perf-$name.txt"
+}
+
 # udp_iperf DIR RATE BUF SECS: one iperf3 -u -l 1400 run; prints
 # "LOSS_PERCENT GOODPUT_GBPS" (the receiver's figures) or "ERR why".
 udp_iperf() {
@@ -519,8 +567,10 @@ udp_iperf() {
 	srv=$SPAWNED
 	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$IPERF_PORT' | grep -q ." ||
 		{ echo "ERR iperf3 server did not start"; return; }
+	[ -n "${UDP_PERF:-}" ] && perf_begin "$UDP_PERF" "$secs" >&2
 	timeout $((secs + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" iperf3 -c "$SERVER" -p "$IPERF_PORT" \
 		-u -l 1400 -b "$rate" -t "$secs" --connect-timeout 3000 -J "${extra[@]}" >"$js" 2>"$js.err"
+	[ -n "${UDP_PERF:-}" ] && perf_end "$UDP_PERF" "iperf3 -u -l 1400 -b $rate -w $buf, $dir" >&2
 	stop_pid "$srv"
 	python3 - "$js" <<'EOF2'
 import json, sys
@@ -543,7 +593,10 @@ run_udp() {
 	for rate in $UDP_RATES; do
 		for buf in 4M def; do
 			for dir in up down; do
-				out=$(udp_iperf "$dir" "$rate" "$buf" "$TIME")
+				UDP_PERF=""
+				[ "$buf" = 4M ] && [ "$rate" = "${UDP_RATES%% *}" ] && UDP_PERF="$fwd-udp-$dir"
+				out=$(CUR_REP=$rep udp_iperf "$dir" "$rate" "$buf" "$TIME")
+				UDP_PERF=""
 				local m="udp_${dir}_${rate}_${buf}"
 				if [ "${out%% *}" = ERR ]; then
 					log "$fwd udp $dir $rate buffers $buf: failed: ${out#ERR }"
@@ -581,8 +634,10 @@ run_umax() {
 # run_probe FWD REP rr|crr|urr|unf
 run_probe() {
 	local fwd=$1 rep=$2 kind=$3 line val
+	[ "$kind" = unf ] || [ "$kind" = urr ] && CUR_REP=$rep perf_begin "$fwd-$kind" "$PROBE_TIME"
 	line=$(timeout $((PROBE_TIME + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" "$PROBE" "$kind" "$SERVER" \
 		"$PROBE_PORT" "$PROBE_TIME" 2>"$TMP/probe-$kind.err")
+	perf_end "$fwd-$kind" "probe $kind, $PROBE_TIME s"
 	val=$(awk '{ print $2 }' <<<"$line")
 	if [ -z "$line" ] || grep -q FAILED <<<"$line"; then
 		log "$fwd $kind: failed: $line $(tail -n 2 "$TMP/probe-$kind.err")"
