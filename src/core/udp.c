@@ -174,6 +174,11 @@ static void udp_read(struct core_engine *e, union flow *f)
 			}
 			if (r > 0) {
 				i += (int)r;
+				/* Fewer than asked: the socket is empty (the
+				 * poller, level-triggered, says when it is
+				 * not), no read that would say "nothing". */
+				if ((uint32_t)r < (free < want ? free : want))
+					return;
 				continue;
 			}
 		}
