@@ -11,7 +11,7 @@
  *   6. after every step, flush: the transmit ring goes to the TUN, then
  *      flows that waited for ring space are resumed, until nothing is left
  *      or the pass's write budget is spent.
- * Drain before you write: one pass writes at most TUN_TX_BURST packets to
+ * Drain before you write: one pass writes at most TUN_TX_BURST bytes to
  * the TUN. What is left stays in the transmit ring (its producers wait:
  * TCP to be resumed, UDP with its socket unwatched, so the kernel's socket
  * buffer holds the rest), and the next pass polls without waiting and
@@ -40,11 +40,12 @@
 
 #define TUN_BATCHES_PER_WAKE 8
 #define EVENTS_PER_WAIT	     256
-/* Packets (segments: a GSO super-packet counts as its segments' slots)
- * written to the TUN per pass. 128 MTU-sized packets are ~190 KB, below
- * the default 212 KB socket receive buffer of the app's kernel, and
- * three 64 KB TSO super-packets. */
-#define TUN_TX_BURST 128
+/* Bytes written to the TUN per pass: 192 KB, below the default 212 KB
+ * socket receive buffer of the app's kernel; 130 MTU-sized packets or
+ * three 64 KB super-packets of data. Counted in bytes, not packets, so
+ * the ACKs of an upload (a few dozen bytes each, one per super-packet
+ * read) are never held back for the next pass. */
+#define TUN_TX_BURST (192u << 10)
 
 /* The open-file limit the engine budgets its flows by (admit.h): the
  * soft RLIMIT_NOFILE, 0 when unlimited or unknown. Read once, here: an
@@ -253,9 +254,13 @@ static int flush(struct driver *d, uint64_t now)
 	for (int round = 0; round < 64; round++) {
 		size_t n;
 		while (d->tx_budget > 0 &&
-		       (n = core_tx_peek(d->core, pkts,
-					 d->tx_budget < 64 ? d->tx_budget
-							   : 64)) > 0) {
+		       (n = core_tx_peek(d->core, pkts, 64)) > 0) {
+			/* As many as the budget takes (at least one). */
+			size_t fit = 0, bytes = 0;
+			while (fit < n && (fit == 0 || bytes + pkts[fit].len <=
+							   d->tx_budget))
+				bytes += pkts[fit++].len;
+			n = fit;
 			uint64_t dropped = 0;
 			for (size_t i = 0; d->tap && i < n; i++)
 				d->tap(d->tap_ctx, pkts[i].data, pkts[i].len,
@@ -275,8 +280,8 @@ static int flush(struct driver *d, uint64_t now)
 				return w;
 			}
 			core_tx_done(d->core, (size_t)w);
-			d->tx_budget = (uint32_t)w < d->tx_budget
-					   ? d->tx_budget - (uint32_t)w
+			d->tx_budget = bytes < d->tx_budget
+					   ? d->tx_budget - (uint32_t)bytes
 					   : 0;
 		}
 		if (d->tx_budget == 0 && core_tx_peek(d->core, pkts, 1) > 0) {
