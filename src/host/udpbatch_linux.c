@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* udpbatch_linux.c - UDP host sockets, several datagrams per system call.
  *
  * App -> host. The app's datagrams arrive one per TUN packet. While more

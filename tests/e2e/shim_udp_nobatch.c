@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shim_udp_nobatch.c - an LD_PRELOAD library that makes this kernel look
  * like one without UDP batching: setsockopt(UDP_SEGMENT) and UDP_GRO fail
  * with ENOPROTOOPT (Linux before 4.18 / 5.0), sendmmsg() and recvmmsg()

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bursts of thousands of datagrams of one UDP flow, each way, over IPv4 and
 # IPv6: every datagram must arrive, in order and byte for byte (sequence
 # numbers, payload and SHA-256 checked by tests/e2e/udp_burst.py). App ->

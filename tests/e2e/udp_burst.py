@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Bursts of one UDP flow, sequence-checked and byte-exact, either way.
 
   udp_burst.py server ADDR PORT
