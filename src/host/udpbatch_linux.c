@@ -14,7 +14,8 @@
  * - the runs of one socket go in one sendmmsg() (Linux 3.0).
  * Errors are what a direct send would have said, delivered one pass later:
  * the socket's pending error and a deferred error event, so the flow
- * reports them to the app exactly as udp_input does (docs/robustness.md);
+ * reports them to the app exactly as udp_input does (docs/architecture.md,
+ * "UDP batching");
  * a full socket buffer drops, as a direct send does, and is counted.
  * A GSO send the path refuses (EINVAL: a segment larger than the route's
  * MTU, i.e. the datagrams need IP fragments; EIO: no checksum offload on
