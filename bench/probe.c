@@ -13,6 +13,8 @@
  *   probe crr HOST PORT SECS    connections per second: connect, 1-byte
  *                               exchange, close, repeated back to back
  *   probe urr HOST PORT SECS    1-byte UDP request/response round trips
+ *   probe unf HOST PORT SECS    DNS-like: a new UDP socket (flow) per
+ *                               40-byte query and its answer
  *   probe hold HOST PORT N      open N idle TCP connections, print "ready"
  *                               once all are established, keep them open
  *                               until SIGTERM/SIGINT (or EOF on stdin when
@@ -411,6 +413,45 @@ static int cmd_urr(const char *host, const char *port, double secs)
 	return n ? 0 : 1;
 }
 
+/* A DNS-like client: every query from a new socket (a new source port, so
+ * a new flow for a forwarder), 40 bytes out, the echo back, close. */
+static int cmd_unf(const char *host, const char *port, double secs)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0, t, end;
+	unsigned long n = 0, lost = 0, failed = 0;
+	char q[40], r[64];
+
+	memset(q, 'q', sizeof(q));
+	resolve(host, port, SOCK_DGRAM, &ss, &len);
+	t0 = now_s();
+	end = t0 + secs;
+	do {
+		int fd = connect_blocking(&ss, len, SOCK_DGRAM);
+
+		if (fd < 0) {
+			if (++failed > 1000 && n == 0)
+				break;
+			continue;
+		}
+		set_timeouts(fd, 200); /* a lost answer costs 200 ms */
+		if (send(fd, q, sizeof(q), 0) != (ssize_t)sizeof(q) ||
+		    recv(fd, r, sizeof(r), 0) != (ssize_t)sizeof(q))
+			lost++;
+		else
+			n++;
+		close(fd);
+		if (lost > 50 && n == 0)
+			break;
+	} while ((t = now_s()) < end);
+	t = now_s();
+	printf("unf %.1f queries/s (%lu answered, %lu lost/timed out, %lu "
+	       "sockets failed, %.3f s%s)\n",
+	       n / (t - t0), n, lost, failed, t - t0, n ? "" : ", FAILED");
+	return n ? 0 : 1;
+}
+
 /* ---- crr ----------------------------------------------------------------- */
 
 static int cmd_crr(const char *host, const char *port, double secs)
@@ -565,6 +606,7 @@ static void usage(void)
 			"       probe rr HOST PORT SECONDS\n"
 			"       probe crr HOST PORT SECONDS\n"
 			"       probe urr HOST PORT SECONDS\n"
+			"       probe unf HOST PORT SECONDS\n"
 			"       probe hold HOST PORT N\n");
 	exit(2);
 }
@@ -590,6 +632,8 @@ int main(int argc, char **argv)
 		return cmd_crr(argv[2], argv[3], atof(argv[4]));
 	if (strcmp(argv[1], "urr") == 0)
 		return cmd_urr(argv[2], argv[3], atof(argv[4]));
+	if (strcmp(argv[1], "unf") == 0)
+		return cmd_unf(argv[2], argv[3], atof(argv[4]));
 	if (strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argv[2], argv[3], atol(argv[4]));
 	usage();

@@ -33,6 +33,9 @@ METRICS = [
     ("dl64_rss_peak_kb", "  the same: forwarder RSS peak, KB", False, 0),
     ("dl64_mem_peak", "  the same: tunproxy mem_peak, bytes", False, 0),
     ("dl64_tcp_rx_ringless", "  the same: tunproxy tcp_rx_ringless", False, 0),
+    ("unf", "UDP new flow per query (DNS-like), queries/s", True, 0),
+    ("udp_up_max_gbps", "UDP upload: highest received rate with < 1 % loss, Gbit/s (4 MB buffers)", True, 2),
+    ("udp_down_max_gbps", "UDP download: highest received rate with < 1 % loss, Gbit/s (4 MB buffers)", True, 2),
     ("up_retr", "upload: sender retransmits", False, 0),
     ("down_retr", "download: sender retransmits", False, 0),
     ("up_cpu_per_gb", "forwarder CPU s per GB, upload", False, 2),
@@ -59,13 +62,20 @@ METRICS = [
     ("end_tx_dropped", "tunproxy at the end: tx_dropped, TUN writes failed (max)", False, 0),
     ("end_mem_peak", "tunproxy at the end: mem_peak, bytes", False, 0),
     ("end_mem_refused", "tunproxy at the end: mem_refused (max)", False, 0),
+    ("end_udp_send_errors", "tunproxy at the end: udp_send_errors (max)", False, 0),
+    ("end_udp_batch_send_errors", "tunproxy at the end: udp_batch_send_errors (max)", False, 0),
+    ("end_udp_gso_sends", "tunproxy at the end: udp_gso_sends", False, 0),
+    ("end_udp_gso_segments", "tunproxy at the end: udp_gso_segments", False, 0),
+    ("end_udp_rx_batched", "tunproxy at the end: udp_rx_batched", False, 0),
+    ("end_udp_rx_truncated", "tunproxy at the end: udp_rx_truncated (max)", False, 0),
     ("held_1000", "idle connections established (of 1,000)", False, 0),
     ("held_10000", "idle connections established (of 10,000)", False, 0),
 ]
 
 
 WORST = ("wrk_timeouts", "wrk_app_tx_dropped", "_tp_retransmits", "end_tcp_retransmits", "end_tcp_rto_expired",
-         "end_tx_dropped", "end_mem_refused")
+         "end_tx_dropped", "end_mem_refused", "end_udp_send_errors",
+         "end_udp_batch_send_errors", "end_udp_rx_truncated")
 
 
 def load(path):
@@ -125,9 +135,36 @@ def main():
             s += f" [{bad} failed]"
         return s
 
+    # iperf3 -u at the rates of UDP_RATES (run.sh udp): names like
+    # udp_up_1G_4M_loss, rows made from the names.
+    known = {m[0] for m in METRICS}
+    metrics = list(METRICS)
+    for fwd, metric, _, _, _ in rows:
+        if metric in known or not metric.startswith("udp_"):
+            continue
+        known.add(metric)
+        parts = metric.split("_")
+        if len(parts) != 5:
+            continue
+        _, d, rate, buf, what = parts
+        bufs = "4 MB buffers" if buf == "4M" else "default buffers"
+        if buf not in ("4M", "def"):
+            bufs = buf + " buffers"
+        if what == "loss":
+            metrics.append((metric, f"UDP {'upload' if d == 'up' else 'download'} {rate}bit/s offered, "
+                            f"{bufs}: loss %", False, 2))
+        else:
+            metrics.append((metric, f"UDP {'upload' if d == 'up' else 'download'} {rate}bit/s offered, "
+                            f"{bufs}: received Gbit/s", True, 2))
+    end = [m for m in metrics if m[0].startswith(("udp_up_", "udp_down_")) and m[0] not in
+           ("udp_up_max_gbps", "udp_down_max_gbps")]
+    metrics = [m for m in metrics if m not in end]
+    at = next(i for i, m in enumerate(metrics) if m[0] == "udp_down_max_gbps") + 1
+    metrics[at:at] = sorted(end, key=lambda m: m[0])
+
     table = []
     header = ["metric (median)"] + fwds
-    for metric, label, ratio, dec in METRICS:
+    for metric, label, ratio, dec in metrics:
         if not any((f, metric) in vals for f in fwds):
             continue
         table.append([label] + [cell(f, metric, ratio, dec) for f in fwds])

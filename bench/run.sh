@@ -38,6 +38,16 @@
 #   rr         probe rr: 1-byte TCP round trips per second, one connection
 #   crr        probe crr: TCP connections per second (client closes first)
 #   urr        probe urr: 1-byte UDP round trips per second
+#   unf        probe unf: DNS-like queries per second, each from a new UDP
+#              socket (a new flow for the forwarder)
+#   udp        iperf3 -u -l 1400 at each rate of UDP_RATES (default 1G),
+#              each way, with default socket buffers and with -w 4M (what
+#              QUIC stacks set): loss % and goodput
+#   umax       the highest received rate with < 1 % loss, each way, while
+#              offering the rates of UDP_LADDER in turn (default 0.25G 0.5G
+#              1G 1.5G 2G 3G 4G 6G, 4 MB buffers, UDP_LADDER_TIME s each,
+#              default 3); the ladder stops at the first rate that loses
+#              more
 #   mem        forwarder VmRSS at start-up, then before and after opening
 #              HOLD_COUNTS (default "1000 10000") idle connections with
 #              probe hold; per connection = delta / N. For tunproxy also
@@ -61,11 +71,15 @@
 # Benchmarks are not tests: nothing here fails on a number.
 #
 # Environment: FORWARDERS, SCENARIOS, HOLD_COUNTS, REPS, TIME, PROBE_TIME,
+# UDP_RATES, UDP_LADDER, UDP_LADDER_TIME,
 # TW_REUSE (net.ipv4.tcp_tw_reuse in all namespaces, default 1; see docs/performance.md),
 # PIN (1: client on CPU 0, servers on CPU 1; 0: no pinning; see docs/performance.md),
 # PERF=1 (perf profiles of the forwarders during iperf3),
 # TUNPROXY (binary; default: build it in build-bench/), TUNPROXY_ARGS
-# (extra options), KEEP=1 (keep the temp dir with logs). Needs root.
+# (extra options), TUNPROXY_BASE (another tunproxy binary, e.g. main's
+# build, run as the forwarders tunproxy-base and tunproxy-base-plain for a
+# before/after in the same run), KEEP=1 (keep the temp dir with logs).
+# Needs root.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -97,10 +111,13 @@ done
 FORWARDERS=${FORWARDERS:-kernel tunproxy tunproxy-plain tunproxy-embedded tunproxy-embedded-3M tunproxy-65520 pasta pasta-65520 slirp4netns slirp4netns-65520}
 HOLD_COUNTS=${HOLD_COUNTS:-1000 10000}
 SCENARIOS_SET=${SCENARIOS+x}
-SCENARIOS=${SCENARIOS:-up down rr crr urr mem idle wrk dl64}
+SCENARIOS=${SCENARIOS:-up down rr crr urr unf udp umax mem idle wrk dl64}
 IDLE_TIME=${IDLE_TIME:-20}
 WRK_TIME=${WRK_TIME:-8}
 WRK_PORT=7300
+UDP_RATES=${UDP_RATES:-1G}
+UDP_LADDER=${UDP_LADDER:-0.25G 0.5G 1G 1.5G 2G 3G 4G 6G}
+UDP_LADDER_TIME=${UDP_LADDER_TIME:-3}
 # net.ipv4.tcp_tw_reuse in every namespace. The kernel default (2) reuses a
 # TIME_WAIT port for a new connect() only over loopback, so past ~14k
 # back-to-back connections to one server port even the kernel path falls to
@@ -117,7 +134,9 @@ TW_REUSE=${TW_REUSE:-1}
 # the cross-CPU case every time (the figure peer-findings.md reports).
 PIN=${PIN:-1}
 # PERF=1: perf record the userspace forwarder during the first repetition's
-# iperf3 runs; flat profiles go to bench/results/<date>-perf-FWD-DIR.txt.
+# iperf3 runs (TCP, and UDP at the first of UDP_RATES with 4 MB buffers)
+# and its urr and unf probes; flat profiles and system-call counts go to
+# bench/results/<date>-perf-FWD-SCENARIO.txt.
 PERF=${PERF:-0}
 [ "$PERF" = 1 ] && ! command -v perf >/dev/null && { echo "run.sh: PERF=1 needs perf" >&2; PERF=0; }
 STAMP=$(date -u +%Y%m%d-%H%M%S)
@@ -363,6 +382,13 @@ setup_forwarder() {
 	tunproxy-embedded) setup_tunproxy 1500 "--no-offload --tcp-rx copy" ;;
 	tunproxy-embedded-3M) setup_tunproxy 1500 "--no-offload --tcp-rx copy --max-memory 3M" ;;
 	tunproxy-65520) setup_tunproxy 65520 ;;
+	tunproxy-base | tunproxy-base-plain)
+		[ -x "${TUNPROXY_BASE:-}" ] || { log "$1 needs TUNPROXY_BASE=binary"; return 1; }
+		local cur=$TUNPROXY
+		TUNPROXY=$TUNPROXY_BASE
+		if [ "$1" = tunproxy-base ]; then setup_tunproxy 1500; else setup_tunproxy 1500 --no-offload; fi
+		TUNPROXY=$cur
+		;;
 	pasta) setup_pasta 1500 ;;
 	pasta-65520) setup_pasta 65520 ;;
 	slirp4netns) setup_slirp4netns 1500 ;;
@@ -483,11 +509,135 @@ EOF
 	log "$fwd rep $rep $dir: $(printf '%.2f' "$gbps") Gbit/s, $retr retransmits"
 }
 
-# run_probe FWD REP rr|crr|urr
+# perf_begin NAME SECS / perf_end NAME: with PERF=1, in the first
+# repetition, sample the forwarder and count its system calls for SECS
+# seconds; perf_end writes bench/results/<date>-perf-NAME.txt.
+PERF_PIDS=""
+perf_begin() {
+	local name=$1 secs=$2 ev="" sc
+	PERF_PIDS=""
+	[ "$PERF" = 1 ] && [ -n "$FWD_PID" ] && [ "${CUR_REP:-1}" = 1 ] || return 0
+	perf record -q -F 999 -g -p "$FWD_PID" -o "$TMP/perf-$name.data" -- sleep "$secs" \
+		>"$TMP/perf.log" 2>&1 &
+	PERF_PIDS=$!
+	for sc in read write readv writev recvfrom recvmsg recvmmsg sendto sendmsg \
+		sendmmsg socket connect close setsockopt epoll_wait epoll_pwait epoll_ctl; do
+		perf list 2>/dev/null | grep -q "syscalls:sys_enter_$sc " &&
+			ev="$ev${ev:+,}syscalls:sys_enter_$sc"
+	done
+	perf stat -x, -e "$ev" -p "$FWD_PID" -o "$TMP/perf-$name.stat" -- sleep "$secs" \
+		>>"$TMP/perf.log" 2>&1 &
+	PERF_PIDS="$PERF_PIDS $!"
+}
+
+perf_end() {
+	local name=$1 what=$2 pdata="$TMP/perf-$1.data"
+	[ -n "$PERF_PIDS" ] || return 0
+	# shellcheck disable=SC2086 # two PIDs
+	wait $PERF_PIDS
+	PERF_PIDS=""
+	mkdir -p "$BENCH/results"
+	{
+		echo "# $name: $what, forwarder PID $FWD_PID"
+		echo "# system calls of the forwarder during the run (count, event):"
+		awk -F, '$1 ~ /^[0-9]+$/ { printf "#   %12d  %s\n", $1, $3 }' "$TMP/perf-$name.stat"
+		echo "# time by shared object:"
+		perf report -i "$pdata" --stdio --no-children --sort dso -g none 2>/dev/null |
+			grep -E '^ +[0-9]' | sed 's/^/#/'
+		echo "# time including callees, kernel entry points:"
+		perf report -i "$pdata" --stdio --children --sort symbol -g none 2>/dev/null |
+			grep -E '\] (__sys_|__x64_sys|ksys_|tun_get_user|tun_do_read|handle_softirqs|udp_rcv|udp_sendmsg|do_epoll_wait|__sock_release|inet_dgram_connect)' |
+			head -n 25 | sed 's/^/#/'
+		echo "# flat profile:"
+		perf report -i "$pdata" --stdio --no-children --sort dso,symbol \
+			--percent-limit 0.5 -g none 2>/dev/null | grep -E '^ +[0-9]'
+	} >"$BENCH/results/$STAMP-perf-$name.txt"
+	log "perf profile in bench/results/$STAMP-perf-$name.txt"
+}
+
+# udp_iperf DIR RATE BUF SECS: one iperf3 -u -l 1400 run; prints
+# "LOSS_PERCENT GOODPUT_GBPS" (the receiver's figures) or "ERR why".
+udp_iperf() {
+	local dir=$1 rate=$2 buf=$3 secs=$4 srv js
+	local -a extra=()
+	[ "$dir" = down ] && extra+=(-R)
+	[ "$buf" != def ] && extra+=(-w "$buf")
+	js="$TMP/iperf-udp.json"
+	spawn "$NS_NET" "$TMP/iperf-server.log" "${SERVER_PIN[@]}" iperf3 -s -1 -B "$SERVER" -p "$IPERF_PORT"
+	srv=$SPAWNED
+	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$IPERF_PORT' | grep -q ." ||
+		{ echo "ERR iperf3 server did not start"; return; }
+	[ -n "${UDP_PERF:-}" ] && perf_begin "$UDP_PERF" "$secs" >&2
+	timeout $((secs + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" iperf3 -c "$SERVER" -p "$IPERF_PORT" \
+		-u -l 1400 -b "$rate" -t "$secs" --connect-timeout 3000 -J "${extra[@]}" >"$js" 2>"$js.err"
+	[ -n "${UDP_PERF:-}" ] && perf_end "$UDP_PERF" "iperf3 -u -l 1400 -b $rate -w $buf, $dir" >&2
+	stop_pid "$srv"
+	python3 - "$js" <<'EOF2'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    if "error" in d:
+        print("ERR", d["error"].replace("\t", " ")); sys.exit()
+    s = d["end"]["sum"]
+    # The receiver's count: what arrived of what was sent, per second.
+    good = (s["packets"] - s["lost_packets"]) * 1400 * 8 / s["seconds"] / 1e9
+    print(s["lost_percent"], good)
+except Exception as ex:
+    print("ERR", "no result (%s)" % type(ex).__name__)
+EOF2
+}
+
+# run_udp FWD REP: loss and goodput at UDP_RATES, both ways, both buffers.
+run_udp() {
+	local fwd=$1 rep=$2 dir rate buf out
+	for rate in $UDP_RATES; do
+		for buf in 4M def; do
+			for dir in up down; do
+				UDP_PERF=""
+				[ "$buf" = 4M ] && [ "$rate" = "${UDP_RATES%% *}" ] && UDP_PERF="$fwd-udp-$dir"
+				out=$(CUR_REP=$rep udp_iperf "$dir" "$rate" "$buf" "$TIME")
+				UDP_PERF=""
+				local m="udp_${dir}_${rate}_${buf}"
+				if [ "${out%% *}" = ERR ]; then
+					log "$fwd udp $dir $rate buffers $buf: failed: ${out#ERR }"
+					record "$fwd" "${m}_loss" "$rep" fail "${out#ERR }"
+					continue
+				fi
+				read -r loss good <<<"$out"
+				record "$fwd" "${m}_loss" "$rep" "$loss"
+				record "$fwd" "${m}_gbps" "$rep" "$good"
+				log "$fwd rep $rep udp $dir $rate buffers $buf: $(printf '%.2f' "$loss") % lost, $(printf '%.2f' "$good") Gbit/s received"
+			done
+		done
+	done
+}
+
+# run_umax FWD REP: the highest rate received with < 1 % loss while
+# offering the rates of UDP_LADDER in turn (iperf3 may send less than it
+# is asked to: the received rate, not the offered one, is recorded).
+run_umax() {
+	local fwd=$1 rep=$2 dir rate out best
+	for dir in up down; do
+		best=0
+		for rate in $UDP_LADDER; do
+			out=$(udp_iperf "$dir" "$rate" 4M "$UDP_LADDER_TIME")
+			[ "${out%% *}" = ERR ] && break
+			read -r loss good <<<"$out"
+			log "$fwd rep $rep umax $dir $rate offered: $(printf '%.2f' "$loss") % lost, $(printf '%.2f' "$good") Gbit/s received"
+			awk -v l="$loss" 'BEGIN { exit !(l < 1) }' || break
+			best=$(awk -v a="$best" -v b="$good" 'BEGIN { print (b > a ? b : a) }')
+		done
+		record "$fwd" "udp_${dir}_max_gbps" "$rep" "$best"
+	done
+}
+
+# run_probe FWD REP rr|crr|urr|unf
 run_probe() {
 	local fwd=$1 rep=$2 kind=$3 line val
+	[ "$kind" = unf ] || [ "$kind" = urr ] && CUR_REP=$rep perf_begin "$fwd-$kind" "$PROBE_TIME"
 	line=$(timeout $((PROBE_TIME + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" "$PROBE" "$kind" "$SERVER" \
 		"$PROBE_PORT" "$PROBE_TIME" 2>"$TMP/probe-$kind.err")
+	perf_end "$fwd-$kind" "probe $kind, $PROBE_TIME s"
 	val=$(awk '{ print $2 }' <<<"$line")
 	if [ -z "$line" ] || grep -q FAILED <<<"$line"; then
 		log "$fwd $kind: failed: $line $(tail -n 2 "$TMP/probe-$kind.err")"
@@ -713,7 +863,9 @@ run_dl64() {
 scenarios_for() {
 	case $1 in
 	*-embedded-3M) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "dl64" ;;
-	*-65520 | *-plain) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down" ;;
+	*-65520) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down" ;;
+	# The phone's path (one packet per TUN read/write): the UDP figures too.
+	*-plain | tunproxy-base) [ -n "$SCENARIOS_SET" ] && echo "$SCENARIOS" || echo "up down urr unf udp umax" ;;
 	*) echo "$SCENARIOS" ;;
 	esac
 }
@@ -753,7 +905,9 @@ run_forwarder() {
 		fi
 		case $s in
 		up | down) run_iperf "$fwd" "$rep" "$s" ;;
-		rr | crr | urr) run_probe "$fwd" "$rep" "$s" ;;
+		rr | crr | urr | unf) run_probe "$fwd" "$rep" "$s" ;;
+		udp) run_udp "$fwd" "$rep" ;;
+		umax) run_umax "$fwd" "$rep" ;;
 		mem) run_mem "$fwd" "$rep" ;;
 		dl64) run_dl64 "$fwd" "$rep" ;;
 		wrk) run_wrk "$fwd" "$rep" ;;
@@ -774,6 +928,8 @@ run_forwarder() {
 		tp_counter mem_peak >/dev/null
 		for c in tcp_retransmits tcp_fast_retransmits tcp_rto_expired tx_dropped \
 			tcp_ooo_dropped tcp_window_closed_memory mem_refused mem_peak \
+			udp_send_errors udp_batch_send_errors udp_gso_sends udp_gso_segments \
+			udp_rx_batched udp_rx_truncated \
 			flows_refused_limit flows_refused_memory flows_refused_socket; do
 			record "$fwd" "end_$c" "$rep" "$(awk -v n="$c" '$1 == "counter" && $2 == n { v = $3 } END { print v }' "$FWD_LOG")"
 		done

@@ -616,7 +616,24 @@ int tp_set_log_level(struct tp *tp, enum tp_log_level level);
 	X(upstream_protocol_errors,                                            \
 	  "upstream flows failed: the proxy's answer made no sense")           \
 	X(udp_cone_dropped,                                                    \
-	  "full-cone UDP: datagrams from remotes dropped (policy, no flow)")
+	  "full-cone UDP: datagrams from remotes dropped (policy, no flow)")   \
+	X(udp_tx_batched,                                                      \
+	  "app UDP datagrams queued within a TUN batch and sent together")     \
+	X(udp_gso_sends, "UDP GSO sends (UDP_SEGMENT): runs of one flow")      \
+	X(udp_gso_segments, "datagrams those UDP GSO sends carried")           \
+	X(udp_gso_refused,                                                     \
+	  "UDP GSO sends the path refused (resent one by one, GSO off)")       \
+	X(udp_batch_send_errors, "batched UDP datagrams the host refused "     \
+				 "(dropped; error to the flow)")               \
+	X(udp_rx_batched, "host UDP datagrams read by recvmmsg batches")       \
+	X(udp_rx_mmsg_calls, "recvmmsg calls that read two or more datagrams") \
+	X(udp_rx_truncated,                                                    \
+	  "host UDP datagrams dropped: larger than a batch slot")              \
+	X(tun_uso_written,                                                     \
+	  "UDP super-packets (USO) written to the TUN (TP_FRAMING_VNET_HDR)")  \
+	X(tun_uso_datagrams, "UDP datagrams those super-packets carried")      \
+	X(udp_gso_trains,                                                      \
+	  "UDP super-packets (USO) from the app sent on as their datagrams")
 
 enum tp_counter {
 #define TP_X_ENUM(name, desc) TP_CTR_##name,

@@ -29,6 +29,13 @@ struct core_iov {
 	size_t len;
 };
 
+/* One datagram of a batch read (recv_batch): a buffer in, the bytes
+ * stored out. */
+struct core_dgram {
+	struct core_iov iov;
+	size_t len;
+};
+
 /* Where an asynchronous socket error came from and what it said. */
 enum core_err_origin {
 	CORE_ERR_LOCAL = 0, /* the host stack itself (err only) */
@@ -83,6 +90,14 @@ struct core_host_ops {
 	 * bytes stored, 0 at TCP end of stream, or -errno (-EAGAIN: nothing). */
 	long (*recv)(void *ctx, int sock, const struct core_iov *iov,
 		     int iovcnt, size_t *full_len);
+
+	/* Optional (NULL: none). Receives up to n datagrams (UDP), one per
+	 * m[i].iov, setting m[i].len. Never returns a truncated datagram:
+	 * one that did not fit is dropped and counted by the driver. Returns
+	 * how many (>= 1), -EAGAIN if none is waiting, -EOPNOTSUPP to say
+	 * "read this socket with recv() now" (e.g. it may carry datagrams
+	 * larger than the buffers), or another -errno as recv() would. */
+	long (*recv_batch)(void *ctx, int sock, struct core_dgram *m, int n);
 
 	/* TCP: copies received bytes starting `offset` bytes past the oldest
 	 * unconsumed one into iov without consuming them (the data stays in

@@ -11,8 +11,10 @@
  *   unreachable earlier, or no buffer) is counted; refusals with a network
  *   meaning become the ICMP error the app would have seen.
  * - Host -> app: readable events drain the socket in batches straight into
- *   transmit slots (dgram.c); a full ring pauses reading (the kernel socket
- *   buffer holds the rest) until the driver has written packets out.
+ *   transmit slots (dgram.c); where the driver reads several datagrams per
+ *   system call (recv_batch: recvmmsg), one call fills as many slots as
+ *   are free. A full ring pauses reading (the kernel socket buffer holds
+ *   the rest) until the driver has written packets out.
  * - Errors queued on the socket (IP_RECVERR) come back as the matching
  *   ICMP/ICMPv6 destination unreachable, quoting the app's tuple, so the
  *   app's connected socket sees "connection refused" as on a real network.
@@ -103,6 +105,43 @@ void udp_input(struct core_engine *e, union flow *f,
 	core_dgram_report(e, f, &err);
 }
 
+/* Reads up to max datagrams at once (recv_batch) straight into the next
+ * free transmit slots and commits them in order. Returns how many, 0 if
+ * the driver wants this socket read with recv(), or -errno. */
+static long udp_read_batch(struct core_engine *e, union flow *f,
+			   const struct wire_ip_hdr *ip, size_t room,
+			   uint32_t max)
+{
+	const struct flow_key *k = &f->c.key;
+	struct core_dgram m[UDP_READ_BATCH];
+	if (max > UDP_READ_BATCH)
+		max = UDP_READ_BATCH;
+	size_t cap = tx_slot_cap(e->tx) - room;
+	for (uint32_t j = 0; j < max; j++) {
+		m[j].iov.base = tx_slot(e->tx, j) + room;
+		m[j].iov.len = cap;
+		m[j].len = 0;
+	}
+	long r = e->ops->recv_batch(e->ops_ctx, f->c.sock, m, (int)max);
+	if (r == -EOPNOTSUPP)
+		return 0;
+	if (r <= 0)
+		return r < 0 ? r : -EAGAIN;
+	f->c.last_active = e->now;
+	for (long j = 0; j < r; j++) {
+		/* Slot j is now the first free one: the earlier ones were
+		 * committed. */
+		uint8_t *pkt = tx_slot(e->tx, 0);
+		size_t len = wire_udp_build(pkt, room + m[j].len, ip, k->dport,
+					    k->sport, m[j].len);
+		if (len == 0)
+			return j ? j : -EAGAIN; /* cannot happen: it fit */
+		CTR_INC(e, udp_rx_datagrams);
+		tx_commit(e->tx, len, k->family);
+	}
+	return r;
+}
+
 static void udp_read(struct core_engine *e, union flow *f)
 {
 	const struct flow_key *k = &f->c.key;
@@ -113,13 +152,35 @@ static void udp_read(struct core_engine *e, union flow *f)
 	    .dst = k->src,
 	};
 	size_t room = wire_ip_hdr_len(k->family) + WIRE_UDP_HDR_LEN;
-	for (int i = 0; i < UDP_READ_BATCH; i++) {
-		if (tx_free(e->tx) == 0) {
+	for (int i = 0; i < UDP_READ_BATCH;) {
+		uint32_t free = tx_free(e->tx);
+		if (free == 0) {
 			/* Leave the rest in the socket buffer until the
 			 * driver has drained the ring. */
 			e->ops->want(e->ops_ctx, f->c.sock, false, false);
 			core_wait_tx(e, f);
 			return;
+		}
+		if (e->ops->recv_batch && free >= 2) {
+			uint32_t want = (uint32_t)(UDP_READ_BATCH - i);
+			long r = udp_read_batch(e, f, &ip, room,
+						free < want ? free : want);
+			if (r == -EAGAIN)
+				return;
+			if (r < 0) {
+				CTR_INC(e, udp_send_errors);
+				core_dgram_drain_errors(e, f);
+				return;
+			}
+			if (r > 0) {
+				i += (int)r;
+				/* Fewer than asked: the socket is empty (the
+				 * poller, level-triggered, says when it is
+				 * not), no read that would say "nothing". */
+				if ((uint32_t)r < (free < want ? free : want))
+					return;
+				continue;
+			}
 		}
 		uint8_t *pkt;
 		long n = core_dgram_recv(e, f->c.sock, room, &pkt);
@@ -130,6 +191,7 @@ static void udp_read(struct core_engine *e, union flow *f)
 			core_dgram_drain_errors(e, f);
 			return;
 		}
+		i++;
 		f->c.last_active = e->now;
 		size_t len = wire_udp_build(pkt, room + (size_t)n, &ip,
 					    k->dport, k->sport, (size_t)n);
@@ -137,6 +199,12 @@ static void udp_read(struct core_engine *e, union flow *f)
 			continue;
 		CTR_INC(e, udp_rx_datagrams);
 		core_dgram_emit(e, pkt, len, k->family);
+		/* A driver that batches reads a new socket one datagram at
+		 * a time first (a DNS answer is the only one): the poller,
+		 * level-triggered for datagram sockets, says if more wait,
+		 * which saves the read that would only say "nothing". */
+		if (e->ops->recv_batch && pkt != e->scratch)
+			return;
 	}
 }
 

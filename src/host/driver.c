@@ -9,7 +9,15 @@
  *   4. deferred events (errors known at connect time, raw-ICMP replies);
  *   5. timers that are due;
  *   6. after every step, flush: the transmit ring goes to the TUN, then
- *      flows that waited for ring space are resumed, until nothing is left.
+ *      flows that waited for ring space are resumed, until nothing is left
+ *      or the pass's write budget is spent.
+ * Drain before you write: one pass writes at most TUN_TX_BURST bytes to
+ * the TUN. What is left stays in the transmit ring (its producers wait:
+ * TCP to be resumed, UDP with its socket unwatched, so the kernel's socket
+ * buffer holds the rest), and the next pass polls without waiting and
+ * reads the TUN first. So a download can never starve the app's uploads
+ * and ACKs, and the app's receive buffer sees bursts of a bounded size,
+ * paced by our own loop, instead of a whole ring at once.
  * Stopping is a wake-up write (os.h) plus a flag, so it is safe from any
  * thread and from a signal handler.
  */
@@ -32,6 +40,12 @@
 
 #define TUN_BATCHES_PER_WAKE 8
 #define EVENTS_PER_WAIT	     256
+/* Bytes written to the TUN per pass: 192 KB, below the default 212 KB
+ * socket receive buffer of the app's kernel; 130 MTU-sized packets or
+ * three 64 KB super-packets of data. Counted in bytes, not packets, so
+ * the ACKs of an upload (a few dozen bytes each, one per super-packet
+ * read) are never held back for the next pass. */
+#define TUN_TX_BURST (192u << 10)
 
 /* The open-file limit the engine budgets its flows by (admit.h): the
  * soft RLIMIT_NOFILE, 0 when unlimited or unknown. Read once, here: an
@@ -79,6 +93,7 @@ struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
 		free(d);
 		return NULL;
 	}
+	d->tx_budget = TUN_TX_BURST;
 	d->raw_fd[0] = d->raw_fd[1] = -1;
 	d->log = cfg->log;
 	d->log_ctx = cfg->log_ctx;
@@ -198,6 +213,7 @@ void driver_destroy(struct driver *d)
 	core_destroy(d->core); /* closes every flow's socket through ops */
 	egress_free(d);
 	tcprx_driver_free(d);
+	udpbatch_free(d);
 	for (int i = 0; i < 2; i++) {
 		if (d->raw_fd[i] >= 0)
 			close(d->raw_fd[i]);
@@ -238,13 +254,21 @@ static void apply_log_level(struct driver *d)
 }
 
 /* Writes the transmit ring to the TUN and resumes flows that waited for
- * room, until both are quiet. */
+ * room, until both are quiet or this pass's budget (TUN_TX_BURST) is
+ * spent; then d->tx_backlog says packets are left for the next pass. */
 static int flush(struct driver *d, uint64_t now)
 {
 	struct core_tx_pkt pkts[64];
 	for (int round = 0; round < 64; round++) {
 		size_t n;
-		while ((n = core_tx_peek(d->core, pkts, 64)) > 0) {
+		while (d->tx_budget > 0 &&
+		       (n = core_tx_peek(d->core, pkts, 64)) > 0) {
+			/* As many as the budget takes (at least one). */
+			size_t fit = 0, bytes = 0;
+			while (fit < n && (fit == 0 || bytes + pkts[fit].len <=
+							   d->tx_budget))
+				bytes += pkts[fit++].len;
+			n = fit;
 			uint64_t dropped = 0;
 			for (size_t i = 0; d->tap && i < n; i++)
 				d->tap(d->tap_ctx, pkts[i].data, pkts[i].len,
@@ -264,6 +288,14 @@ static int flush(struct driver *d, uint64_t now)
 				return w;
 			}
 			core_tx_done(d->core, (size_t)w);
+			d->tx_budget = bytes < d->tx_budget
+					   ? d->tx_budget - (uint32_t)bytes
+					   : 0;
+		}
+		if (d->tx_budget == 0 && core_tx_peek(d->core, pkts, 1) > 0) {
+			/* The rest after the TUN has been read again. */
+			d->tx_backlog = true;
+			return 0;
 		}
 		core_tx_resume(d->core, now);
 		if (core_tx_peek(d->core, pkts, 1) == 0)
@@ -311,12 +343,14 @@ static int read_tun(struct driver *d)
 				d->tap(d->tap_ctx, pkts[i].data, pkts[i].len,
 				       TP_TAP_FROM_APP);
 			d->batch_more = i + 1 < n;
+			d->in_gso_size = pkts[i].gso_size;
 			core_input(d->core, pkts[i].data, pkts[i].len,
 				   pkts[i].flags |
 				       (d->batch_more ? CORE_IN_MORE : 0u),
 				   now);
 		}
 		d->batch_more = false;
+		d->in_gso_size = 0;
 		driver_push_corked(d);
 		flush(d, now);
 		if (d->tun->drained)
@@ -367,7 +401,7 @@ static void run_deferred(struct driver *d, uint64_t now)
 
 int driver_next_timeout_ms(struct driver *d)
 {
-	if (d->defer_head)
+	if (d->defer_head || d->tx_backlog)
 		return 0;
 	uint64_t dl = core_next_deadline(d->core);
 	if (dl == UINT64_MAX)
@@ -400,16 +434,23 @@ static int step(struct driver *d, int timeout_ms)
 		driver_log(d, TP_LOG_ERROR, "poll failed: %s", strerror(-n));
 		return -TP_ESYS;
 	}
+	d->tx_budget = TUN_TX_BURST;
+	d->tx_backlog = false;
+	/* Drain before you write: the app's packets first, wherever the
+	 * poller listed the TUN, then the host sockets' events. */
+	for (int i = 0; i < n; i++) {
+		if ((uint32_t)(ev[i].tag >> 56) != TAG_TUN)
+			continue;
+		if (read_tun(d) < 0)
+			return d->fatal;
+		ev[i].tag = 0;
+	}
 	for (int i = 0; i < n; i++) {
 		uint32_t kind = (uint32_t)(ev[i].tag >> 56);
 		uint32_t gen = (uint32_t)(ev[i].tag >> 32) & 0xffffffu;
 		uint32_t idx = (uint32_t)ev[i].tag;
 		uint64_t now = now_us();
 		switch (kind) {
-		case TAG_TUN:
-			if (read_tun(d) < 0)
-				return d->fatal;
-			break;
 		case TAG_WAKE:
 			os_wake_drain(&d->wake);
 			break;
@@ -440,6 +481,10 @@ static int step(struct driver *d, int timeout_ms)
 		core_timers(d->core, now);
 		flush(d, now);
 	}
+	/* Packets left from an earlier pass with nothing new to trigger a
+	 * flush in this one. */
+	if (d->tx_budget > 0 && !d->fatal)
+		flush(d, now);
 	if (d->tap)
 		d->tap(d->tap_ctx, NULL, 0, TP_TAP_FLUSH);
 	if (d->fatal)

@@ -41,20 +41,24 @@ struct hsock {
 	uint32_t flow; /* core flow handle events go to */
 	uint8_t kind;  /* enum hsock_kind */
 	uint8_t family;
-	uint8_t want;	       /* POLLER_IN/OUT currently registered */
-	uint8_t deferred : 1;  /* on the deferred-event list */
-	uint8_t corked : 1;    /* TCP: last send had MSG_MORE, not pushed */
-	uint8_t rx_full : 1;   /* TCP (tcprx_copy.c): a peek found no room */
-	uint8_t rx_mode : 2;   /* TCP: enum tcprx_mode (tcprx_backend.h) */
-	uint8_t peek_set : 1;  /* TCP: the kernel's peek offset was set */
-	uint8_t ringless : 1;  /* TCP (tcprx_copy.c): served without a ring */
-	uint32_t gen;	       /* bumped each time the id is reused */
-	int pending_err;       /* error to report before any other (errno) */
-	uint32_t peek_off;     /* TCP: the kernel's SO_PEEK_OFF as we set it */
-	struct tcprx_ring *rx; /* TCP (tcprx_copy.c): bytes not yet ACKed */
-	uint32_t defer_next;   /* deferred list link (index + 1) */
-	uint16_t raw_id;       /* raw ICMP: identifier we send with */
-	uint16_t rx_epoch;     /* TCP (tcprx_copy.c): last active epoch + 1 */
+	uint8_t want;		/* POLLER_IN/OUT currently registered */
+	uint8_t deferred : 1;	/* on the deferred-event list */
+	uint8_t corked : 1;	/* TCP: last send had MSG_MORE, not pushed */
+	uint8_t rx_full : 1;	/* TCP (tcprx_copy.c): a peek found no room */
+	uint8_t rx_mode : 2;	/* TCP: enum tcprx_mode (tcprx_backend.h) */
+	uint8_t peek_set : 1;	/* TCP: the kernel's peek offset was set */
+	uint8_t ringless : 1;	/* TCP (tcprx_copy.c): served without a ring */
+	uint8_t udp_single : 1; /* UDP: read one datagram at a time */
+	uint8_t udp_no_gso : 1; /* UDP: the path refused a GSO send */
+	uint8_t udp_learn : 4;	/* UDP: datagrams read one at a time */
+	uint8_t udp_rcvbuf : 1; /* UDP: receive buffer raised (bulk flow) */
+	uint32_t gen;		/* bumped each time the id is reused */
+	int pending_err;	/* error to report before any other (errno) */
+	uint32_t peek_off;	/* TCP: the kernel's SO_PEEK_OFF as we set it */
+	struct tcprx_ring *rx;	/* TCP (tcprx_copy.c): bytes not yet ACKed */
+	uint32_t defer_next;	/* deferred list link (index + 1) */
+	uint16_t raw_id;	/* raw ICMP: identifier we send with */
+	uint16_t rx_epoch;	/* TCP (tcprx_copy.c): last active epoch + 1 */
 	uint16_t stash_len;
 	uint8_t *stash;	 /* raw ICMP: one reply waiting, or NULL */
 	uint8_t dst[16]; /* raw ICMP: destination (v4-mapped for v4) */
@@ -83,7 +87,21 @@ struct driver {
 	uint16_t raw_next_id;
 	uint32_t *raw_by_id[2]; /* identifier -> socket index + 1 */
 	bool ping_warned;
-	bool batch_more; /* more app packets follow in this TUN batch */
+	bool batch_more;      /* more app packets follow in this TUN batch */
+	uint16_t in_gso_size; /* the app packet being fed is a UDP super-
+				 packet of datagrams this long (USO), or 0 */
+	/* Drain before you write (driver.c): TUN packets this pass may still
+	 * write, and whether the ring kept some for the next pass. */
+	uint32_t tx_budget;
+	bool tx_backlog;
+	/* UDP batching (udpbatch_linux.c; NULL elsewhere) and its figures
+	 * for the udp_* counters (any thread reads: relaxed atomics). */
+	struct udpbatch *ub;
+	struct udp_stats {
+		uint64_t tx_batched, gso_sends, gso_segments, gso_refused;
+		uint64_t send_errors, rx_batched, rx_mmsg_calls, rx_truncated;
+		uint64_t gso_trains;
+	} udp_stats;
 	/* TCP sockets to push when the batch ends (at most one per packet
 	 * of a batch), with their generation in case one is closed and its
 	 * id reused meanwhile. */
@@ -177,6 +195,20 @@ int hostsock_shutdown_wr(void *ctx, int sock);
  * connect: the window scale is chosen from it). hostsock_rcvbuf_linux.c. */
 void hostsock_tcp_rcvbuf(struct driver *d, int fd);
 void driver_defer_event(struct driver *d, int id);
+
+/* UDP batching (udpbatch_linux.c; Darwin: none, stubs). init allocates
+ * and probes (0 or -TP_ENOMEM); send queues a datagram while the TUN
+ * batch goes on (bytes, or -EOPNOTSUPP: send it now yourself); flush
+ * sends what is queued (end of a TUN batch, before a close); recv is the
+ * recv_batch host op; learn notes a datagram read alone. */
+int udpbatch_init(struct driver *d);
+void udpbatch_free(struct driver *d);
+long udpbatch_send(struct driver *d, int sock, const struct core_iov *iov,
+		   int iovcnt);
+void udpbatch_flush(struct driver *d);
+long udpbatch_recv(void *ctx, int sock, struct core_dgram *m, int n);
+void udpbatch_learn(struct driver *d, int sock, size_t full, size_t room);
+void hostsock_udp_counters(const struct driver *d, uint64_t *vals, size_t n);
 void driver_push_corked(struct driver *d);
 void driver_log(struct driver *d, enum tp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

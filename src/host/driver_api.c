@@ -51,6 +51,7 @@ size_t driver_counters(struct driver *d, uint64_t *vals, size_t n)
 		d->tun->ops->counters(d->tun, vals, n);
 	tcprx_counters(d, vals, n);
 	egress_counters(d, vals, n);
+	hostsock_udp_counters(d, vals, n);
 	return n;
 }
 

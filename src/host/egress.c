@@ -595,6 +595,18 @@ static long eg_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
 	return -EAGAIN;
 }
 
+/* Batched reads (udpbatch_linux.c) only for plain host sockets: a
+ * full-cone flow or an upstream one is read one datagram at a time by
+ * eg_recv, which unwraps what the socket carries. */
+static long eg_recv_batch(void *ctx, int sock, struct core_dgram *m, int n)
+{
+	struct driver *d = ctx;
+	struct egress *eg = d->egress;
+	if (cone_owns(d, sock) || udp_conn(eg, sock) || !eg->inner.recv_batch)
+		return -EOPNOTSUPP;
+	return eg->inner.recv_batch(ctx, sock, m, n);
+}
+
 void egress_wrap_ops(struct driver *d, struct core_host_ops *ops)
 {
 	struct egress *eg = d->egress;
@@ -608,6 +620,8 @@ void egress_wrap_ops(struct driver *d, struct core_host_ops *ops)
 	ops->want = eg_want;
 	ops->send = eg_send;
 	ops->recv = eg_recv;
+	if (ops->recv_batch)
+		ops->recv_batch = eg_recv_batch;
 }
 
 /* --- handshakes -------------------------------------------------------- */

@@ -104,6 +104,8 @@ void hostsock_close(void *ctx, int sock, bool reset)
 	if (s->kind == HS_RAW) {
 		driver_raw_close(d, s);
 	} else if (s->fd >= 0) {
+		if (s->kind == HS_UDP)
+			udpbatch_flush(d); /* what the flow sent last */
 		if (s->kind == HS_TCP)
 			tcprx_release(d, sock);
 		if (reset && s->kind == HS_TCP) {

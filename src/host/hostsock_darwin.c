@@ -198,6 +198,25 @@ void driver_push_corked(struct driver *d)
 	d->ncork = 0;
 }
 
+/* UDP batching is Linux's (udpbatch_linux.c): Darwin has no sendmmsg,
+ * recvmmsg or UDP GSO, so every datagram is one system call. */
+void udpbatch_flush(struct driver *d)
+{
+	(void)d;
+}
+
+void udpbatch_free(struct driver *d)
+{
+	(void)d;
+}
+
+void hostsock_udp_counters(const struct driver *d, uint64_t *vals, size_t n)
+{
+	(void)d;
+	(void)vals;
+	(void)n;
+}
+
 /* The length of the IPv4 header in front of a ping socket's datagram of
  * len bytes at p (0 for IPv6, or if there is none), or -1 if the datagram
  * is not an echo reply with this flow's identifier. */

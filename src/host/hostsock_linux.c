@@ -83,6 +83,9 @@ static int options_error(struct driver *d, const char *what, int err)
 
 int hostsock_options_init(struct driver *d, const struct tp_config *cfg)
 {
+	int uerr = udpbatch_init(d);
+	if (uerr < 0)
+		return uerr;
 	d->fwmark = cfg->fwmark;
 	const char *ifname = cfg->bind_interface;
 	if (ifname && *ifname) {
@@ -217,6 +220,11 @@ static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 			return -EINVAL;
 		return driver_raw_send(d, s, iov[0].base, iov[0].len);
 	}
+	if (s->kind == HS_UDP) {
+		long q = udpbatch_send(d, sock, iov, iovcnt);
+		if (q != -EOPNOTSUPP)
+			return q;
+	}
 	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
 			    .msg_iovlen = (size_t)iovcnt};
 	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
@@ -238,6 +246,7 @@ static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 
 void driver_push_corked(struct driver *d)
 {
+	udpbatch_flush(d);
 	int on = 1;
 	for (uint32_t i = 0; i < d->ncork; i++) {
 		struct hsock *s = &d->socks[d->cork_id[i]];
@@ -282,6 +291,8 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
 		return -errno;
 	if (full_len)
 		*full_len = (size_t)n;
+	if (s->kind == HS_UDP)
+		udpbatch_learn(d, sock, (size_t)n, iov[0].len);
 	/* MSG_TRUNC returns the real length; report what fit. */
 	size_t room = 0;
 	for (int i = 0; i < iovcnt; i++)
@@ -387,6 +398,7 @@ const struct core_host_ops driver_host_ops = {
     .tcp_connect = op_tcp_connect,
     .send = op_send,
     .recv = op_recv,
+    .recv_batch = udpbatch_recv,
     .peek = op_peek,
     .discard = op_discard,
     .shutdown_wr = hostsock_shutdown_wr,

@@ -7,6 +7,7 @@
  * and routes with NEPacketTunnelNetworkSettings. tunproxy therefore
  * creates and configures nothing here; both helpers say so.
  */
+#include "io/tunconn.h"
 #include "tunproxy.h"
 
 int tp_tun_open(const char *name, char actual_name[16])
@@ -29,4 +30,10 @@ int tp_tun_configure(const char *name, uint32_t mtu, const char *ip4_cidr,
 		    "tp_tun_configure: not available on Apple platforms "
 		    "(use NEPacketTunnelNetworkSettings)");
 	return -TP_ENOTUN;
+}
+
+bool tun_try_uso(int fd)
+{
+	(void)fd;
+	return false; /* utun has no virtio-net header */
 }

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/tunconn.h"
 #include "tunproxy.h"
 
 /* The kernel's struct in6_ifreq (linux/ipv6.h clashes with netinet/in.h). */
@@ -52,6 +53,33 @@ static int errno_to_tp(int err)
 	return -TP_ESYS;
 }
 
+/* The device's transmit queue is where the app's kernel leaves packets
+ * for us to read: 500 by default for a TUN, i.e. 6 ms of MTU-sized packets
+ * at 1 Gbit/s, less than one of our passes may take under load. A UDP
+ * burst (a QUIC sender's pacing quantum) that overflows it is lost before
+ * we could see it (counted by the kernel as the device's tx drops), so the
+ * queue is raised to TUN_TXQUEUELEN (about 25 ms of MTU-sized packets at
+ * 1 Gbit/s). TCP does not fill it: TCP small queues limit what one socket
+ * keeps in a device queue. Best effort: a device we may not configure
+ * keeps its length. */
+#define TUN_TXQUEUELEN 2048
+
+static void tun_raise_txqueuelen(const char *ifname)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) == 0 &&
+	    ifr.ifr_qlen < TUN_TXQUEUELEN) {
+		ifr.ifr_qlen = TUN_TXQUEUELEN;
+		(void)ioctl(s, SIOCSIFTXQLEN, &ifr);
+	}
+	close(s);
+}
+
 static int tun_open_flags(const char *name, char actual_name[16], bool offload)
 {
 	if (!name || strlen(name) >= IFNAMSIZ)
@@ -78,11 +106,23 @@ static int tun_open_flags(const char *name, char actual_name[16], bool offload)
 		close(fd);
 		return errno_to_tp(err);
 	}
+	tun_raise_txqueuelen(ifr.ifr_name);
 	if (actual_name) {
 		memcpy(actual_name, ifr.ifr_name, IFNAMSIZ);
 		actual_name[IFNAMSIZ - 1] = '\0';
 	}
 	return fd;
+}
+
+/* linux/if_tun.h of Linux 6.2; older headers lack them. */
+#define TP_TUN_F_USO4 0x20
+#define TP_TUN_F_USO6 0x40
+
+bool tun_try_uso(int fd)
+{
+	unsigned long off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
+			    TP_TUN_F_USO4 | TP_TUN_F_USO6;
+	return ioctl(fd, TUNSETOFFLOAD, off) == 0;
 }
 
 int tp_tun_open(const char *name, char actual_name[16])

@@ -176,3 +176,103 @@ size_t vnet_gso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
 	h->csum_offset = 16;
 	return first.hl;
 }
+
+/* An unfragmented UDP datagram without IPv4 options or IPv6 extension
+ * headers whose lengths agree with len; *iphl and *plen filled. */
+static bool udp_of(const struct core_tx_pkt *p, size_t *iphl, size_t *plen)
+{
+	const uint8_t *b = p->data;
+
+	if (p->family == 4) {
+		if (p->len <= WIRE_IP4_HDR_LEN + WIRE_UDP_HDR_LEN ||
+		    b[0] != 0x45 || b[9] != WIRE_PROTO_UDP ||
+		    (wire_get16(b + 6) & 0x3fff) != 0 ||
+		    wire_get16(b + 2) != p->len)
+			return false;
+		*iphl = WIRE_IP4_HDR_LEN;
+	} else {
+		if (p->len <= WIRE_IP6_HDR_LEN + WIRE_UDP_HDR_LEN ||
+		    b[0] >> 4 != 6 || b[6] != WIRE_PROTO_UDP ||
+		    wire_get16(b + 4) + (size_t)WIRE_IP6_HDR_LEN != p->len)
+			return false;
+		*iphl = WIRE_IP6_HDR_LEN;
+	}
+	if (wire_get16(b + *iphl + 4) != p->len - *iphl)
+		return false;
+	*plen = p->len - *iphl - WIRE_UDP_HDR_LEN;
+	return true;
+}
+
+int vnet_uso_run(const struct core_tx_pkt *pkts, int n)
+{
+	size_t iphl, plen, first;
+
+	if (n < 2 || !udp_of(&pkts[0], &iphl, &first))
+		return 1;
+	const uint8_t *a = pkts[0].data;
+	size_t l4 = WIRE_UDP_HDR_LEN + first;
+	int k = 1;
+	while (k < n && k < VNET_USO_SEGS) {
+		const uint8_t *b = pkts[k].data;
+		size_t ih;
+		if (pkts[k].family != pkts[0].family ||
+		    !udp_of(&pkts[k], &ih, &plen) || plen > first)
+			break;
+		bool same =
+		    iphl == WIRE_IP4_HDR_LEN
+			? same_range(a, b, 0, 2) && same_range(a, b, 6, 10) &&
+			      same_range(a, b, 12, 20)
+			: same_range(a, b, 0, 4) && same_range(a, b, 6, 40);
+		if (!same || !same_range(a + iphl, b + iphl, 0, 4))
+			break;
+		if (iphl + l4 + plen > 65535)
+			break;
+		l4 += plen;
+		k++;
+		if (plen < first)
+			break; /* a short datagram ends the run */
+	}
+	return k;
+}
+
+size_t vnet_uso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
+{
+	size_t iphl, first;
+
+	udp_of(&pkts[0], &iphl, &first);
+	uint8_t *b = pkts[0].data;
+	size_t hl = iphl + WIRE_UDP_HDR_LEN;
+	size_t total = pkts[0].len;
+	for (int i = 1; i < k; i++)
+		total += pkts[i].len - hl;
+	size_t l4_len = total - iphl;
+	uint8_t *u = b + iphl;
+	wire_put16(u + 4, (uint16_t)l4_len);
+	/* Partial, as for TCP (vnet_gso_merge): the kernel adjusts it for
+	 * each datagram it cuts and completes it. */
+	uint8_t tail[8] = {0};
+	uint32_t sum;
+	if (pkts[0].family == 4) {
+		wire_put16(b + 2, (uint16_t)total);
+		b[10] = b[11] = 0;
+		uint16_t ipsum = wire_csum_fold(wire_csum_add(0, b, iphl));
+		memcpy(b + 10, &ipsum, 2);
+		tail[1] = WIRE_PROTO_UDP;
+		wire_put16(tail + 2, (uint16_t)l4_len);
+		sum = wire_csum_add(wire_csum_add(0, b + 12, 8), tail, 4);
+	} else {
+		wire_put16(b + 4, (uint16_t)l4_len);
+		wire_put32(tail, (uint32_t)l4_len);
+		tail[7] = WIRE_PROTO_UDP;
+		sum = wire_csum_add(wire_csum_add(0, b + 8, 32), tail, 8);
+	}
+	uint16_t partial = (uint16_t)~wire_csum_fold(sum);
+	memcpy(u + 6, &partial, 2);
+	h->flags = VNET_F_NEEDS_CSUM;
+	h->gso_type = VNET_GSO_UDP_L4;
+	h->hdr_len = (uint16_t)hl;
+	h->gso_size = (uint16_t)first;
+	h->csum_start = (uint16_t)iphl;
+	h->csum_offset = 6;
+	return hl;
+}

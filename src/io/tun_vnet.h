@@ -35,6 +35,7 @@ enum {
 	VNET_GSO_NONE = 0,
 	VNET_GSO_TCPV4 = 1,
 	VNET_GSO_TCPV6 = 4,
+	VNET_GSO_UDP_L4 = 5, /* USO: UDP datagrams cut at gso_size */
 	VNET_GSO_ECN = 0x80
 };
 
@@ -75,5 +76,27 @@ int vnet_gso_run(const struct core_tx_pkt *pkts, int n);
  * run contribute only the bytes after that.
  */
 size_t vnet_gso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h);
+
+/**
+ * vnet_uso_run() - how many UDP datagrams, from the first, go as one
+ * @pkts:	outgoing packets (the engine's, as built)
+ * @n:		how many (>= 1)
+ *
+ * Counts the leading packets that are unfragmented UDP datagrams of one
+ * flow (same addresses, ports and other header bytes), all with the
+ * first's payload size but the last (which may be shorter), at most
+ * VNET_USO_SEGS of them and 64 KB together: what the receiving kernel
+ * cuts back into the same datagrams (UDP segmentation offload, Linux 6.2
+ * TUN_F_USO4/USO6). Returns at least 1.
+ */
+#define VNET_USO_SEGS 64
+int vnet_uso_run(const struct core_tx_pkt *pkts, int n);
+
+/**
+ * vnet_uso_merge() - the UDP counterpart of vnet_gso_merge: pkts[0]'s IP
+ * length, IPv4 header checksum, UDP length and checksum (left partial)
+ * are rewritten for the whole run. Returns the IP + UDP header length.
+ */
+size_t vnet_uso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h);
 
 #endif

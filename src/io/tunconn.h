@@ -24,8 +24,10 @@
 struct tun_pkt {
 	const uint8_t *data;
 	size_t len;
-	uint32_t flags; /* CORE_IN_* for core_input (CORE_IN_CSUM_OK when
+	uint32_t flags;	   /* CORE_IN_* for core_input (CORE_IN_CSUM_OK when
 			   a virtio-net header vouched for the checksum) */
+	uint16_t gso_size; /* a UDP super-packet (USO): its datagrams'
+			      size; 0 otherwise */
 };
 
 struct tunconn;
@@ -82,6 +84,12 @@ static inline void tunconn_add_counter(uint64_t *vals, size_t n, size_t i,
  * virtio-net header (tun_vnet.h) and runs of TCP segments are written as
  * GSO super-packets. */
 struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu);
+
+/* Asks a TUN fd opened with the virtio-net header for UDP segmentation
+ * offload too (TUN_F_USO4/USO6, Linux 6.2; tun_linux.c). True if
+ * granted; an older kernel refuses (EINVAL) and keeps the offloads the
+ * fd had. Darwin (tun_darwin.c): false. */
+bool tun_try_uso(int fd);
 
 /* A callback backend: output gets the outgoing batches; input is queued by
  * tunconn_callback_input() (any thread) up to queue_len packets, and

@@ -56,6 +56,7 @@ static int cb_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 		pkts[i].data = c->slots + (size_t)idx * c->slot_size;
 		pkts[i].len = c->lens[idx];
 		pkts[i].flags = 0;
+		pkts[i].gso_size = 0;
 	}
 	c->taken = n;
 	bool more = c->count > n;

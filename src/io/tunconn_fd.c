@@ -47,8 +47,10 @@ struct tunconn_fd {
 	size_t buf_size;   /* room for one maximal packet and its header */
 	size_t arena_size; /* FD_ARENA_SMALL + buf_size */
 	uint8_t *arena;
+	bool uso; /* TUN_F_USO4/6 granted: UDP runs leave as one packet */
 	/* Loop thread writes, any thread reads (relaxed atomics). */
 	uint64_t gso_written, gso_segments, tso_read;
+	uint64_t uso_written, uso_datagrams;
 };
 
 static void count(uint64_t *c, uint64_t n)
@@ -56,13 +58,18 @@ static void count(uint64_t *c, uint64_t n)
 	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
 }
 
-/* Flags for the engine from a virtio-net header; counts TSO packets. */
-static uint32_t vnet_rx_flags(struct tunconn_fd *c, const uint8_t *buf)
+/* Flags for the engine from a virtio-net header; counts TSO packets. A
+ * UDP super-packet (USO) leaves its segment size in *gso_size: the driver
+ * sends its datagrams on as they were cut (udpbatch_linux.c). */
+static uint32_t vnet_rx_flags(struct tunconn_fd *c, const uint8_t *buf,
+			      uint16_t *gso_size)
 {
 	struct vnet_hdr h;
 	vnet_hdr_read(buf, &h);
 	if ((h.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE)
 		count(&c->tso_read, 1);
+	if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_UDP_L4)
+		*gso_size = h.gso_size;
 	return h.flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)
 		   ? CORE_IN_CSUM_OK
 		   : 0;
@@ -95,8 +102,9 @@ static int fd_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 			continue;
 		pkts[n].data = buf + hdr;
 		pkts[n].len = (size_t)r - hdr;
+		pkts[n].gso_size = 0;
 		pkts[n].flags = c->framing == TP_FRAMING_VNET_HDR
-				    ? vnet_rx_flags(c, buf)
+				    ? vnet_rx_flags(c, buf, &pkts[n].gso_size)
 				    : 0;
 		n++;
 		off += ((size_t)r + FD_ALIGN - 1) & ~(size_t)(FD_ALIGN - 1);
@@ -126,8 +134,16 @@ static int write_vnet_run(struct tunconn_fd *c, struct core_tx_pkt *pkts, int n,
 {
 	struct iovec iov[FD_BATCH];
 	struct vnet_hdr h = {0};
-	int k = vnet_gso_run(pkts, n < FD_BATCH ? n : FD_BATCH);
-	size_t hl = k > 1 ? vnet_gso_merge(pkts, k, &h) : 0;
+	int m = n < FD_BATCH ? n : FD_BATCH;
+	int k = vnet_gso_run(pkts, m);
+	bool udp = false;
+	if (k == 1 && c->uso) {
+		k = vnet_uso_run(pkts, m);
+		udp = k > 1;
+	}
+	size_t hl = !(k > 1) ? 0
+		    : udp    ? vnet_uso_merge(pkts, k, &h)
+			     : vnet_gso_merge(pkts, k, &h);
 	uint8_t *p = pkts[0].data - VNET_HDR_LEN;
 	vnet_hdr_write(p, &h);
 	iov[0].iov_base = p;
@@ -141,6 +157,9 @@ static int write_vnet_run(struct tunconn_fd *c, struct core_tx_pkt *pkts, int n,
 		return w;
 	if (w == 0) {
 		*dropped += (uint64_t)k;
+	} else if (udp) {
+		count(&c->uso_written, 1);
+		count(&c->uso_datagrams, (uint64_t)k);
 	} else if (k > 1) {
 		count(&c->gso_written, 1);
 		count(&c->gso_segments, (uint64_t)k);
@@ -195,6 +214,9 @@ static void fd_counters(const struct tunconn *t, uint64_t *vals, size_t n)
 	tunconn_add_counter(vals, n, TP_CTR_tun_gso_written, &c->gso_written);
 	tunconn_add_counter(vals, n, TP_CTR_tun_gso_segments, &c->gso_segments);
 	tunconn_add_counter(vals, n, TP_CTR_tun_tso_read, &c->tso_read);
+	tunconn_add_counter(vals, n, TP_CTR_tun_uso_written, &c->uso_written);
+	tunconn_add_counter(vals, n, TP_CTR_tun_uso_datagrams,
+			    &c->uso_datagrams);
 }
 
 static void fd_close(struct tunconn *t)
@@ -232,6 +254,12 @@ struct tunconn *tunconn_fd_create(int fd, uint32_t framing, uint32_t mtu)
 		free(c);
 		return NULL;
 	}
+	/* UDP segmentation offload both ways (tun_try_uso): granted, the
+	 * app's kernel may hand us UDP super-packets (the driver sends them
+	 * on with UDP GSO) and takes ours; refused, one packet per datagram
+	 * as before. */
+	if (framing == TP_FRAMING_VNET_HDR)
+		c->uso = tun_try_uso(fd);
 	c->arena_size = FD_ARENA_SMALL + c->buf_size;
 	c->arena = malloc(c->arena_size);
 	if (!c->arena) {

@@ -309,6 +309,7 @@ static int udp_read_batch(struct tunconn *t, struct tun_pkt *pkts, int max)
 		pkts[k].data = m->buf;
 		pkts[k].len = m->len;
 		pkts[k].flags = 0;
+		pkts[k].gso_size = 0;
 		k++;
 	}
 	return k;

@@ -292,6 +292,119 @@ static void test_csum_ok_only_tcp_udp(void **state)
 			 WIRE_DROP_UDP_LEN);
 }
 
+/* ---- UDP runs (USO) ---------------------------------------------------- */
+
+/* Appends a UDP datagram of len payload bytes whose bytes continue the
+ * stream at off, from sport, with IPv4 fragment field frag. */
+static void add_dgram(struct segs *s, uint32_t off, size_t len, uint16_t sport,
+		      uint16_t frag)
+{
+	assert_true(s->n < MAXSEG);
+	struct wire_ip_hdr ip;
+	memset(&ip, 0, sizeof(ip));
+	ip.family = s->family;
+	ip.proto = WIRE_PROTO_UDP;
+	if (s->family == 4) {
+		wire_addr_from4(&ip.src, (const uint8_t[]){203, 0, 113, 10});
+		wire_addr_from4(&ip.dst, (const uint8_t[]){10, 0, 0, 2});
+	} else {
+		uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
+		uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x02};
+		wire_addr_from6(&ip.src, a);
+		wire_addr_from6(&ip.dst, b);
+	}
+	uint8_t *p = s->buf[s->n] + HEADROOM;
+	size_t hl = wire_ip_hdr_len(s->family) + 8;
+	for (size_t i = 0; i < len; i++)
+		p[hl + i] = payload_byte(off + (uint32_t)i);
+	size_t n = wire_udp_build(p, sizeof(s->buf[0]) - HEADROOM, &ip, sport,
+				  40000, len);
+	assert_int_equal(n, hl + len);
+	if (frag) {
+		wire_put16(p + 6, frag); /* checksum no longer matters */
+	}
+	s->pkt[s->n] =
+	    (struct core_tx_pkt){.data = p, .len = n, .family = s->family};
+	s->n++;
+}
+
+/* Full runs merge; the kernel's completion of the partial checksum gives
+ * a datagram the parser accepts, with every byte in order. */
+static void test_uso_run_merges(void **state)
+{
+	(void)state;
+	static struct segs s;
+	for (uint8_t fam = 4; fam <= 6; fam += 2) {
+		memset(&s, 0, sizeof(s));
+		s.family = fam;
+		for (int i = 0; i < 10; i++)
+			add_dgram(&s, (uint32_t)i * MSS, MSS, 443, 0);
+		add_dgram(&s, 10 * MSS, 300, 443, 0); /* short: ends it */
+		add_dgram(&s, 10 * MSS + 300, MSS, 443, 0);
+		assert_int_equal(vnet_uso_run(s.pkt, s.n), 11);
+		assert_int_equal(vnet_gso_run(s.pkt, s.n), 1); /* not TCP */
+		struct vnet_hdr h;
+		size_t hl = vnet_uso_merge(s.pkt, 11, &h);
+		size_t iphl = fam == 4 ? 20 : 40;
+		assert_int_equal(hl, iphl + 8);
+		assert_int_equal(h.gso_type, VNET_GSO_UDP_L4);
+		assert_int_equal(h.gso_size, MSS);
+		assert_int_equal(h.flags, VNET_F_NEEDS_CSUM);
+		assert_int_equal(h.csum_start, iphl);
+		assert_int_equal(h.csum_offset, 6);
+		static uint8_t out[70000];
+		size_t len = s.pkt[0].len;
+		memcpy(out, s.pkt[0].data, len);
+		for (int i = 1; i < 11; i++) {
+			memcpy(out + len, s.pkt[i].data + hl,
+			       s.pkt[i].len - hl);
+			len += s.pkt[i].len - hl;
+		}
+		uint16_t c = wire_csum_fold(
+		    wire_csum_add(0, out + h.csum_start, len - h.csum_start));
+		memcpy(out + h.csum_start + h.csum_offset, &c, 2);
+		struct wire_packet p;
+		assert_int_equal(wire_packet_parse(out, len, &p), WIRE_OK);
+		assert_int_equal(p.payload_len, 10 * MSS + 300);
+		for (size_t i = 0; i < p.payload_len; i++)
+			assert_int_equal(p.payload[i],
+					 payload_byte((uint32_t)i));
+	}
+}
+
+/* What ends a UDP run: another flow, a fragment, a longer datagram, the
+ * segment limit. */
+static void test_uso_run_breaks(void **state)
+{
+	(void)state;
+	static struct segs s;
+	memset(&s, 0, sizeof(s));
+	s.family = 4;
+	add_dgram(&s, 0, MSS, 443, 0);
+	add_dgram(&s, MSS, MSS, 443, 0);
+	add_dgram(&s, 2 * MSS, MSS, 444, 0); /* another flow */
+	assert_int_equal(vnet_uso_run(s.pkt, s.n), 2);
+
+	memset(&s, 0, sizeof(s));
+	s.family = 4;
+	add_dgram(&s, 0, MSS, 443, 0);
+	add_dgram(&s, MSS, MSS, 443, 0x2000); /* more fragments */
+	assert_int_equal(vnet_uso_run(s.pkt, s.n), 1);
+	assert_int_equal(vnet_uso_run(s.pkt + 1, 1), 1);
+
+	memset(&s, 0, sizeof(s));
+	s.family = 6;
+	add_dgram(&s, 0, 500, 443, 0);
+	add_dgram(&s, 500, 600, 443, 0); /* longer than the first */
+	assert_int_equal(vnet_uso_run(s.pkt, s.n), 1);
+
+	memset(&s, 0, sizeof(s));
+	s.family = 4;
+	for (int i = 0; i < MAXSEG; i++)
+		add_dgram(&s, (uint32_t)i * 100, 100, 443, 0);
+	assert_int_equal(vnet_uso_run(s.pkt, s.n), VNET_USO_SEGS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +414,8 @@ int main(void)
 	    cmocka_unit_test(test_run_fits_64k),
 	    cmocka_unit_test(test_hdr_round_trip),
 	    cmocka_unit_test(test_csum_ok_only_tcp_udp),
+	    cmocka_unit_test(test_uso_run_merges),
+	    cmocka_unit_test(test_uso_run_breaks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
