@@ -54,7 +54,9 @@ rm -rf "$OUT/obj"
 mkdir -p "$OUT/obj"
 SRCS=$(ls "$ROOT"/src/wire/*.c "$ROOT"/src/core/*.c "$ROOT"/fuzz/harness_*.c \
 	"$ROOT"/src/io/tunconn_udp.c "$ROOT"/src/io/tunconn_fd.c \
-	"$ROOT"/src/io/tun_vnet.c \
+	"$ROOT"/src/io/tun_vnet.c "$ROOT"/src/io/tun_linux.c \
+	"$ROOT"/src/io/udpio_linux.c "$ROOT"/src/tools/logline.c \
+	"$ROOT"/src/tools/toolos_linux.c \
 	"$ROOT"/src/tools/capture_stream.c "$ROOT"/src/tools/capture_filter.c \
 	"$ROOT"/src/tools/mirror.c "$ROOT"/src/tools/pcapng.c \
 	"$ROOT"/src/tools/tool_util.c)
