@@ -653,6 +653,26 @@ run_probe() {
 	log "$fwd rep $rep $kind: $line"
 }
 
+# hold_open N LOG: the probe holds N idle connections from the app ns
+# (its output in LOG); waits until it says "ready" (or gives up). Sets
+# HOLD_PID; fd 9 is the fifo's writer end: closing it (exec 9>&-) makes the
+# probe close them all (SIGTERM does too).
+hold_open() {
+	local n=$1 lg=$2 i
+	mkfifo "$TMP/hold.fifo"
+	setsid ip netns exec "$NS_APP" "$PROBE" hold "$SERVER" "$HOLD_PORT" "$n" \
+		<"$TMP/hold.fifo" >"$lg" 2>&1 &
+	HOLD_PID=$!
+	PIDS+=("$HOLD_PID")
+	exec 9>"$TMP/hold.fifo"
+	rm -f "$TMP/hold.fifo"
+	for ((i = 0; i < 1500; i++)); do
+		grep -q '^ready' "$lg" && break
+		running "$HOLD_PID" || break
+		sleep 0.1
+	done
+}
+
 # run_mem FWD REP: RSS before/after HOLD_COUNTS idle connections.
 run_mem() {
 	local fwd=$1 rep=$2 n before after mu0 mu1 hold i line lg
@@ -661,20 +681,8 @@ run_mem() {
 		before=$(rss_kb "$FWD_PID")
 		[ "$fwd" != "${fwd#tunproxy}" ] && mu0=$(tp_counter mem_used)
 		lg="$TMP/hold-$fwd-$n.log"
-		mkfifo "$TMP/hold.fifo"
-		# The fifo's writer end stays open until we close it: EOF stops
-		# the probe (SIGTERM does too).
-		setsid ip netns exec "$NS_APP" "$PROBE" hold "$SERVER" "$HOLD_PORT" "$n" \
-			<"$TMP/hold.fifo" >"$lg" 2>&1 &
-		hold=$!
-		PIDS+=("$hold")
-		exec 9>"$TMP/hold.fifo"
-		rm -f "$TMP/hold.fifo"
-		for ((i = 0; i < 1500; i++)); do
-			grep -q '^ready' "$lg" && break
-			running "$hold" || break
-			sleep 0.1
-		done
+		hold_open "$n" "$lg"
+		hold=$HOLD_PID
 		line=$(grep '^ready' "$lg")
 		sleep 1 # let the forwarder settle
 		after=$(rss_kb "$FWD_PID")
@@ -736,24 +744,14 @@ run_idle() {
 	b=$(ctx_switches "$FWD_PID")
 	record "$fwd" idle_wakeups "$rep" "$((b - a))"
 	lg="$TMP/idle-hold-$fwd.log"
-	mkfifo "$TMP/idle.fifo"
-	setsid ip netns exec "$NS_APP" "$PROBE" hold "$SERVER" "$HOLD_PORT" 1000 \
-		<"$TMP/idle.fifo" >"$lg" 2>&1 &
-	hold=$!
-	PIDS+=("$hold")
-	exec 8>"$TMP/idle.fifo"
-	rm -f "$TMP/idle.fifo"
-	for ((i = 0; i < 600; i++)); do
-		grep -q '^ready' "$lg" && break
-		running "$hold" || break
-		sleep 0.1
-	done
+	hold_open 1000 "$lg"
+	hold=$HOLD_PID
 	sleep 2 # the handshakes' delayed ACKs and timers settle
 	a=$(ctx_switches "$FWD_PID")
 	sleep "$IDLE_TIME"
 	b=$(ctx_switches "$FWD_PID")
 	record "$fwd" idle_wakeups_1000 "$rep" "$((b - a))" "$(grep '^ready' "$lg")"
-	exec 8>&-
+	exec 9>&-
 	stop_pid "$hold"
 	log "$fwd idle: $(tail -n 2 "$RAW" | cut -f 4 | tr '\n' ' ')wake-ups in $IDLE_TIME s (none / 1,000 connections)"
 }
