@@ -177,7 +177,7 @@ if [ "${TP_SKIP_TSAN:-0}" != 1 ]; then
 	if cmake -S "$ROOT" -B "$ROOT/build-tsan" -DTP_WERROR=ON -DTP_TSAN=ON \
 		-DTP_TCPRX_COPY=ON -DCMAKE_BUILD_TYPE=Debug >"$ROOT/build-tsan.configure.log" 2>&1 &&
 		cmake --build "$ROOT/build-tsan" -j "$JOBS" --target test_api test_api_threads \
-			test_api_input test_api_lifecycle embed >"$ROOT/build-tsan/build.log" 2>&1; then
+			test_api_input test_api_lifecycle test_api_flows embed >"$ROOT/build-tsan/build.log" 2>&1; then
 		rm -f "$ROOT/build-tsan.configure.log"
 		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 			CTEST_ARGS="${CTEST_ARGS:-} --timeout 300 -R ^(unit\.test_api|e2e\.test_embed$)" \

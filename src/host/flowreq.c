@@ -42,8 +42,11 @@ static uint64_t mono_us(void)
 void flowreq_driving(struct driver *d, bool on)
 {
 	struct flowreq *r = &d->flowreq;
+	/* Atomic: the loop sets it at every step while another thread may
+	 * be reading the value of the step before. */
 	if (on)
-		r->driver_thread = pthread_self();
+		__atomic_store_n(&r->driver_thread, pthread_self(),
+				 __ATOMIC_RELAXED);
 	__atomic_store_n(&r->driving, on, __ATOMIC_RELEASE);
 }
 
@@ -69,7 +72,8 @@ int flowreq_call(struct driver *d, void *out, size_t cap, size_t stride,
 {
 	struct flowreq *r = &d->flowreq;
 	if (__atomic_load_n(&r->driving, __ATOMIC_ACQUIRE) &&
-	    pthread_equal(r->driver_thread, pthread_self()))
+	    pthread_equal(__atomic_load_n(&r->driver_thread, __ATOMIC_RELAXED),
+			  pthread_self()))
 		return (int)core_flows(d->core, mono_us(), out, cap, stride);
 	if (try_drive(arg)) {
 		size_t n = core_flows(d->core, mono_us(), out, cap, stride);
