@@ -187,12 +187,26 @@ int hostsock_register(struct driver *d, int fd, uint32_t flow,
  * socket id or -errno (fd closed). */
 int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
 				 uint8_t family, int connect_err);
+/* The udp_open, icmp_open and tcp_connect host ops (hostsock.c). */
+int hostsock_udp_open(void *ctx, uint32_t flow, uint8_t family,
+		      const struct wire_addr *dst, uint16_t dport);
+int hostsock_icmp_open(void *ctx, uint32_t flow, uint8_t family,
+		       const struct wire_addr *dst);
+int hostsock_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
+			 const struct wire_addr *dst, uint16_t dport);
+/* Per OS (hostsock_linux.c, hostsock_darwin.c): a socket of type and
+ * proto for family, non-blocking, close-on-exec and never raising SIGPIPE
+ * (the fd, or -errno); and what a datagram socket needs before it
+ * connects so that ICMP errors reach sock_error(). */
+int hostsock_os_socket(uint8_t family, int type, int proto);
+void hostsock_os_dgram_ready(int fd, uint8_t family);
 /* The want, close and shutdown_wr host ops. */
 void hostsock_want(void *ctx, int sock, bool readable, bool writable);
 void hostsock_close(void *ctx, int sock, bool reset);
 int hostsock_shutdown_wr(void *ctx, int sock);
 /* Bounds a new TCP socket's receive buffer to d->tcp_rcvbuf (before
- * connect: the window scale is chosen from it). hostsock_rcvbuf_linux.c. */
+ * connect: the window scale is chosen from it). hostsock_rcvbuf_linux.c;
+ * Darwin leaves the kernel's autotuning (hostsock_darwin.c). */
 void hostsock_tcp_rcvbuf(struct driver *d, int fd);
 void driver_defer_event(struct driver *d, int id);
 

@@ -24,7 +24,6 @@
 #include "host/egress.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,27 +87,6 @@ struct egress {
 
 /* The result of a handshake step besides a positive errno. */
 enum { STEP_WAIT = 0, STEP_DONE = -1 };
-
-int egress_new_socket(uint8_t family, int type)
-{
-	int fd = socket(family == 4 ? AF_INET : AF_INET6, type, 0);
-	if (fd < 0)
-		return -errno;
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-		goto fail;
-#ifdef SO_NOSIGPIPE
-	int on = 1;
-	if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on)) < 0)
-		goto fail;
-#endif
-	return fd;
-fail:;
-	int err = errno;
-	close(fd);
-	return -err;
-}
 
 static void count(struct egress *eg, int i)
 {
@@ -426,7 +404,7 @@ static int udp_open_upstream(struct driver *d, uint32_t flow, uint8_t family,
 		return uid;
 	}
 	cur_set(eg, flow, WIRE_PROTO_UDP, TP_EGRESS_UPSTREAM);
-	int fd = egress_new_socket(eg->up.family, SOCK_STREAM);
+	int fd = hostsock_os_socket(eg->up.family, SOCK_STREAM, 0);
 	int err = fd < 0 ? fd : hostsock_apply_options(d, fd, eg->up.family);
 	err = cur_done(eg, err, EACCES);
 	int cid = -1;

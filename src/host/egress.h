@@ -38,12 +38,6 @@ void egress_free(struct driver *d);
 /* Puts the layer in front of ops (when d->egress is set). */
 void egress_wrap_ops(struct driver *d, struct core_host_ops *ops);
 
-/* A non-blocking, close-on-exec socket of family 4 or 6 and type
- * (SOCK_STREAM, SOCK_DGRAM) on every OS (Darwin has no SOCK_NONBLOCK;
- * SO_NOSIGPIPE where there is no MSG_NOSIGNAL). Returns the fd or -errno.
- * The options and hook are not applied yet. */
-int egress_new_socket(uint8_t family, int type);
-
 /* Runs the hook on fd, a socket shared by the flows of one app address
  * and port (a full-cone mapping, first opened for flow). Returns 0 or
  * -errno. */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* hostsock.c - the parts of the host ops every OS shares: the socket table
  * (small ids the core sees, reused through a free stack, a generation per
- * reuse), sockaddr conversion, poller registration, want() and close().
- * The OS files (hostsock_linux.c, hostsock_darwin.c) create the sockets
- * and move the data; the TCP receive side is tcprx.h's.
+ * reuse), sockaddr conversion, opening and connecting the sockets of a
+ * flow, poller registration, want() and close(). The OS files
+ * (hostsock_linux.c, hostsock_darwin.c) make a socket non-blocking the
+ * way their OS allows, apply the socket options and move the data; the
+ * TCP receive side is tcprx.h's.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -136,4 +139,88 @@ int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
 		driver_defer_event(d, id);
 	}
 	return id;
+}
+
+/* A socket with the configured options (fwmark, bound interface, the
+ * egress hook) applied before it connects: unmarked, it could loop back
+ * into the TUN. Returns the fd or -errno. */
+static int open_socket(struct driver *d, uint8_t family, int type, int proto)
+{
+	int fd = hostsock_os_socket(family, type, proto);
+	if (fd < 0)
+		return fd;
+	int err = hostsock_apply_options(d, fd, family);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* UDP and ping sockets are connect()ed, so the kernel filters replies and
+ * reports ICMP errors about our datagrams on them. */
+static int connect_dgram(struct driver *d, int fd, uint32_t flow,
+			 enum hsock_kind kind, uint8_t family,
+			 const struct wire_addr *dst, uint16_t port)
+{
+	hostsock_os_dgram_ready(fd, family);
+	struct sockaddr_storage ss;
+	socklen_t sl = hostsock_sockaddr(family, dst, port, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return hostsock_register(d, fd, flow, kind, family, POLLER_IN);
+}
+
+int hostsock_udp_open(void *ctx, uint32_t flow, uint8_t family,
+		      const struct wire_addr *dst, uint16_t dport)
+{
+	struct driver *d = ctx;
+	int fd = open_socket(d, family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fd;
+	return connect_dgram(d, fd, flow, HS_UDP, family, dst, dport);
+}
+
+int hostsock_icmp_open(void *ctx, uint32_t flow, uint8_t family,
+		       const struct wire_addr *dst)
+{
+	struct driver *d = ctx;
+	int fd = hostsock_os_socket(
+	    family, SOCK_DGRAM, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	/* Ping sockets not permitted for our group (Linux's
+	 * net.ipv4.ping_group_range): one shared raw socket instead, if we
+	 * may open one (icmp_raw_linux.c; Darwin has none). */
+	if (fd == -EACCES || fd == -EPERM)
+		return driver_raw_open(d, flow, family, dst->b);
+	if (fd < 0)
+		return fd;
+	int err = hostsock_apply_options(d, fd, family);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	return connect_dgram(d, fd, flow, HS_PING, family, dst, 0);
+}
+
+int hostsock_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
+			 const struct wire_addr *dst, uint16_t dport)
+{
+	struct driver *d = ctx;
+	int fd = open_socket(d, family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return fd;
+	/* The app's own stack already decided how to segment; Nagle here
+	 * would only add delay. */
+	int on = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	hostsock_tcp_rcvbuf(d, fd);
+	struct sockaddr_storage ss;
+	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
+	int err = 0;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
+		err = errno;
+	return hostsock_register_connecting(d, fd, flow, family, err);
 }

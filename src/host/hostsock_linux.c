@@ -133,82 +133,16 @@ int hostsock_options_init(struct driver *d, const struct tp_config *cfg)
 	return 0;
 }
 
-static int op_udp_open(void *ctx, uint32_t flow, uint8_t family,
-		       const struct wire_addr *dst, uint16_t dport)
+int hostsock_os_socket(uint8_t family, int type, int proto)
 {
-	struct driver *d = drv(ctx);
 	int fd = socket(family == 4 ? AF_INET : AF_INET6,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int oerr = hostsock_apply_options(d, fd, family);
-	if (oerr < 0) {
-		close(fd);
-		return oerr;
-	}
-	set_recverr(fd, family);
-	struct sockaddr_storage ss;
-	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return hostsock_register(d, fd, flow, HS_UDP, family, POLLER_IN);
+			type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	return fd < 0 ? -errno : fd;
 }
 
-static int op_icmp_open(void *ctx, uint32_t flow, uint8_t family,
-			const struct wire_addr *dst)
+void hostsock_os_dgram_ready(int fd, uint8_t family)
 {
-	struct driver *d = drv(ctx);
-	int fd = socket(family == 4 ? AF_INET : AF_INET6,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-	if (fd < 0) {
-		if (errno != EACCES && errno != EPERM)
-			return -errno;
-		/* Ping sockets not permitted for our group: fall back to
-		 * one shared raw socket, if we may open one. */
-		return driver_raw_open(d, flow, family, dst->b);
-	}
-	int oerr = hostsock_apply_options(d, fd, family);
-	if (oerr < 0) {
-		close(fd);
-		return oerr;
-	}
 	set_recverr(fd, family);
-	struct sockaddr_storage ss;
-	socklen_t sl = hostsock_sockaddr(family, dst, 0, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return hostsock_register(d, fd, flow, HS_PING, family, POLLER_IN);
-}
-
-static int op_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
-			  const struct wire_addr *dst, uint16_t dport)
-{
-	struct driver *d = drv(ctx);
-	int fd = socket(family == 4 ? AF_INET : AF_INET6,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int oerr = hostsock_apply_options(d, fd, family);
-	if (oerr < 0) {
-		close(fd);
-		return oerr;
-	}
-	int on = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	hostsock_tcp_rcvbuf(d, fd);
-	struct sockaddr_storage ss;
-	socklen_t sl = hostsock_sockaddr(family, dst, dport, &ss);
-	int err = 0;
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
-		err = errno;
-	return hostsock_register_connecting(d, fd, flow, family, err);
 }
 
 static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
@@ -393,9 +327,9 @@ static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
 }
 
 const struct core_host_ops driver_host_ops = {
-    .udp_open = op_udp_open,
-    .icmp_open = op_icmp_open,
-    .tcp_connect = op_tcp_connect,
+    .udp_open = hostsock_udp_open,
+    .icmp_open = hostsock_icmp_open,
+    .tcp_connect = hostsock_tcp_connect,
     .send = op_send,
     .recv = op_recv,
     .recv_batch = udpbatch_recv,

@@ -123,7 +123,7 @@ static int32_t new_map(struct driver *d, struct cone *c, uint32_t flow,
 		       uint8_t family, const struct wire_addr *app,
 		       uint16_t port)
 {
-	int fd = egress_new_socket(family, SOCK_DGRAM);
+	int fd = hostsock_os_socket(family, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return fd;
 	int err = egress_prepare_shared(d, fd, family, flow);
