@@ -162,8 +162,8 @@ void driver_stop(struct driver *d);
  * Safe from any thread. */
 void driver_set_log_level(struct driver *d, uint32_t level);
 
-/* Host ops (hostsock_linux.c or hostsock_darwin.c) and their shared
- * helpers (hostsock.c). */
+/* Host ops (the table and what every OS shares: hostsock.c; what differs:
+ * hostsock_linux.c, hostsock_darwin.c). */
 extern const struct core_host_ops driver_host_ops;
 int driver_sock_alloc(struct driver *d, int fd, uint32_t flow,
 		      enum hsock_kind kind, uint8_t family);
@@ -187,7 +187,13 @@ int hostsock_register(struct driver *d, int fd, uint32_t flow,
  * socket id or -errno (fd closed). */
 int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
 				 uint8_t family, int connect_err);
-/* The udp_open, icmp_open and tcp_connect host ops (hostsock.c). */
+/* The udp_open, icmp_open and tcp_connect host ops (hostsock.c). The
+ * ops table is hostsock.c's too; send, recv and sock_error move the data
+ * the way each OS can (hostsock_linux.c, hostsock_darwin.c). */
+long hostsock_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt);
+long hostsock_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
+		   size_t *full_len);
+int hostsock_sock_error(void *ctx, int sock, struct core_sock_error *out);
 int hostsock_udp_open(void *ctx, uint32_t flow, uint8_t family,
 		      const struct wire_addr *dst, uint16_t dport);
 int hostsock_icmp_open(void *ctx, uint32_t flow, uint8_t family,
@@ -210,7 +216,8 @@ int hostsock_shutdown_wr(void *ctx, int sock);
 void hostsock_tcp_rcvbuf(struct driver *d, int fd);
 void driver_defer_event(struct driver *d, int id);
 
-/* UDP batching (udpbatch_linux.c; Darwin: none, stubs). init allocates
+/* UDP batching (udpbatch_linux.c; Darwin: none, stubs that send and read
+ * one datagram a call). init allocates
  * and probes (0 or -TP_ENOMEM); send queues a datagram while the TUN
  * batch goes on (bytes, or -EOPNOTSUPP: send it now yourself); flush
  * sends what is queued (end of a TUN batch, before a close); recv is the

@@ -224,3 +224,29 @@ int hostsock_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 		err = errno;
 	return hostsock_register_connecting(d, fd, flow, family, err);
 }
+
+static long hostsock_peek(void *ctx, int sock, size_t offset,
+			  const struct core_iov *iov, int iovcnt)
+{
+	return tcprx_peek(ctx, sock, offset, iov, iovcnt);
+}
+
+static int hostsock_discard(void *ctx, int sock, size_t n)
+{
+	return tcprx_discard(ctx, sock, n);
+}
+
+const struct core_host_ops driver_host_ops = {
+    .udp_open = hostsock_udp_open,
+    .icmp_open = hostsock_icmp_open,
+    .tcp_connect = hostsock_tcp_connect,
+    .send = hostsock_send,
+    .recv = hostsock_recv,
+    .recv_batch = udpbatch_recv,
+    .peek = hostsock_peek,
+    .discard = hostsock_discard,
+    .shutdown_wr = hostsock_shutdown_wr,
+    .sock_error = hostsock_sock_error,
+    .want = hostsock_want,
+    .close = hostsock_close,
+};

@@ -135,7 +135,7 @@ void hostsock_tcp_rcvbuf(struct driver *d, int fd)
 	(void)fd;
 }
 
-static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
+long hostsock_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -164,6 +164,16 @@ void udpbatch_flush(struct driver *d)
 void udpbatch_free(struct driver *d)
 {
 	(void)d;
+}
+
+/* The core then reads the socket with recv(), one datagram a call. */
+long udpbatch_recv(void *ctx, int sock, struct core_dgram *m, int n)
+{
+	(void)ctx;
+	(void)sock;
+	(void)m;
+	(void)n;
+	return -EOPNOTSUPP;
 }
 
 void hostsock_udp_counters(const struct driver *d, uint64_t *vals, size_t n)
@@ -217,8 +227,8 @@ static void iov_drop_front(const struct core_iov *iov, int iovcnt, size_t len,
 	}
 }
 
-static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
-		    size_t *full_len)
+long hostsock_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
+		   size_t *full_len)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -259,17 +269,6 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
 	return -EAGAIN;
 }
 
-static long op_peek(void *ctx, int sock, size_t offset,
-		    const struct core_iov *iov, int iovcnt)
-{
-	return tcprx_peek(drv(ctx), sock, offset, iov, iovcnt);
-}
-
-static int op_discard(void *ctx, int sock, size_t n)
-{
-	return tcprx_discard(drv(ctx), sock, n);
-}
-
 /* The ICMP error a UDP or ping socket's errno stands for. */
 static void icmp_for_errno(uint8_t family, int err, struct core_sock_error *out)
 {
@@ -295,7 +294,7 @@ static void icmp_for_errno(uint8_t family, int err, struct core_sock_error *out)
 	out->code = (uint8_t)(family == 4 ? code4 : code6);
 }
 
-static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
+int hostsock_sock_error(void *ctx, int sock, struct core_sock_error *out)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -341,17 +340,3 @@ void driver_raw_readable(struct driver *d, int which)
 void driver_raw_close(struct driver *d, struct hsock *s)
 {
 }
-
-const struct core_host_ops driver_host_ops = {
-    .udp_open = hostsock_udp_open,
-    .icmp_open = hostsock_icmp_open,
-    .tcp_connect = hostsock_tcp_connect,
-    .send = op_send,
-    .recv = op_recv,
-    .peek = op_peek,
-    .discard = op_discard,
-    .shutdown_wr = hostsock_shutdown_wr,
-    .sock_error = op_sock_error,
-    .want = hostsock_want,
-    .close = hostsock_close,
-};

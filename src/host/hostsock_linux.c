@@ -145,7 +145,7 @@ void hostsock_os_dgram_ready(int fd, uint8_t family)
 	set_recverr(fd, family);
 }
 
-static long op_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
+long hostsock_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -192,8 +192,8 @@ void driver_push_corked(struct driver *d)
 	d->ncork = 0;
 }
 
-static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
-		    size_t *full_len)
+long hostsock_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
+		   size_t *full_len)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -234,17 +234,6 @@ static long op_recv(void *ctx, int sock, const struct core_iov *iov, int iovcnt,
 	if ((size_t)n > room)
 		n = (ssize_t)room;
 	return n;
-}
-
-static long op_peek(void *ctx, int sock, size_t offset,
-		    const struct core_iov *iov, int iovcnt)
-{
-	return tcprx_peek(drv(ctx), sock, offset, iov, iovcnt);
-}
-
-static int op_discard(void *ctx, int sock, size_t n)
-{
-	return tcprx_discard(drv(ctx), sock, n);
 }
 
 /* Reads one queued extended error (IP_RECVERR) into out. */
@@ -300,7 +289,7 @@ static int read_errqueue(struct hsock *s, struct core_sock_error *out)
 	return 0;
 }
 
-static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
+int hostsock_sock_error(void *ctx, int sock, struct core_sock_error *out)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
@@ -325,18 +314,3 @@ static int op_sock_error(void *ctx, int sock, struct core_sock_error *out)
 	}
 	return 0;
 }
-
-const struct core_host_ops driver_host_ops = {
-    .udp_open = hostsock_udp_open,
-    .icmp_open = hostsock_icmp_open,
-    .tcp_connect = hostsock_tcp_connect,
-    .send = op_send,
-    .recv = op_recv,
-    .recv_batch = udpbatch_recv,
-    .peek = op_peek,
-    .discard = op_discard,
-    .shutdown_wr = hostsock_shutdown_wr,
-    .sock_error = op_sock_error,
-    .want = hostsock_want,
-    .close = hostsock_close,
-};
