@@ -5,7 +5,8 @@
 #   fuzz_devtransport fuzz_vnet fuzz_capture fuzz_names_dns fuzz_names_sni
 #   fuzz_names_http
 # The sans-I/O code (src/wire, src/core), the packet sources in front of it
-# (src/io: the UDP dev transport, the TUN fd with virtio-net headers), the
+# (src/io: the UDP dev transport, the TUN fd with virtio-net headers; the
+# src/os helpers they use: addresses, clock, log lines), the
 # capture's reader (src/tools: mirror stream, filter, pcapng) and the
 # shared harnesses (fuzz/harness_*.c) are compiled once with coverage
 # instrumentation, then linked with each target's entry point. Installs clang and its sanitizer
@@ -55,7 +56,9 @@ mkdir -p "$OUT/obj"
 SRCS=$(ls "$ROOT"/src/wire/*.c "$ROOT"/src/core/*.c "$ROOT"/fuzz/harness_*.c \
 	"$ROOT"/src/io/tunconn_udp.c "$ROOT"/src/io/tunconn_fd.c \
 	"$ROOT"/src/io/tun_vnet.c "$ROOT"/src/io/tun_linux.c \
-	"$ROOT"/src/io/udpio_linux.c "$ROOT"/src/tools/logline.c \
+	"$ROOT"/src/io/udpio_linux.c "$ROOT"/src/os/os_addr.c \
+	"$ROOT"/src/os/os_clock.c "$ROOT"/src/os/os_log.c \
+	"$ROOT"/src/tools/logline.c \
 	"$ROOT"/src/tools/toolos_linux.c \
 	"$ROOT"/src/tools/capture_stream.c "$ROOT"/src/tools/capture_filter.c \
 	"$ROOT"/src/tools/mirror.c "$ROOT"/src/tools/pcapng.c \

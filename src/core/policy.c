@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wire/hex.h"
 #include "wire/packet.h"
 
 /* --- building rules --- */
@@ -120,17 +121,6 @@ uint32_t policy_builtin(struct policy_rule *out)
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_val(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* A decimal number of at most max_digits digits, no leading zero (so
@@ -212,7 +202,7 @@ static int parse_v6(const char *s, size_t len, uint8_t out[16])
 			return -1;
 		uint16_t v = 0;
 		for (size_t k = i; k < j; k++) {
-			int h = hex_val(s[k]);
+			int h = wire_hex_digit(s[k]);
 			if (h < 0)
 				return -1;
 			v = (uint16_t)(v << 4 | h);

@@ -26,16 +26,16 @@
 #include "core/policy.h"
 #include "host/egress.h"
 #include "os/os.h"
+#include "os/os_clock.h"
+#include "os/os_log.h"
 #include "host/tcprx.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TUN_BATCHES_PER_WAKE 8
@@ -58,23 +58,12 @@ static uint64_t fd_limit(void)
 	return (uint64_t)rl.rlim_cur;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void driver_log(struct driver *d, enum tp_log_level level, const char *fmt, ...)
 {
-	if (!d->log || (uint32_t)level > d->log_level)
-		return;
-	char line[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	os_vlog(d->log, d->log_ctx, d->log_level, level, fmt, ap);
 	va_end(ap);
-	d->log(d->log_ctx, level, line);
 }
 
 struct driver *driver_create(const struct tp_config *cfg, struct tunconn *tun,
@@ -333,7 +322,7 @@ static int read_tun(struct driver *d)
 			d->fatal = -TP_ESYS;
 			return n;
 		}
-		uint64_t now = now_us();
+		uint64_t now = os_clock_us();
 		if (d->tun->session != d->tun_session)
 			new_session(d, now);
 		if (n == 0)
@@ -406,7 +395,7 @@ int driver_next_timeout_ms(struct driver *d)
 	uint64_t dl = core_next_deadline(d->core);
 	if (dl == UINT64_MAX)
 		return -1;
-	uint64_t now = now_us();
+	uint64_t now = os_clock_us();
 	if (dl <= now)
 		return 0;
 	uint64_t ms = (dl - now + 999) / 1000;
@@ -449,7 +438,7 @@ static int step(struct driver *d, int timeout_ms)
 		uint32_t kind = (uint32_t)(ev[i].tag >> 56);
 		uint32_t gen = (uint32_t)(ev[i].tag >> 32) & 0xffffffu;
 		uint32_t idx = (uint32_t)ev[i].tag;
-		uint64_t now = now_us();
+		uint64_t now = os_clock_us();
 		switch (kind) {
 		case TAG_WAKE:
 			os_wake_drain(&d->wake);
@@ -474,7 +463,7 @@ static int step(struct driver *d, int timeout_ms)
 			break;
 		}
 	}
-	uint64_t now = now_us();
+	uint64_t now = os_clock_us();
 	flowreq_serve(d); /* tp_flows from another thread */
 	run_deferred(d, now);
 	if (core_next_deadline(d->core) <= now) {

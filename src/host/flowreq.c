@@ -7,6 +7,7 @@
 
 #include "core/flowinfo.h"
 #include "host/driver.h"
+#include "os/os_clock.h"
 
 int flowreq_init(struct flowreq *r)
 {
@@ -32,13 +33,6 @@ void flowreq_destroy(struct flowreq *r)
 	pthread_mutex_destroy(&r->mu);
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void flowreq_driving(struct driver *d, bool on)
 {
 	struct flowreq *r = &d->flowreq;
@@ -57,8 +51,8 @@ void flowreq_serve(struct driver *d)
 		return;
 	pthread_mutex_lock(&r->mu);
 	if (r->pending && !r->done) {
-		r->result =
-		    core_flows(d->core, mono_us(), r->out, r->cap, r->stride);
+		r->result = core_flows(d->core, os_clock_us(), r->out, r->cap,
+				       r->stride);
 		r->done = true;
 		__atomic_store_n(&r->pending, 0, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&r->cv);
@@ -74,9 +68,10 @@ int flowreq_call(struct driver *d, void *out, size_t cap, size_t stride,
 	if (__atomic_load_n(&r->driving, __ATOMIC_ACQUIRE) &&
 	    pthread_equal(__atomic_load_n(&r->driver_thread, __ATOMIC_RELAXED),
 			  pthread_self()))
-		return (int)core_flows(d->core, mono_us(), out, cap, stride);
+		return (int)core_flows(d->core, os_clock_us(), out, cap,
+				       stride);
 	if (try_drive(arg)) {
-		size_t n = core_flows(d->core, mono_us(), out, cap, stride);
+		size_t n = core_flows(d->core, os_clock_us(), out, cap, stride);
 		release(arg);
 		return (int)n;
 	}

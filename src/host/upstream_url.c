@@ -9,7 +9,6 @@
  */
 #include <netdb.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -17,17 +16,8 @@
 #include <netinet/in.h>
 
 #include "host/upstream.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "os/os_addr.h"
+#include "wire/hex.h"
 
 /* Copies s[0..len) into out (cap bytes) %-decoded. Returns 0 or -1. */
 static int pct_decode(char *out, size_t cap, const char *s, size_t len)
@@ -39,8 +29,8 @@ static int pct_decode(char *out, size_t cap, const char *s, size_t len)
 			int h, l;
 			if (i + 2 >= len)
 				return -1;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
+			h = wire_hex_digit(s[i + 1]);
+			l = wire_hex_digit(s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h << 4 | l);
@@ -130,31 +120,13 @@ int upstream_parse(struct upstream_cfg *u, const char *url, char *err,
 		u->has_auth = 1;
 		p = at + 1;
 	}
-	const char *port;
-	size_t hl;
-	if (*p == '[') {
-		const char *end = strchr(p, ']');
-		if (!end || end[1] != ':')
-			goto bad_host;
-		hl = (size_t)(end - p - 1);
-		p++;
-		port = end + 2;
-	} else {
-		const char *colon = strrchr(p, ':');
-		if (!colon)
-			goto bad_host;
-		hl = (size_t)(colon - p);
-		port = colon + 1;
-	}
-	if (hl == 0 || hl >= sizeof(u->host))
+	/* The authority's host and port, split as every HOST:PORT option is
+	 * (os_addr.h); a port of 0 cannot be connected to. */
+	char why[128];
+	if (os_addr_split(p, NULL, u->host, sizeof(u->host), &u->port, why,
+			  sizeof(why)) < 0 ||
+	    u->port == 0)
 		goto bad_host;
-	memcpy(u->host, p, hl);
-	u->host[hl] = '\0';
-	char *end;
-	unsigned long pn = strtoul(port, &end, 10);
-	if (*port < '0' || *port > '9' || *end || pn == 0 || pn > 65535)
-		goto bad_host;
-	u->port = (uint16_t)pn;
 	if (resolve(u) < 0) {
 		snprintf(err, errcap, "upstream: cannot resolve '%s'", u->host);
 		return -1;

@@ -40,17 +40,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io/udpio.h"
+#include "os/os_addr.h"
+#include "os/os_clock.h"
+#include "os/os_log.h"
 
 #define UDP_BATCH		UDPIO_BATCH
 #define UDP_BUF_SIZE		65536
@@ -84,12 +85,11 @@ struct tunconn_udp {
 	struct udpio_out tx[UDP_BATCH];
 };
 
+/* The default clock of tunconn_udp_opts.clock_us. */
 static uint64_t mono_us(void *ctx)
 {
 	(void)ctx;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return os_clock_us();
 }
 
 static void ulog(const struct tunconn_udp *u, enum tp_log_level level,
@@ -98,119 +98,16 @@ static void ulog(const struct tunconn_udp *u, enum tp_log_level level,
 static void ulog(const struct tunconn_udp *u, enum tp_log_level level,
 		 const char *fmt, ...)
 {
-	if (!u->log || (uint32_t)level > u->log_level)
-		return;
-	char line[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	os_vlog(u->log, u->log_ctx, u->log_level, level, fmt, ap);
 	va_end(ap);
-	u->log(u->log_ctx, level, line);
 }
 
 static void ctr_inc(uint64_t *c)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1,
 			 __ATOMIC_RELAXED);
-}
-
-/* "1.2.3.4:5" or "[::1]:5" into buf. */
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf,
-			    size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		port = ntohs(a->sin_port);
-		snprintf(buf, cap, "%s:%u", host, port);
-	} else {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		port = ntohs(a->sin6_port);
-		snprintf(buf, cap, "[%s]:%u", host, port);
-	}
-	return buf;
-}
-
-static bool same_addr(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-}
-
-static bool is_loopback(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-	}
-	const struct in6_addr *a6 =
-	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (IN6_IS_ADDR_LOOPBACK(a6))
-		return true;
-	return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
-}
-
-/* Splits "HOST:PORT" / "[HOST]:PORT" and resolves it for binding. */
-static int parse_listen(const struct tunconn_udp *u, const char *spec,
-			struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[256];
-	const char *port;
-	if (!spec || !*spec)
-		return -TP_EINVAL;
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-		if (!end || end[1] != ':' ||
-		    (size_t)(end - spec - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(end - spec - 1));
-		host[end - spec - 1] = 0;
-		port = end + 2;
-	} else {
-		const char *colon = strrchr(spec, ':');
-		if (!colon || colon == spec || strchr(spec, ':') != colon ||
-		    (size_t)(colon - spec) >= sizeof(host))
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = 0;
-		port = colon + 1;
-	}
-	char *end;
-	unsigned long p = strtoul(port, &end, 10);
-	if (!*port || *end || p > 65535)
-		goto bad;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0 || !ai) {
-		ulog(u, TP_LOG_ERROR, "dev transport: cannot resolve '%s': %s",
-		     host, gai_strerror(rc));
-		return -TP_EINVAL;
-	}
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = (socklen_t)ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-bad:
-	ulog(u, TP_LOG_ERROR,
-	     "dev transport: bad address '%s' (want HOST:PORT or [IPV6]:PORT)",
-	     spec);
-	return -TP_EINVAL;
 }
 
 static int errno_to_tp(int e)
@@ -239,13 +136,13 @@ static bool session_accept(struct tunconn_udp *u,
 			   socklen_t from_len, uint64_t now)
 {
 	char a[64], b[64];
-	if (u->has_client && same_addr(&u->client, from)) {
+	if (u->has_client && os_addr_equal(&u->client, from)) {
 		u->client_seen = now;
 		return true;
 	}
 	if (u->has_client && now - u->client_seen < u->idle_us) {
 		ctr_inc(&u->foreign_dropped);
-		if (!same_addr(&u->foreign_logged, from) ||
+		if (!os_addr_equal(&u->foreign_logged, from) ||
 		    now - u->foreign_log_at >= FOREIGN_LOG_INTERVAL_US) {
 			u->foreign_logged = *from;
 			u->foreign_log_at = now;
@@ -253,8 +150,8 @@ static bool session_accept(struct tunconn_udp *u,
 			     "dev transport: dropping datagrams from %s: the "
 			     "session belongs to %s until it is silent for "
 			     "%llu ms",
-			     addr_str(from, a, sizeof(a)),
-			     addr_str(&u->client, b, sizeof(b)),
+			     os_addr_str(from, a, sizeof(a)),
+			     os_addr_str(&u->client, b, sizeof(b)),
 			     (unsigned long long)(u->idle_us / 1000));
 		}
 		return false;
@@ -268,12 +165,12 @@ static bool session_accept(struct tunconn_udp *u,
 		ulog(u, TP_LOG_INFO,
 		     "dev transport: client %s takes over from %s (silent "
 		     "%llu ms)",
-		     addr_str(from, a, sizeof(a)),
-		     addr_str(&u->client, b, sizeof(b)),
+		     os_addr_str(from, a, sizeof(a)),
+		     os_addr_str(&u->client, b, sizeof(b)),
 		     (unsigned long long)((now - u->client_seen) / 1000));
 	} else {
 		ulog(u, TP_LOG_INFO, "dev transport: client %s connected",
-		     addr_str(from, a, sizeof(a)));
+		     os_addr_str(from, a, sizeof(a)));
 	}
 	u->client = *from;
 	u->client_len = from_len;
@@ -449,10 +346,12 @@ static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
 	socklen_t len = 0;
 	char a[64];
 	memset(&ss, 0, sizeof(ss));
-	int rc = parse_listen(u, o->listen, &ss, &len);
-	if (rc < 0)
-		return rc;
-	if (!is_loopback(&ss)) {
+	char err[320];
+	if (os_addr_parse(o->listen, NULL, &ss, &len, err, sizeof(err)) < 0) {
+		ulog(u, TP_LOG_ERROR, "dev transport: %s", err);
+		return -TP_EINVAL;
+	}
+	if (!os_addr_loopback(&ss)) {
 		if (!o->allow_public) {
 			ulog(u, TP_LOG_ERROR,
 			     "dev transport: %s is not a loopback address; "
@@ -460,13 +359,13 @@ static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
 			     "Allow it explicitly if you mean it "
 			     "(tp_config.listen_public, tunproxy "
 			     "--listen-public)",
-			     addr_str(&ss, a, sizeof(a)));
+			     os_addr_str(&ss, a, sizeof(a)));
 			return -TP_EINVAL;
 		}
 		ulog(u, TP_LOG_WARN,
 		     "dev transport: listening on %s, not loopback: anyone who "
 		     "can reach it can send traffic through this proxy",
-		     addr_str(&ss, a, sizeof(a)));
+		     os_addr_str(&ss, a, sizeof(a)));
 	}
 	u->fd = udpio_socket(ss.ss_family);
 	if (u->fd < 0)
@@ -480,13 +379,13 @@ static int udp_bind(struct tunconn_udp *u, const struct tunconn_udp_opts *o)
 	if (bind(u->fd, (struct sockaddr *)&ss, len) < 0) {
 		int e = errno;
 		ulog(u, TP_LOG_ERROR, "dev transport: cannot bind %s: %s",
-		     addr_str(&ss, a, sizeof(a)), strerror(e));
+		     os_addr_str(&ss, a, sizeof(a)), strerror(e));
 		return errno_to_tp(e);
 	}
 	len = sizeof(ss);
 	if (getsockname(u->fd, (struct sockaddr *)&ss, &len) == 0)
 		ulog(u, TP_LOG_INFO, "dev transport: listening on udp %s",
-		     addr_str(&ss, a, sizeof(a)));
+		     os_addr_str(&ss, a, sizeof(a)));
 	u->bound = ss;
 	return 0;
 }

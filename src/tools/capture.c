@@ -265,7 +265,7 @@ static enum cap_status stream(struct capture *c, int fd)
 static enum cap_status run(struct capture *c)
 {
 	char a[64];
-	tool_addr_str(&c->from.ss, a, sizeof(a));
+	os_addr_str(&c->from.ss, a, sizeof(a));
 	for (;;) {
 		int fd = connect_tee(c);
 		if (fd == -2)

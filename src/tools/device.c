@@ -65,7 +65,7 @@ int device_create(const struct device_opts *o, struct device **out)
 	if (d->ufd < 0) {
 		err = d->ufd;
 		tool_log(TP_LOG_ERROR, "cannot open a socket to %s: %s",
-			 tool_addr_str(&o->server.ss, a, sizeof(a)),
+			 os_addr_str(&o->server.ss, a, sizeof(a)),
 			 strerror(-err));
 		goto fail;
 	}
@@ -73,7 +73,7 @@ int device_create(const struct device_opts *o, struct device **out)
 				  &d->imp_up, &d->imp_down);
 	if (err < 0)
 		goto fail;
-	d->last_sent_us = tool_now_us();
+	d->last_sent_us = os_clock_us();
 	*out = d;
 	return 0;
 fail:
@@ -100,7 +100,7 @@ static void send_up(struct device *d, struct udpio_out *out, int n)
 	/* Only EBADF/ENOTSOCK fail the call, which cannot happen on our own
 	 * open socket; everything else is a counted drop. */
 	(void)udpio_send(d->ufd, out, n, &d->c.send_failed);
-	d->last_sent_us = tool_now_us();
+	d->last_sent_us = os_clock_us();
 	d->c.up_packets += (uint64_t)n;
 	for (int i = 0; i < n; i++)
 		d->c.up_bytes += out[i].len;
@@ -112,7 +112,7 @@ static int pump_up(struct device *d)
 	for (int b = 0; b < DEV_BATCHES; b++) {
 		struct udpio_out out[DEV_BATCH];
 		int k = 0, n = 0;
-		uint64_t now = tool_now_us();
+		uint64_t now = os_clock_us();
 		while (n < DEV_BATCH) {
 			uint8_t *buf = d->in[n].buf;
 			ssize_t r = devtun_read(d->o.tun_fd, buf, DGRAM_MAX);
@@ -172,7 +172,7 @@ static int pump_down(struct device *d)
 		int n = udpio_recv(d->ufd, d->in, DEV_BATCH);
 		if (n <= 0)
 			return n;
-		uint64_t now = tool_now_us();
+		uint64_t now = os_clock_us();
 		for (int i = 0; i < n; i++) {
 			struct udpio_in *m = &d->in[i];
 			if (d->imp_down && m->len > 0 &&
@@ -227,7 +227,7 @@ static int keepalive_timeout(const struct device *d, int timeout_ms)
 	uint64_t every = (uint64_t)d->o.keepalive_ms * 1000u;
 	if (!every)
 		return timeout_ms;
-	uint64_t now = tool_now_us(), due = d->last_sent_us + every;
+	uint64_t now = os_clock_us(), due = d->last_sent_us + every;
 	int ms = due <= now ? 0 : (int)((due - now + 999) / 1000);
 	return timeout_ms < 0 || ms < timeout_ms ? ms : timeout_ms;
 }
@@ -255,10 +255,10 @@ int device_step(struct device *d, int timeout_ms)
 	if (rc == 0 && pfd[1].revents)
 		rc = pump_down(d);
 	if (rc == 0)
-		rc = drain(d, tool_now_us());
+		rc = drain(d, os_clock_us());
 	if (rc < 0)
 		return rc;
-	keepalive(d, tool_now_us());
+	keepalive(d, os_clock_us());
 	return d->o.ctl_fd >= 0 && (pfd[2].revents & POLLIN) ? 1 : 0;
 }
 

@@ -277,7 +277,7 @@ int device_main(int argc, char **argv)
 	}
 	char s[64];
 	tool_log(TP_LOG_INFO, "sending the TUN's packets to udp %s",
-		 tool_addr_str(&c.o.server.ss, s, sizeof(s)));
+		 os_addr_str(&c.o.server.ss, s, sizeof(s)));
 	relay_impair_log(&c.o.impair_up, "TUN -> server");
 	relay_impair_log(&c.o.impair_down, "server -> TUN");
 	int rc = tool_run(run_step, run_dump, d);

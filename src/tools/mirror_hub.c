@@ -123,7 +123,7 @@ static void accept_one(struct mirror_hub *h)
 	if (fd < 0)
 		return;
 	char name[64];
-	tool_addr_str(&ss, name, sizeof(name));
+	os_addr_str(&ss, name, sizeof(name));
 	uint8_t *ring = h->nsubs < h->max_subs ? malloc(h->buf_size) : NULL;
 	if (!ring) {
 		tool_log(TP_LOG_WARN,

@@ -50,7 +50,7 @@ int relay_impair_poll_timeout(const struct impair *up,
 		due = impair_next_due(down);
 	if (due == UINT64_MAX)
 		return timeout_ms;
-	uint64_t now = tool_now_us();
+	uint64_t now = os_clock_us();
 	uint64_t ms = due <= now ? 0 : (due - now + 999) / 1000;
 	if (timeout_ms >= 0 && (uint64_t)timeout_ms < ms)
 		return timeout_ms;

@@ -87,7 +87,7 @@ int tee_create(const struct tee_opts *o, struct tee **out)
 	if (t->lfd < 0) {
 		err = t->lfd;
 		tool_log(TP_LOG_ERROR, "cannot listen on udp %s: %s",
-			 tool_addr_str(&o->listen.ss, a, sizeof(a)),
+			 os_addr_str(&o->listen.ss, a, sizeof(a)),
 			 strerror(-err));
 		goto fail;
 	}
@@ -95,7 +95,7 @@ int tee_create(const struct tee_opts *o, struct tee **out)
 	if (t->ufd < 0) {
 		err = t->ufd;
 		tool_log(TP_LOG_ERROR, "cannot open a socket to %s: %s",
-			 tool_addr_str(&o->forward.ss, a, sizeof(a)),
+			 os_addr_str(&o->forward.ss, a, sizeof(a)),
 			 strerror(-err));
 		goto fail;
 	}
@@ -106,7 +106,7 @@ int tee_create(const struct tee_opts *o, struct tee **out)
 					   o->subscriber_buffer, &err);
 		if (!t->hub) {
 			tool_log(TP_LOG_ERROR, "cannot listen on tcp %s: %s",
-				 tool_addr_str(&o->mirror.ss, a, sizeof(a)),
+				 os_addr_str(&o->mirror.ss, a, sizeof(a)),
 				 strerror(-err));
 			goto fail;
 		}
@@ -150,7 +150,7 @@ void tee_local(const struct tee *t, struct tool_addr *listen,
 
 static uint64_t session_now(const struct tee *t)
 {
-	return t->o.clock_us ? t->o.clock_us(t->o.clock_ctx) : tool_now_us();
+	return t->o.clock_us ? t->o.clock_us(t->o.clock_ctx) : os_clock_us();
 }
 
 /* Drops what an impairment stage holds (the replaced device's packets). */
@@ -172,7 +172,7 @@ static int replace_device(struct tee *t)
 		tool_log(TP_LOG_ERROR,
 			 "cannot reopen the socket to %s: %s; the new device "
 			 "may get replies meant for the old one",
-			 tool_addr_str(&t->o.forward.ss, a, sizeof(a)),
+			 os_addr_str(&t->o.forward.ss, a, sizeof(a)),
 			 strerror(-fd));
 		return fd;
 	}
@@ -190,28 +190,28 @@ static bool session_accept(struct tee *t, const struct udpio_in *m,
 {
 	char a[64], b[64];
 	uint64_t idle_us = (uint64_t)t->o.client_idle_ms * 1000u;
-	if (t->has_dev && tool_addr_equal(&t->dev, &m->from)) {
+	if (t->has_dev && os_addr_equal(&t->dev, &m->from)) {
 		t->dev_seen = now;
 		return true;
 	}
 	if (t->has_dev && now - t->dev_seen < idle_us) {
 		t->c.foreign_dropped++;
-		if (!tool_addr_equal(&t->foreign_logged, &m->from) ||
+		if (!os_addr_equal(&t->foreign_logged, &m->from) ||
 		    now - t->foreign_log_at >= FOREIGN_LOG_INTERVAL_US) {
 			t->foreign_logged = m->from;
 			t->foreign_log_at = now;
 			tool_log(TP_LOG_WARN,
 				 "dropping datagrams from %s: the device "
 				 "session belongs to %s",
-				 tool_addr_str(&m->from, a, sizeof(a)),
-				 tool_addr_str(&t->dev, b, sizeof(b)));
+				 os_addr_str(&m->from, a, sizeof(a)),
+				 os_addr_str(&t->dev, b, sizeof(b)));
 		}
 		return false;
 	}
 	tool_log(TP_LOG_INFO, "device %s connected%s%s",
-		 tool_addr_str(&m->from, a, sizeof(a)),
+		 os_addr_str(&m->from, a, sizeof(a)),
 		 t->has_dev ? ", replacing " : "",
-		 t->has_dev ? tool_addr_str(&t->dev, b, sizeof(b)) : "");
+		 t->has_dev ? os_addr_str(&t->dev, b, sizeof(b)) : "");
 	/* Nothing of this batch was relayed before the change: the old
 	 * device's datagram would have set dev_seen to now (idle >= 1 ms). */
 	if (t->has_dev)
@@ -258,7 +258,7 @@ static int relay_up(struct tee *t)
 		int n = udpio_recv(t->lfd, t->in, UDPIO_BATCH);
 		if (n <= 0)
 			return n;
-		uint64_t now = tool_now_us(), snow = session_now(t);
+		uint64_t now = os_clock_us(), snow = session_now(t);
 		struct udpio_out out[UDPIO_BATCH];
 		int k = 0;
 		for (int i = 0; i < n; i++) {
@@ -290,7 +290,7 @@ static int relay_down(struct tee *t)
 			t->c.down_no_device += (uint64_t)n;
 			continue;
 		}
-		uint64_t now = tool_now_us();
+		uint64_t now = os_clock_us();
 		struct udpio_out out[UDPIO_BATCH];
 		int k = 0;
 		for (int i = 0; i < n; i++) {
@@ -349,7 +349,7 @@ int tee_step(struct tee *t, int timeout_ms)
 		rc = relay_up(t);
 	if (rc == 0 && pfd[1].revents)
 		rc = relay_down(t);
-	uint64_t now = tool_now_us();
+	uint64_t now = os_clock_us();
 	if (rc == 0)
 		rc = drain(t, t->imp_up, true, now);
 	if (rc == 0)

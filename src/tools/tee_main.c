@@ -196,9 +196,9 @@ static int check_public(const char *what, const struct tool_addr *a,
 			bool public_ok)
 {
 	char s[64];
-	if (tool_addr_loopback(&a->ss))
+	if (os_addr_loopback(&a->ss))
 		return 0;
-	tool_addr_str(&a->ss, s, sizeof(s));
+	os_addr_str(&a->ss, s, sizeof(s));
 	if (!public_ok) {
 		fprintf(stderr,
 			"tunproxy tee: %s %s is not a loopback address: anyone "
@@ -252,9 +252,9 @@ int tee_main(int argc, char **argv)
 	char ls[64], fs[64], ms[64];
 	tee_local(t, &l, &m);
 	tool_log(TP_LOG_INFO, "relaying udp %s <-> %s; mirror %s",
-		 tool_addr_str(&l.ss, ls, sizeof(ls)),
-		 tool_addr_str(&o.forward.ss, fs, sizeof(fs)),
-		 o.mirror_on ? tool_addr_str(&m.ss, ms, sizeof(ms)) : "off");
+		 os_addr_str(&l.ss, ls, sizeof(ls)),
+		 os_addr_str(&o.forward.ss, fs, sizeof(fs)),
+		 o.mirror_on ? os_addr_str(&m.ss, ms, sizeof(ms)) : "off");
 	relay_impair_log(&o.impair_up, "device -> proxy");
 	relay_impair_log(&o.impair_down, "proxy -> device");
 	int rc = tool_run(run_step, run_dump, t);

@@ -2,10 +2,8 @@
 /* tool_util.c - helpers shared by the subcommands (see tool_util.h). */
 #include "tool_util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,13 +40,6 @@ int tool_level_from_verbosity(int verbosity)
 	return l > TP_LOG_TRACE ? TP_LOG_TRACE : l;
 }
 
-uint64_t tool_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 uint64_t tool_realtime_ns(void)
 {
 	struct timespec ts;
@@ -59,106 +50,7 @@ uint64_t tool_realtime_ns(void)
 int tool_addr_parse(const char *spec, const char *default_host,
 		    struct tool_addr *out, char *err, size_t cap)
 {
-	char host[256];
-	const char *port;
-	if (!spec || !*spec) {
-		snprintf(err, cap, "empty address");
-		return -1;
-	}
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-		if (!end || end[1] != ':' ||
-		    (size_t)(end - spec - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(end - spec - 1));
-		host[end - spec - 1] = 0;
-		port = end + 2;
-	} else if (!strchr(spec, ':')) {
-		snprintf(host, sizeof(host), "%s", default_host);
-		port = spec;
-	} else {
-		const char *colon = strchr(spec, ':');
-		if (colon == spec || strrchr(spec, ':') != colon ||
-		    (size_t)(colon - spec) >= sizeof(host))
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = 0;
-		port = colon + 1;
-	}
-	uint64_t p;
-	if (!tool_parse_uint(port, 65535, &p))
-		goto bad;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
-				 .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0 || !ai) {
-		snprintf(err, cap, "cannot resolve '%s': %s", host,
-			 gai_strerror(rc));
-		return -1;
-	}
-	memset(out, 0, sizeof(*out));
-	memcpy(&out->ss, ai->ai_addr, ai->ai_addrlen);
-	out->len = (socklen_t)ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-bad:
-	snprintf(err, cap,
-		 "bad address '%s' (want PORT, HOST:PORT or [IPV6]:PORT)",
-		 spec);
-	return -1;
-}
-
-const char *tool_addr_str(const struct sockaddr_storage *ss, char *buf,
-			  size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(buf, cap, "%s:%u", host, ntohs(a->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(buf, cap, "[%s]:%u", host, ntohs(a->sin6_port));
-	} else {
-		snprintf(buf, cap, "(none)");
-	}
-	return buf;
-}
-
-bool tool_addr_equal(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-	}
-	return false;
-}
-
-bool tool_addr_loopback(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss->ss_family != AF_INET6)
-		return false;
-	const struct in6_addr *a6 =
-	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	return IN6_IS_ADDR_LOOPBACK(a6) ||
-	       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+	return os_addr_parse(spec, default_host, &out->ss, &out->len, err, cap);
 }
 
 int tool_udp_socket(const struct tool_addr *bind_to,

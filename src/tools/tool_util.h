@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tool_util.h - small helpers shared by the tunproxy subcommands (device,
- * tee, capture): logging to stderr, clocks, socket addresses, value
+ * tee, capture): logging to stderr, the wall clock, socket addresses, value
  * parsing, signals delivered through a pipe, and the counter dump format.
  *
  * The tools are programs, not the library: they may print and keep a
@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "os/os_addr.h"
+#include "os/os_clock.h"
+
 /* Logging: "TIME tunproxy-NAME LEVEL: message" on stderr (logline.h: an
  * ISO-8601 time, none under journald). Levels are enum tp_log_level;
  * lines above tool_log_level are not printed. */
@@ -25,7 +28,9 @@ void tool_log(int level, const char *fmt, ...)
 /* The level for -q (-1) and -v counts (0: warnings, 1: info, ...). */
 int tool_level_from_verbosity(int verbosity);
 
-uint64_t tool_now_us(void);	 /* monotonic */
+/* The monotonic clock is the library's (os_clock_us), so are printing,
+ * comparing and classifying socket addresses (os_addr_str, os_addr_equal,
+ * os_addr_loopback): one copy of each for the library and the tools. */
 uint64_t tool_realtime_ns(void); /* wall clock, for capture timestamps */
 
 /* A socket address with its length. */
@@ -34,16 +39,11 @@ struct tool_addr {
 	socklen_t len;
 };
 
-/* Parses "PORT", "HOST:PORT" or "[IPV6]:PORT" (HOST may be a name).
- * A bare PORT gets default_host. Returns 0, or -1 with a message in err. */
+/* Parses "PORT", "HOST:PORT" or "[IPV6]:PORT" (HOST may be a name) with
+ * os_addr_parse: a bare PORT gets default_host (NULL: refused). Returns 0,
+ * or -1 with a message in err. */
 int tool_addr_parse(const char *spec, const char *default_host,
 		    struct tool_addr *out, char *err, size_t cap);
-/* "1.2.3.4:5" / "[::1]:5". */
-const char *tool_addr_str(const struct sockaddr_storage *ss, char *buf,
-			  size_t cap);
-bool tool_addr_equal(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b);
-bool tool_addr_loopback(const struct sockaddr_storage *ss);
 
 /* A non-blocking UDP socket with large buffers, bound to bind_to (NULL:
  * any port) and connected to peer (NULL: not connected); at least one is
