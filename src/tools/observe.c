@@ -532,44 +532,35 @@ static int listen_unix(const char *path)
 
 static int listen_tcp(const char *spec)
 {
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	if (!colon || (size_t)(colon - spec) >= sizeof(host)) {
-		fprintf(stderr, "tunproxy: --metrics wants HOST:PORT: %s\n",
-			spec);
+	char host[128], err[320];
+	uint16_t port;
+	if (os_addr_split(spec, NULL, host, sizeof(host), &port, err,
+			  sizeof(err)) < 0) {
+		fprintf(stderr, "tunproxy: --metrics: %s\n", err);
 		return -1;
 	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	char *h = host;
-	if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-		h[strlen(h) - 1] = '\0';
-		h++;
-	}
-	unsigned long port = strtoul(colon + 1, NULL, 10);
+	/* A numeric address, no resolver; "localhost" is 127.0.0.1, where
+	 * scrapers look, not ::1, which a resolver may list first. */
+	const char *h = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	socklen_t len;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	if (strcmp(h, "localhost") == 0)
-		h = "127.0.0.1";
 	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
+		s4->sin_port = htons(port);
 		len = sizeof(*s4);
-		if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
-			goto not_loopback;
 	} else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_port = htons(port);
 		len = sizeof(*s6);
-		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
-			goto not_loopback;
 	} else {
 		fprintf(stderr, "tunproxy: --metrics: bad address '%s'\n", h);
 		return -1;
 	}
+	if (!os_addr_loopback(&ss))
+		goto not_loopback;
 	int fd = cloexec(socket(ss.ss_family, SOCK_STREAM, 0));
 	int one = 1;
 	if (fd < 0)
