@@ -128,17 +128,13 @@ static int parse_capture_args(int argc, char **argv, struct capture *c)
 			c->reconnect = true;
 			break;
 		case 'v':
-			c->verbosity++;
-			break;
 		case 'q':
-			c->verbosity = -1;
-			break;
 		case 'h':
-			capture_usage(stdout);
-			exit(0);
 		default:
-			tools_option_error("tunproxy capture", o, argv);
-			return -1;
+			if (tools_common_opt("tunproxy capture", o, argv,
+					     &c->verbosity, capture_usage) < 0)
+				return -1;
+			break;
 		}
 		if (rc < 0) {
 			tools_bad_value("tunproxy capture", opts, o, optarg,
@@ -146,11 +142,8 @@ static int parse_capture_args(int argc, char **argv, struct capture *c)
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tunproxy capture: unexpected argument '%s'\n",
-			argv[optind]);
+	if (tools_no_operands("tunproxy capture", argc, argv) < 0)
 		return -1;
-	}
 	if (!c->out_path) {
 		fprintf(stderr, "tunproxy capture: give -w FILE (or -w - for "
 				"stdout)\n");

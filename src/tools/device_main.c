@@ -157,17 +157,13 @@ static int parse_device_args(int argc, char **argv, struct device_cli *c)
 				return -1;
 			break;
 		case 'v':
-			c->verbosity++;
-			break;
 		case 'q':
-			c->verbosity = -1;
-			break;
 		case 'h':
-			device_usage(stdout);
-			exit(0);
 		default:
-			tools_option_error("tunproxy device", o, argv);
-			return -1;
+			if (tools_common_opt("tunproxy device", o, argv,
+					     &c->verbosity, device_usage) < 0)
+				return -1;
+			break;
 		}
 		if (rc < 0) {
 			tools_bad_value("tunproxy device", opts, o, optarg,
@@ -175,11 +171,8 @@ static int parse_device_args(int argc, char **argv, struct device_cli *c)
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tunproxy device: unexpected argument '%s'\n",
-			argv[optind]);
+	if (tools_no_operands("tunproxy device", argc, argv) < 0)
 		return -1;
-	}
 	/* Checked now, not when the TUN is configured: nothing is created
 	 * for a command line that cannot work. */
 	if (!tools_cidr_ok(c->addr4, 4)) {

@@ -589,22 +589,18 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			if (list_append(&c->allow, "127.0.0.0/8,::1/128") < 0)
 				return -1;
 			break;
-		case 'v':
-			c->verbosity++;
-			break;
-		case 'q':
-			c->verbosity = -1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		case 'V':
 			tools_print_version();
 			exit(0);
+		case 'v':
+		case 'q':
+		case 'h':
 		case '?':
 		case ':':
-			tools_option_error("tunproxy", o, argv);
-			return -1;
+			if (tools_common_opt("tunproxy", o, argv, &c->verbosity,
+					     usage) < 0)
+				return -1;
+			break;
 		default: {
 			int r = observe_parse_opt(&c->obs, o, optarg);
 			if (r <= 0) {
@@ -654,11 +650,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		c->run_argi = optind;
 		return 0;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tunproxy: unexpected argument '%s'\n",
-			argv[optind]);
+	if (tools_no_operands("tunproxy", argc, argv) < 0)
 		return -1;
-	}
 	c->cfg.allow = c->allow;
 	c->cfg.deny = c->deny;
 	c->cfg.routes = c->routes;

@@ -162,17 +162,13 @@ static int parse_tee_args(int argc, char **argv, struct tee_opts *o,
 			o->impair_slot = (uint32_t)v;
 			break;
 		case 'v':
-			(*verbosity)++;
-			break;
 		case 'q':
-			*verbosity = -1;
-			break;
 		case 'h':
-			tee_usage(stdout);
-			exit(0);
 		default:
-			tools_option_error("tunproxy tee", c, argv);
-			return -1;
+			if (tools_common_opt("tunproxy tee", c, argv, verbosity,
+					     tee_usage) < 0)
+				return -1;
+			break;
 		}
 		if (rc < 0) {
 			if (c != O_LISTEN && c != O_FORWARD && c != O_MIRROR &&
@@ -183,11 +179,8 @@ static int parse_tee_args(int argc, char **argv, struct tee_opts *o,
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tunproxy tee: unexpected argument '%s'\n",
-			argv[optind]);
+	if (tools_no_operands("tunproxy tee", argc, argv) < 0)
 		return -1;
-	}
 	return 0;
 }
 

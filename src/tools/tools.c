@@ -58,6 +58,33 @@ void tools_bad_value(const char *prog, const struct option *opts, int o,
 		expect ? ")" : "");
 }
 
+int tools_common_opt(const char *prog, int o, char *const *argv, int *verbosity,
+		     void (*usage)(FILE *f))
+{
+	switch (o) {
+	case 'v':
+		(*verbosity)++;
+		return 0;
+	case 'q':
+		*verbosity = -1;
+		return 0;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	default:
+		tools_option_error(prog, o, argv);
+		return -1;
+	}
+}
+
+int tools_no_operands(const char *prog, int argc, char *const *argv)
+{
+	if (optind >= argc)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+	return -1;
+}
+
 void tools_try_help(const char *sub)
 {
 	fprintf(stderr, "Try 'tunproxy%s%s --help'.\n", sub ? " " : "",

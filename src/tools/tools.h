@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 int device_main(int argc, char **argv);
 int tee_main(int argc, char **argv);
@@ -39,6 +40,17 @@ void tools_option_error(const char *prog, int o, char *const *argv);
 void tools_bad_value(const char *prog, const struct option *opts, int o,
 		     const char *arg, const char *expect);
 void tools_try_help(const char *sub);
+
+/* The getopt_long cases every command shares, for the
+ * `case 'v': case 'q': case 'h': default:` arm of its switch: -v counts
+ * *verbosity up, -q sets it to -1, -h prints usage(stdout) and exits 0;
+ * anything else ('?', ':') is tools_option_error's line and -1. Returns 0
+ * when handled. */
+int tools_common_opt(const char *prog, int o, char *const *argv, int *verbosity,
+		     void (*usage)(FILE *f));
+/* After the options: -1 with "PROG: unexpected argument 'X'" printed if
+ * an operand is left (argv[optind]), else 0. */
+int tools_no_operands(const char *prog, int argc, char *const *argv);
 
 /* True if cidr is an address of family 4 or 6 with an optional /prefix,
  * as tp_tun_configure takes it: checked before any device exists. */
