@@ -4,9 +4,10 @@
  * Android: eventfd, getrandom) and os_darwin.c (macOS and iOS: a pipe,
  * arc4random). Callers never #ifdef.
  *
- * Its own layer (src/os/), below both the driver (src/host/) and the
- * tunconn backends (src/io/), which may both include it (issue 14;
- * unit.layers checks the includes).
+ * Its own layer (src/os/), below the driver (src/host/), the tunconn
+ * backends (src/io/) and the tools, which may all include it (issue 14;
+ * unit.layers checks the includes). The plain POSIX helpers they share sit
+ * beside it: os_addr.h (HOST:PORT, sockaddrs), os_clock.h, os_log.h.
  */
 #ifndef TP_OS_OS_H
 #define TP_OS_OS_H
