@@ -65,10 +65,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 
 #include "core/mem.h"
 #include "host/tcprx_backend.h"
+#include "os/os_clock.h"
 
 #define RX_RING_MAX (256u * 1024u)
 #define RX_RING_MIN (8u * 1024u)
@@ -391,11 +391,7 @@ static long peek_scratch(struct driver *d, struct tcprx_copy_state *st,
 /* Counts socket s as active in the current epoch. */
 static void note_active(struct tcprx_copy_state *st, struct hsock *s)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint32_t e = (uint32_t)(((uint64_t)ts.tv_sec * 1000u +
-				 (uint64_t)ts.tv_nsec / 1000000u) /
-				RX_EPOCH_MS);
+	uint32_t e = (uint32_t)(os_clock_us() / 1000u / RX_EPOCH_MS);
 	if (e != st->epoch) {
 		st->active_last = e == st->epoch + 1 ? st->active_now : 0;
 		st->active_now = 0;

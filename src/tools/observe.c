@@ -587,8 +587,6 @@ not_loopback:
 static int read_line(int fd, char *buf, size_t cap)
 {
 	size_t n = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (n + 1 < cap) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, CLIENT_READ_MS) <= 0)
