@@ -9,8 +9,9 @@
 #   io     io os core wire    (core_tx_pkt, CORE_IN_*: the engine.h types)
 #   host   host io os core wire   (the driver sits on all of them)
 #   api    api host io            (never the core: host/driver_api.h)
-#   tools  io                     (io/udpio.h, the UDP batch I/O the
-#                                 dev transport shares)
+#   tools  io wire                (io/udpio.h, the UDP batch I/O the
+#                                 dev transport shares; wire/: packet
+#                                 formats, no OS, for the capture filter)
 # include/tunproxy.h (and the generated tp_version.h) may be included by
 # every layer. A quoted include without a directory must name a file of
 # the includer's own directory.
@@ -18,7 +19,7 @@ set -u
 cd "$1/src" || exit 2
 declare -A may=(
 	[wire]="wire" [core]="core wire" [os]="os" [io]="io os core wire"
-	[host]="host io os core wire" [api]="api host io" [tools]="io"
+	[host]="host io os core wire" [api]="api host io" [tools]="io wire"
 )
 fail=0
 for layer in "${!may[@]}"; do
