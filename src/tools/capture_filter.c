@@ -12,7 +12,10 @@
  *     "tcp" matches TCP under AH (it used to see protocol 51);
  *   - an IPv6 chain the engine refuses as malformed (Hop-by-Hop not first,
  *     RFC 8200 4.3; more than 8 headers) matches only the empty filter, as
- *     a cut-short chain always did.
+ *     a cut-short chain always did;
+ *   - a later IPv6 fragment's data is no longer walked as if it held more
+ *     extension headers: its protocol is its Fragment header's Next Header,
+ *     as the engine's reassembler sees it.
  * Ports are read from a first fragment too (offset 0), where the transport
  * header is; a later fragment has none.
  */
