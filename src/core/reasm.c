@@ -322,15 +322,15 @@ static void reasm_finish(struct reasm *r, struct reasm_dgram *d,
 	if (d->family == 4) {
 		/* RFC 791 3.2: total length recomputed, offset and MF
 		 * cleared, header checksum redone. */
-		wire_ip4_set_total_len(h, (uint16_t)(d->hlen + d->total));
-		wire_ip4_set_frag_field(h, 0);
+		wire_ip4_total_len_set(h, (uint16_t)(d->hlen + d->total));
+		wire_ip4_frag_field_set(h, 0);
 		wire_ip4_fill_csum(h);
 	} else {
 		/* RFC 8200 4.5: the Fragment header is gone, its Next Header
 		 * goes to the header before it, and the payload length
 		 * counts the unfragmentable headers and the data. */
 		h[d->nh_off] = d->nh;
-		wire_ip6_set_payload_len(
+		wire_ip6_payload_len_set(
 		    h, (uint16_t)(d->hlen - WIRE_IP6_HDR_LEN + d->total));
 	}
 	*out = h;

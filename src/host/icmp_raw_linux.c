@@ -135,7 +135,7 @@ long driver_raw_send(struct driver *d, struct hsock *s, const uint8_t *msg,
 	if (len < WIRE_ICMP_HDR_LEN || len > sizeof(buf))
 		return -EMSGSIZE;
 	memcpy(buf, msg, len);
-	wire_icmp_set_echo_id(buf, s->raw_id);
+	wire_icmp_echo_id_set(buf, s->raw_id);
 	if (fi == 0)
 		wire_icmp4_fill_csum(buf, len);
 	struct sockaddr_storage ss;

@@ -63,10 +63,10 @@ static bool plain_ip(const struct core_tx_pkt *p, uint8_t proto, size_t min_l4,
 static void set_lengths(uint8_t *b, uint8_t family, size_t total, size_t l4_len)
 {
 	if (family == 4) {
-		wire_ip4_set_total_len(b, (uint16_t)total);
+		wire_ip4_total_len_set(b, (uint16_t)total);
 		wire_ip4_fill_csum(b);
 	} else {
-		wire_ip6_set_payload_len(b, (uint16_t)l4_len);
+		wire_ip6_payload_len_set(b, (uint16_t)l4_len);
 	}
 }
 
@@ -168,7 +168,7 @@ size_t vnet_gso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
 		total += pkts[i].len - first.hl;
 	size_t l4_len = total - first.iphl;
 
-	wire_tcp_set_flags(t, last.flags);
+	wire_tcp_flags_set(t, last.flags);
 	/* The TCP checksum is left partial, as the kernel's own TSO
 	 * leaves it: the pseudo-header sum, not complemented. The kernel
 	 * completes it if it cuts the packet, or trusts it on local
@@ -239,7 +239,7 @@ size_t vnet_uso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
 		total += pkts[i].len - hl;
 	size_t l4_len = total - iphl;
 	uint8_t *u = b + iphl;
-	wire_udp_set_len(u, (uint16_t)l4_len);
+	wire_udp_len_set(u, (uint16_t)l4_len);
 	/* Partial, as for TCP (vnet_gso_merge): the kernel adjusts it for
 	 * each datagram it cuts and completes it. */
 	set_lengths(b, pkts[0].family, total, l4_len);

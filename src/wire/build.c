@@ -114,8 +114,9 @@ size_t wire_udp_build(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 	size_t l4_len = WIRE_UDP_HDR_LEN + payload_len;
 
 	uint8_t *u = buf + hl;
-	wire_l4_set_ports(u, sport, dport);
-	wire_udp_set_len(u, (uint16_t)l4_len);
+	wire_l4_sport_set(u, sport);
+	wire_l4_dport_set(u, dport);
+	wire_udp_len_set(u, (uint16_t)l4_len);
 	wire_put16(u + WIRE_UDP_CSUM_OFF, 0);
 	uint16_t csum = build_l4_csum(&h, u, l4_len);
 	/* RFC 768: a computed zero is sent as all ones. */
@@ -200,11 +201,12 @@ size_t wire_tcp_build(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 	size_t l4_len = thl + payload_len;
 
 	uint8_t *t = buf + hl;
-	wire_l4_set_ports(t, tcp->sport, tcp->dport);
-	wire_put32(t + 4, tcp->seq);
+	wire_l4_sport_set(t, tcp->sport);
+	wire_l4_dport_set(t, tcp->dport);
+	wire_tcp_seq_set(t, tcp->seq);
 	wire_put32(t + 8, tcp->ack);
 	t[12] = (uint8_t)(thl / 4 << 4);
-	wire_tcp_set_flags(t, tcp->flags);
+	wire_tcp_flags_set(t, tcp->flags);
 	wire_put16(t + 14, tcp->window);
 	wire_put16(t + WIRE_TCP_CSUM_OFF, 0);
 	wire_put16(t + 18, 0); /* urgent pointer: never sent */
@@ -229,7 +231,7 @@ static size_t build_icmp(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 	size_t l4_len = WIRE_ICMP_HDR_LEN + data_len;
 
 	uint8_t *m = buf + hl;
-	wire_icmp_set_type(m, type);
+	wire_icmp_type_set(m, type);
 	m[1] = code;
 	wire_put32(m + 4, rest);
 	/* RFC 4443 2.3: ICMPv6 sums the pseudo-header; RFC 792 ICMP not. */
@@ -326,7 +328,7 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 	 * a fragment being split again must keep the id it shares with its
 	 * siblings. */
 	uint16_t ip_id = base || last_mf ? wire_ip4_id(pkt) : (uint16_t)id;
-	wire_ip4_set_id(later, ip_id);
+	wire_ip4_id_set(later, ip_id);
 
 	int count = 0;
 	for (size_t off = 0; off < data;) {
@@ -340,10 +342,10 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 		}
 		memcpy(frag, hdr, hl);
 		memcpy(frag + hl, pkt + ihl + off, n);
-		wire_ip4_set_total_len(frag, (uint16_t)(hl + n));
-		wire_ip4_set_id(frag, ip_id);
+		wire_ip4_total_len_set(frag, (uint16_t)(hl + n));
+		wire_ip4_id_set(frag, ip_id);
 		/* DF cleared, MF set on all but the last, offset in 8s. */
-		wire_ip4_set_frag_field(
+		wire_ip4_frag_field_set(
 		    frag,
 		    (uint16_t)((more ? WIRE_IP4_MF : 0) | (base + off) / 8));
 		wire_ip4_fill_csum(frag);
@@ -376,9 +378,9 @@ static int build_frag6(const uint8_t *pkt, size_t tot, size_t mtu, uint32_t id,
 			more = false;
 		}
 		memcpy(frag, pkt, WIRE_IP6_HDR_LEN);
-		wire_ip6_set_payload_len(frag,
+		wire_ip6_payload_len_set(frag,
 					 (uint16_t)(WIRE_IP6_FRAG_HDR_LEN + n));
-		wire_ip6_set_next_header(frag, WIRE_IP6_NH_FRAGMENT);
+		wire_ip6_next_header_set(frag, WIRE_IP6_NH_FRAGMENT);
 		uint8_t *fh = frag + WIRE_IP6_HDR_LEN;
 		fh[0] = nh;
 		fh[1] = 0;
