@@ -212,7 +212,7 @@ static bool keeps(const uint8_t *p, size_t len, const char *proto, int port,
 		  const char *host)
 {
 	struct capture_filter f;
-	char s[8];
+	char s[16];
 	capture_filter_init(&f);
 	if (proto)
 		assert_int_equal(capture_filter_set_proto(&f, proto), 0);
