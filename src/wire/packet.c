@@ -10,9 +10,9 @@
  * verified, options are skipped unread. Bytes past the total length (link
  * padding) are ignored.
  * IPv6 (RFC 8200): the payload length is checked, then the extension-header
- * chain is walked (ip6ext.c): Hop-by-Hop (only first, 4.3), Routing, Destination
- * Options, Fragment and AH (RFC 4302 2.2, whose length is in 32-bit words),
- * at most WIRE_IP6_MAX_EXT of them. Jumbograms (RFC 2675) are not supported:
+ * chain is walked (ip6ext.c, which wire_packet_peek shares): Hop-by-Hop
+ * (only first, 4.3), Routing, Destination Options, Fragment and AH (RFC 4302
+ * 2.2, whose length is in 32-bit words), at most WIRE_IP6_MAX_EXT of them. Jumbograms (RFC 2675) are not supported:
  * a zero payload length means an empty payload.
  * Fragments (RFC 791, RFC 8200 4.5): the offset, MF flag and id are
  * reported and the transport header is not parsed. Fragments whose length
