@@ -15,7 +15,10 @@
  *   fields; wire_ip_fragment() splits it into fragments that each parse,
  *   fit the MTU and reassemble to the original bytes. The trusting parse
  *   (wire_packet_parse_csum_ok) must give the same verdict and view, but
- *   for accepting what failed only a TCP or UDP checksum.
+ *   for accepting what failed only a TCP or UDP checksum. The capture's
+ *   lenient view (wire_packet_peek) runs on every input and on the
+ *   prefixes of every accepted packet, and must agree with the view of the
+ *   trusting parse on family, addresses, protocol, fragment and ports.
  *
  * fz_tcp_opts_run:  [mode] [bytes...]
  *   mode bit 0 clear: the bytes are TCP options: wire_tcp_parse_opts() must
@@ -48,6 +51,7 @@
 #include "wire/bytes.h"
 #include "wire/csum.h"
 #include "wire/packet.h"
+#include "wire/peek.h"
 
 void fz_fail(const char *fmt, ...)
 {
@@ -424,6 +428,64 @@ static void check_fragment(const struct wire_packet *p, unsigned mtu_sel)
 	free(l.len);
 }
 
+/* wire_packet_peek() of a packet wire_packet_parse*() accepted as p: the
+ * same headers, and on every prefix (a snapshot cut short) the same
+ * family and addresses, with the ports once their 4 bytes are in. */
+static void check_peek(const uint8_t *buf, const struct wire_packet *p)
+{
+	/* A later fragment names its protocol; a first one (IPv6: walked
+	 * past its Fragment header) the transport's, which the parse did
+	 * not look for. */
+	bool later = p->is_fragment && p->frag_offset;
+	/* An IPv6 first fragment: peek walks on into the fragment's data,
+	 * which the parse never read, and may find a bad chain there. */
+	bool v6_first = p->family == 6 && p->is_fragment && !later;
+	bool ports = !p->is_fragment &&
+		     (p->proto == WIRE_PROTO_TCP || p->proto == WIRE_PROTO_UDP);
+	size_t hdr = p->l3_hdr_len;
+
+	for (size_t n = 1; n <= p->l3_len; n++) {
+		/* Every prefix up to the ports, then only the whole. */
+		if (n > hdr + 4 && n < p->l3_len)
+			n = p->l3_len;
+		uint8_t *cut = malloc(n);
+		memcpy(cut, buf, n);
+		struct wire_peek pk;
+		enum wire_drop r = wire_packet_peek(cut, n, &pk);
+		free(cut);
+		/* Before hdr bytes the fixed header and the chain may not
+		 * be there yet: a refusal is allowed, a wrong view not. */
+		if (r != WIRE_OK && (n < hdr || v6_first))
+			continue;
+		FZ_CHECK(r == WIRE_OK, "peek of %zu of %u bytes: %s", n,
+			 p->l3_len, wire_drop_name(r));
+		FZ_CHECK(pk.family == p->family &&
+			     wire_addr_eq(&pk.src, &p->src) &&
+			     wire_addr_eq(&pk.dst, &p->dst),
+			 "peek of %zu bytes: other family or addresses", n);
+		if (n < hdr)
+			continue;
+		FZ_CHECK(pk.is_fragment == p->is_fragment,
+			 "peek: fragment %d, parse %d", pk.is_fragment,
+			 p->is_fragment);
+		if (!p->is_fragment || later)
+			FZ_CHECK(pk.proto == p->proto,
+				 "peek: proto %u, parse %u", pk.proto,
+				 p->proto);
+		if (later || (!p->is_fragment && !ports))
+			FZ_CHECK(!pk.has_ports, "peek: ports of proto %u",
+				 pk.proto);
+		if (ports)
+			FZ_CHECK(pk.has_ports == (n >= hdr + 4) &&
+				     (!pk.has_ports || (pk.sport == p->sport &&
+							pk.dport == p->dport)),
+				 "peek of %zu bytes: ports %d %u>%u, parse "
+				 "%u>%u",
+				 n, pk.has_ports, pk.sport, pk.dport, p->sport,
+				 p->dport);
+	}
+}
+
 void fz_packet_parse_run(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -455,8 +517,12 @@ void fz_packet_parse_run(const uint8_t *data, size_t size)
 	bool l4_csum = r == WIRE_DROP_TCP_CSUM || r == WIRE_DROP_UDP_CSUM;
 	FZ_CHECK(rt == (l4_csum ? WIRE_OK : r),
 		 "trusting parse says %d, plain parse %d", rt, r);
+	struct wire_peek pk;
+	enum wire_drop rp = wire_packet_peek(buf, len, &pk);
+	FZ_CHECK((unsigned)rp < WIRE_DROP__COUNT, "peek reason %d", rp);
 	if (rt == WIRE_OK) {
 		check_view(buf, len, &t);
+		check_peek(buf, &t);
 		t.l4_csum_ok = false;
 		FZ_CHECK(l4_csum || !memcmp(&p, &t, sizeof(p)),
 			 "the trusting parse gives another view");

@@ -8,10 +8,13 @@
 #   os     os                     (the OS helpers below host, io, tools)
 #   io     io os core wire    (core_tx_pkt, CORE_IN_*: the engine.h types)
 #   host   host io os core wire   (the driver sits on all of them)
-#   api    api host io            (never the core: host/driver_api.h)
-#   tools  io os                  (io/udpio.h, the UDP batch I/O the
+#   api    api host io wire       (never the core: host/driver_api.h;
+#                                 wire/: the version nibble of tp_input)
+#   tools  io os wire             (io/udpio.h, the UDP batch I/O the
 #                                 dev transport shares; os/os_addr.h and
-#                                 os/os_clock.h, the addresses and clock)
+#                                 os/os_clock.h, the addresses and clock;
+#                                 wire/: packet formats, no OS, for the
+#                                 capture filter)
 # include/tunproxy.h (and the generated tp_version.h) may be included by
 # every layer. A quoted include without a directory must name a file of
 # the includer's own directory.
@@ -19,7 +22,7 @@ set -u
 cd "$1/src" || exit 2
 declare -A may=(
 	[wire]="wire" [core]="core wire" [os]="os" [io]="io os core wire"
-	[host]="host io os core wire" [api]="api host io" [tools]="io os"
+	[host]="host io os core wire" [api]="api host io wire" [tools]="io os wire"
 )
 fail=0
 for layer in "${!may[@]}"; do

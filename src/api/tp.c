@@ -22,6 +22,7 @@
 #include "host/flowreq.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
+#include "wire/hdr.h"
 #include "tp_version.h"
 #include "tunproxy.h"
 
@@ -244,7 +245,7 @@ static bool batch_ok(const struct tp *tp, const uint8_t *const *pkts,
 	for (size_t i = 0; i < n; i++) {
 		if (!pkts[i] || lens[i] == 0 || lens[i] > tp->cfg.mtu)
 			return false;
-		unsigned v = pkts[i][0] >> 4;
+		unsigned v = wire_ip_version(pkts[i]);
 		if (v != 4 && v != 6)
 			return false;
 	}

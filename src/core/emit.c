@@ -17,6 +17,7 @@
 #include "core/policy.h"
 #include "core/tcp.h"
 #include "wire/build.h"
+#include "wire/hdr.h"
 
 static int emit_one(void *ctx, const uint8_t *pkt, size_t len)
 {
@@ -26,7 +27,7 @@ static int emit_one(void *ctx, const uint8_t *pkt, size_t len)
 		return -1;
 	}
 	memcpy(tx_slot(e->tx, 0), pkt, len);
-	tx_commit(e->tx, len, (pkt[0] >> 4) == 6 ? 6 : 4);
+	tx_commit(e->tx, len, wire_ip_version(pkt) == 6 ? 6 : 4);
 	return 0;
 }
 

@@ -39,8 +39,7 @@
 
 #include <string.h>
 
-#include "wire/bytes.h"
-#include "wire/csum.h"
+#include "wire/hdr.h"
 
 /* Front room for IPv6 headers kept from the first fragment: the fixed
  * header and up to 216 bytes of unfragmentable extension headers. A first
@@ -323,18 +322,16 @@ static void reasm_finish(struct reasm *r, struct reasm_dgram *d,
 	if (d->family == 4) {
 		/* RFC 791 3.2: total length recomputed, offset and MF
 		 * cleared, header checksum redone. */
-		wire_put16(h + 2, (uint16_t)(d->hlen + d->total));
-		wire_put16(h + 6, 0);
-		wire_put16(h + 10, 0);
-		uint16_t c = wire_csum_fold(wire_csum_add(0, h, d->hlen));
-		memcpy(h + 10, &c, 2);
+		wire_ip4_total_len_set(h, (uint16_t)(d->hlen + d->total));
+		wire_ip4_frag_field_set(h, 0);
+		wire_ip4_fill_csum(h);
 	} else {
 		/* RFC 8200 4.5: the Fragment header is gone, its Next Header
 		 * goes to the header before it, and the payload length
 		 * counts the unfragmentable headers and the data. */
 		h[d->nh_off] = d->nh;
-		wire_put16(h + 4,
-			   (uint16_t)(d->hlen - WIRE_IP6_HDR_LEN + d->total));
+		wire_ip6_payload_len_set(
+		    h, (uint16_t)(d->hlen - WIRE_IP6_HDR_LEN + d->total));
 	}
 	*out = h;
 	*out_len = d->hlen + d->total;

@@ -166,8 +166,9 @@ static void syn_options(struct core_engine *e, struct tcp_conn *t,
 {
 	const struct wire_tcp *th = &pkt->u.tcp;
 	uint32_t iph = (uint32_t)tcp_ip_hdr_len(t);
-	uint32_t mtu_mss =
-	    e->cfg.mtu > iph + 20 + 64 ? e->cfg.mtu - iph - 20 : 64;
+	uint32_t mtu_mss = e->cfg.mtu > iph + WIRE_TCP_HDR_LEN + 64
+			       ? e->cfg.mtu - iph - WIRE_TCP_HDR_LEN
+			       : 64;
 	uint32_t mss = th->opts.mss;
 
 	if (!mss)

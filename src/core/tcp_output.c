@@ -302,7 +302,7 @@ static uint32_t payload_cap(const struct core_engine *e,
 			    const struct wire_tcp_opts *o)
 {
 	uint32_t cap = tx_slot_cap(e->tx) - (uint32_t)tcp_ip_hdr_len(t);
-	uint32_t seg = (uint32_t)t->mss + 20;
+	uint32_t seg = (uint32_t)t->mss + WIRE_TCP_HDR_LEN;
 
 	if (seg > cap)
 		seg = cap;

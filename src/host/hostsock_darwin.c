@@ -45,6 +45,8 @@
 #include "host/driver.h"
 #include "host/egress.h"
 #include "host/tcprx.h"
+#include "wire/hdr.h"
+#include "wire/packet.h"
 
 /* Darwin's values (<netinet/in.h>, <netinet6/in6.h>), for headers that
  * lack them: the Linux syntax check of this file (tests/apple). */
@@ -139,10 +141,9 @@ long hostsock_send(void *ctx, int sock, const struct core_iov *iov, int iovcnt)
 {
 	struct driver *d = drv(ctx);
 	struct hsock *s = &d->socks[sock];
-	if (s->kind == HS_PING && iovcnt >= 1 && iov[0].len >= 6) {
-		const uint8_t *m = iov[0].base;
-		s->raw_id = (uint16_t)(m[4] << 8 | m[5]);
-	}
+	if (s->kind == HS_PING && iovcnt >= 1 &&
+	    iov[0].len >= WIRE_ICMP_HDR_LEN)
+		s->raw_id = wire_icmp_echo_id(iov[0].base);
 	struct msghdr mh = {.msg_iov = (struct iovec *)(uintptr_t)iov,
 			    .msg_iovlen = iovcnt};
 	ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT);
@@ -189,15 +190,15 @@ void hostsock_udp_counters(const struct driver *d, uint64_t *vals, size_t n)
 static long ping_reply_hdr(const struct hsock *s, const uint8_t *p, size_t len)
 {
 	size_t ihl = 0;
-	if (s->family == 4 && len >= 20 && p[0] >> 4 == 4) {
-		ihl = (size_t)(p[0] & 0x0f) * 4;
-		if (ihl < 20)
+	if (s->family == 4 && len >= WIRE_IP4_HDR_LEN &&
+	    wire_ip_version(p) == 4) {
+		ihl = wire_ip4_hdr_len(p);
+		if (ihl < WIRE_IP4_HDR_LEN)
 			return -1;
 	}
-	if (len < ihl + 8)
+	if (len < ihl + WIRE_ICMP_HDR_LEN)
 		return -1;
-	uint16_t id = (uint16_t)(p[ihl + 4] << 8 | p[ihl + 5]);
-	return id == s->raw_id ? (long)ihl : -1;
+	return wire_icmp_echo_id(p + ihl) == s->raw_id ? (long)ihl : -1;
 }
 
 /* Removes the first k bytes of the len bytes stored across iov (the

@@ -24,7 +24,9 @@
 
 #include "core/mem.h"
 #include "host/driver.h"
-#include "wire/csum.h"
+#include "wire/build.h"
+#include "wire/hdr.h"
+#include "wire/packet.h"
 
 #define RAW_STASH_MAX  2048
 #define RAW_BUF_SIZE   65536
@@ -130,16 +132,12 @@ long driver_raw_send(struct driver *d, struct hsock *s, const uint8_t *msg,
 {
 	int fi = s->family == 4 ? 0 : 1;
 	uint8_t buf[RAW_STASH_MAX + 64];
-	if (len < 8 || len > sizeof(buf))
+	if (len < WIRE_ICMP_HDR_LEN || len > sizeof(buf))
 		return -EMSGSIZE;
 	memcpy(buf, msg, len);
-	buf[4] = (uint8_t)(s->raw_id >> 8);
-	buf[5] = (uint8_t)s->raw_id;
-	if (fi == 0) {
-		buf[2] = buf[3] = 0;
-		uint16_t c = wire_csum_fold(wire_csum_add(0, buf, len));
-		memcpy(buf + 2, &c, 2);
-	}
+	wire_icmp_echo_id_set(buf, s->raw_id);
+	if (fi == 0)
+		wire_icmp4_fill_csum(buf, len);
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	socklen_t sl;
@@ -175,23 +173,25 @@ void driver_raw_readable(struct driver *d, int fi)
 		uint8_t src[16] = {0};
 		if (fi == 0) {
 			/* IPv4 raw sockets deliver the IP header too. */
-			size_t ihl = len ? (size_t)(buf[0] & 0x0f) * 4 : 0;
-			if (ihl < 20 || len < ihl + 8)
+			size_t ihl = len ? wire_ip4_hdr_len(buf) : 0;
+			if (ihl < WIRE_IP4_HDR_LEN ||
+			    len < ihl + WIRE_ICMP_HDR_LEN)
 				continue;
 			msg += ihl;
 			len -= ihl;
-			if (msg[0] != 0) /* echo reply */
+			if (wire_icmp_type(msg) != WIRE_ICMP4_ECHO_REPLY)
 				continue;
 			src[10] = src[11] = 0xff;
 			memcpy(src + 12,
 			       &((struct sockaddr_in *)&from)->sin_addr, 4);
 		} else {
-			if (len < 8 || msg[0] != ICMP6_ECHO_REPLY)
+			if (len < WIRE_ICMP_HDR_LEN ||
+			    wire_icmp_type(msg) != ICMP6_ECHO_REPLY)
 				continue;
 			memcpy(src, &((struct sockaddr_in6 *)&from)->sin6_addr,
 			       16);
 		}
-		uint16_t id = (uint16_t)(msg[4] << 8 | msg[5]);
+		uint16_t id = wire_icmp_echo_id(msg);
 		uint32_t sock = d->raw_by_id[fi][id];
 		if (!sock)
 			continue;

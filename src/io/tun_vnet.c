@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "wire/bytes.h"
 #include "wire/csum.h"
+#include "wire/hdr.h"
 #include "wire/packet.h"
 
 void vnet_hdr_read(const uint8_t *p, struct vnet_hdr *h)
@@ -29,6 +29,55 @@ void vnet_hdr_write(uint8_t *p, const struct vnet_hdr *h)
 	memcpy(p + 8, &h->csum_offset, 2);
 }
 
+/* True if p is an engine-built packet of protocol proto with a plain
+ * fixed header (IPv4 without options, not a fragment; IPv6 without
+ * extension headers), at least min_l4 transport bytes, and an IP length
+ * that agrees with p->len; *iphl is set to the fixed header's length. */
+static bool plain_ip(const struct core_tx_pkt *p, uint8_t proto, size_t min_l4,
+		     size_t *iphl)
+{
+	const uint8_t *b = p->data;
+
+	if (p->family == 4) {
+		if (p->len < WIRE_IP4_HDR_LEN + min_l4 ||
+		    wire_ip_version(b) != 4 ||
+		    wire_ip4_hdr_len(b) != WIRE_IP4_HDR_LEN ||
+		    wire_ip4_proto(b) != proto || wire_ip4_is_fragment(b) ||
+		    wire_ip4_total_len(b) != p->len)
+			return false;
+		*iphl = WIRE_IP4_HDR_LEN;
+	} else {
+		if (p->len < WIRE_IP6_HDR_LEN + min_l4 ||
+		    wire_ip_version(b) != 6 ||
+		    wire_ip6_next_header(b) != proto ||
+		    wire_ip6_payload_len(b) + (size_t)WIRE_IP6_HDR_LEN !=
+			p->len)
+			return false;
+		*iphl = WIRE_IP6_HDR_LEN;
+	}
+	return true;
+}
+
+/* Writes the run's lengths into the first packet's IP header (and the
+ * IPv4 header checksum they change). */
+static void set_lengths(uint8_t *b, uint8_t family, size_t total, size_t l4_len)
+{
+	if (family == 4) {
+		wire_ip4_total_len_set(b, (uint16_t)total);
+		wire_ip4_fill_csum(b);
+	} else {
+		wire_ip6_payload_len_set(b, (uint16_t)l4_len);
+	}
+}
+
+/* The partial transport checksum the kernel completes: the pseudo-header
+ * sum folded, not complemented (network order). */
+static uint16_t partial_csum(const uint8_t *b, uint8_t proto, size_t l4_len)
+{
+	return (uint16_t)~wire_csum_fold(
+	    wire_ip_pseudo_sum(b, proto, (uint32_t)l4_len));
+}
+
 /* One outgoing TCP segment as the run finder sees it. */
 struct seg {
 	size_t iphl; /* IP header */
@@ -44,51 +93,27 @@ static bool seg_of(const struct core_tx_pkt *p, struct seg *s)
 {
 	const uint8_t *b = p->data;
 
-	if (p->family == 4) {
-		if (p->len < WIRE_IP4_HDR_LEN + WIRE_TCP_HDR_LEN ||
-		    b[0] != 0x45 || b[9] != WIRE_PROTO_TCP ||
-		    (wire_get16(b + 6) & 0x3fff) != 0 ||
-		    wire_get16(b + 2) != p->len)
-			return false;
-		s->iphl = WIRE_IP4_HDR_LEN;
-	} else {
-		if (p->len < WIRE_IP6_HDR_LEN + WIRE_TCP_HDR_LEN ||
-		    b[0] >> 4 != 6 || b[6] != WIRE_PROTO_TCP ||
-		    wire_get16(b + 4) + (size_t)WIRE_IP6_HDR_LEN != p->len)
-			return false;
-		s->iphl = WIRE_IP6_HDR_LEN;
-	}
+	if (!plain_ip(p, WIRE_PROTO_TCP, WIRE_TCP_HDR_LEN, &s->iphl))
+		return false;
 	const uint8_t *t = b + s->iphl;
-	size_t thl = (size_t)(t[12] >> 4) * 4;
+	size_t thl = wire_tcp_data_off(t);
 	if (thl < WIRE_TCP_HDR_LEN || s->iphl + thl > p->len)
 		return false;
 	s->hl = s->iphl + thl;
 	s->plen = p->len - s->hl;
-	s->seq = wire_get32(t + 4);
-	s->flags = t[13];
+	s->seq = wire_tcp_seq(t);
+	s->flags = wire_tcp_flags(t);
 	return true;
 }
 
-/* Byte ranges [from, to) of a header that must match across a run; the
- * rest (lengths, IPv4 id and checksum, sequence number, flags, TCP
- * checksum) differs per segment and is rebuilt for the super-packet. */
-static bool same_range(const uint8_t *a, const uint8_t *b, size_t from,
-		       size_t to)
-{
-	return memcmp(a + from, b + from, to - from) == 0;
-}
-
+/* The headers must match across a run but for what differs per segment
+ * (lengths, IPv4 id and checksum, sequence number, flags, TCP checksum),
+ * which is rebuilt for the super-packet. */
 static bool same_headers(const uint8_t *a, const uint8_t *b,
 			 const struct seg *s)
 {
-	bool ip = s->iphl == WIRE_IP4_HDR_LEN
-		      ? same_range(a, b, 0, 2) && same_range(a, b, 6, 10) &&
-			    same_range(a, b, 12, 20)
-		      : same_range(a, b, 0, 4) && same_range(a, b, 6, 40);
-	const uint8_t *ta = a + s->iphl, *tb = b + s->iphl;
-	return ip && same_range(ta, tb, 0, 4) && same_range(ta, tb, 8, 13) &&
-	       same_range(ta, tb, 14, 16) &&
-	       same_range(ta, tb, 18, s->hl - s->iphl);
+	return wire_ip_hdr_alike(a, b) &&
+	       wire_tcp_hdr_alike(a + s->iphl, b + s->iphl, s->hl - s->iphl);
 }
 
 int vnet_gso_run(const struct core_tx_pkt *pkts, int n)
@@ -143,37 +168,20 @@ size_t vnet_gso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
 		total += pkts[i].len - first.hl;
 	size_t l4_len = total - first.iphl;
 
-	t[13] = last.flags;
+	wire_tcp_flags_set(t, last.flags);
 	/* The TCP checksum is left partial, as the kernel's own TSO
 	 * leaves it: the pseudo-header sum, not complemented. The kernel
 	 * completes it if it cuts the packet, or trusts it on local
 	 * delivery. */
-	uint8_t tail[8] = {0};
-	uint32_t sum;
-	if (pkts[0].family == 4) {
-		wire_put16(b + 2, (uint16_t)total);
-		b[10] = b[11] = 0;
-		uint16_t ipsum =
-		    wire_csum_fold(wire_csum_add(0, b, first.iphl));
-		memcpy(b + 10, &ipsum, 2);
-		tail[1] = WIRE_PROTO_TCP;
-		wire_put16(tail + 2, (uint16_t)l4_len);
-		sum = wire_csum_add(wire_csum_add(0, b + 12, 8), tail, 4);
-		h->gso_type = VNET_GSO_TCPV4;
-	} else {
-		wire_put16(b + 4, (uint16_t)l4_len);
-		wire_put32(tail, (uint32_t)l4_len);
-		tail[7] = WIRE_PROTO_TCP;
-		sum = wire_csum_add(wire_csum_add(0, b + 8, 32), tail, 8);
-		h->gso_type = VNET_GSO_TCPV6;
-	}
-	uint16_t partial = (uint16_t)~wire_csum_fold(sum);
-	memcpy(t + 16, &partial, 2);
+	set_lengths(b, pkts[0].family, total, l4_len);
+	wire_set_csum(t, WIRE_TCP_CSUM_OFF,
+		      partial_csum(b, WIRE_PROTO_TCP, l4_len));
+	h->gso_type = pkts[0].family == 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
 	h->flags = VNET_F_NEEDS_CSUM;
 	h->hdr_len = (uint16_t)first.hl;
 	h->gso_size = (uint16_t)first.plen;
 	h->csum_start = (uint16_t)first.iphl;
-	h->csum_offset = 16;
+	h->csum_offset = WIRE_TCP_CSUM_OFF;
 	return first.hl;
 }
 
@@ -181,23 +189,10 @@ size_t vnet_gso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
  * headers whose lengths agree with len; *iphl and *plen filled. */
 static bool udp_of(const struct core_tx_pkt *p, size_t *iphl, size_t *plen)
 {
-	const uint8_t *b = p->data;
-
-	if (p->family == 4) {
-		if (p->len <= WIRE_IP4_HDR_LEN + WIRE_UDP_HDR_LEN ||
-		    b[0] != 0x45 || b[9] != WIRE_PROTO_UDP ||
-		    (wire_get16(b + 6) & 0x3fff) != 0 ||
-		    wire_get16(b + 2) != p->len)
-			return false;
-		*iphl = WIRE_IP4_HDR_LEN;
-	} else {
-		if (p->len <= WIRE_IP6_HDR_LEN + WIRE_UDP_HDR_LEN ||
-		    b[0] >> 4 != 6 || b[6] != WIRE_PROTO_UDP ||
-		    wire_get16(b + 4) + (size_t)WIRE_IP6_HDR_LEN != p->len)
-			return false;
-		*iphl = WIRE_IP6_HDR_LEN;
-	}
-	if (wire_get16(b + *iphl + 4) != p->len - *iphl)
+	/* A datagram with no payload is left alone: plain_ip asks for one
+	 * byte more than the UDP header. */
+	if (!plain_ip(p, WIRE_PROTO_UDP, WIRE_UDP_HDR_LEN + 1, iphl) ||
+	    wire_udp_len(p->data + *iphl) != p->len - *iphl)
 		return false;
 	*plen = p->len - *iphl - WIRE_UDP_HDR_LEN;
 	return true;
@@ -218,12 +213,9 @@ int vnet_uso_run(const struct core_tx_pkt *pkts, int n)
 		if (pkts[k].family != pkts[0].family ||
 		    !udp_of(&pkts[k], &ih, &plen) || plen > first)
 			break;
-		bool same =
-		    iphl == WIRE_IP4_HDR_LEN
-			? same_range(a, b, 0, 2) && same_range(a, b, 6, 10) &&
-			      same_range(a, b, 12, 20)
-			: same_range(a, b, 0, 4) && same_range(a, b, 6, 40);
-		if (!same || !same_range(a + iphl, b + iphl, 0, 4))
+		/* Ports alike; the UDP length and checksum are rebuilt. */
+		if (!wire_ip_hdr_alike(a, b) ||
+		    memcmp(a + iphl, b + iphl, 4) != 0)
 			break;
 		if (iphl + l4 + plen > 65535)
 			break;
@@ -237,7 +229,7 @@ int vnet_uso_run(const struct core_tx_pkt *pkts, int n)
 
 size_t vnet_uso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
 {
-	size_t iphl, first;
+	size_t iphl = 0, first = 0; /* set: vnet_uso_run checked pkts[0] */
 
 	udp_of(&pkts[0], &iphl, &first);
 	uint8_t *b = pkts[0].data;
@@ -247,32 +239,17 @@ size_t vnet_uso_merge(struct core_tx_pkt *pkts, int k, struct vnet_hdr *h)
 		total += pkts[i].len - hl;
 	size_t l4_len = total - iphl;
 	uint8_t *u = b + iphl;
-	wire_put16(u + 4, (uint16_t)l4_len);
+	wire_udp_len_set(u, (uint16_t)l4_len);
 	/* Partial, as for TCP (vnet_gso_merge): the kernel adjusts it for
 	 * each datagram it cuts and completes it. */
-	uint8_t tail[8] = {0};
-	uint32_t sum;
-	if (pkts[0].family == 4) {
-		wire_put16(b + 2, (uint16_t)total);
-		b[10] = b[11] = 0;
-		uint16_t ipsum = wire_csum_fold(wire_csum_add(0, b, iphl));
-		memcpy(b + 10, &ipsum, 2);
-		tail[1] = WIRE_PROTO_UDP;
-		wire_put16(tail + 2, (uint16_t)l4_len);
-		sum = wire_csum_add(wire_csum_add(0, b + 12, 8), tail, 4);
-	} else {
-		wire_put16(b + 4, (uint16_t)l4_len);
-		wire_put32(tail, (uint32_t)l4_len);
-		tail[7] = WIRE_PROTO_UDP;
-		sum = wire_csum_add(wire_csum_add(0, b + 8, 32), tail, 8);
-	}
-	uint16_t partial = (uint16_t)~wire_csum_fold(sum);
-	memcpy(u + 6, &partial, 2);
+	set_lengths(b, pkts[0].family, total, l4_len);
+	wire_set_csum(u, WIRE_UDP_CSUM_OFF,
+		      partial_csum(b, WIRE_PROTO_UDP, l4_len));
 	h->flags = VNET_F_NEEDS_CSUM;
 	h->gso_type = VNET_GSO_UDP_L4;
 	h->hdr_len = (uint16_t)hl;
 	h->gso_size = (uint16_t)first;
 	h->csum_start = (uint16_t)iphl;
-	h->csum_offset = 6;
+	h->csum_offset = WIRE_UDP_CSUM_OFF;
 	return hl;
 }

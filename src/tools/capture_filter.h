@@ -3,9 +3,10 @@
  *
  * A filter is up to three conditions, all of which must hold: the
  * transport protocol (tcp, udp, icmp: ICMP or ICMPv6), a port (source or
- * destination, TCP or UDP), an address (source or destination). The IP
- * header is read with every length checked; a packet too short or
- * malformed to decide on matches only an empty filter.
+ * destination, TCP or UDP), an address (source or destination). The
+ * headers are read by wire_packet_peek() (src/wire/peek.h) from the bytes
+ * captured, which may be cut short; a packet too short or malformed to
+ * decide on matches only an empty filter.
  */
 #ifndef TP_TOOLS_CAPTURE_FILTER_H
 #define TP_TOOLS_CAPTURE_FILTER_H

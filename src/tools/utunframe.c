@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "wire/hdr.h"
+
 ssize_t utunframe_read(int fd, uint8_t *buf, size_t cap)
 {
 	uint32_t family;
@@ -25,7 +27,7 @@ ssize_t utunframe_write(int fd, const uint8_t *p, size_t len)
 {
 	if (len == 0)
 		return 0;
-	uint32_t family = htonl((p[0] >> 4) == 6 ? AF_INET6 : AF_INET);
+	uint32_t family = htonl(wire_ip_version(p) == 6 ? AF_INET6 : AF_INET);
 	struct iovec iov[2] = {{&family, 4}, {(void *)(uintptr_t)p, len}};
 	ssize_t r = writev(fd, iov, 2);
 	if (r < 0)

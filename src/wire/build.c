@@ -34,6 +34,8 @@
 
 #include "wire/bytes.h"
 #include "wire/csum.h"
+#include "wire/hdr.h"
+#include "wire/ip6ext.h"
 
 #define WIRE_DEFAULT_TTL 64
 #define WIRE_MAX_PACKET	 65535u
@@ -41,12 +43,6 @@
 /* Fragments are built in a stack buffer this large; a larger MTU yields
  * fragments of at most this size, which is still within the MTU. */
 #define WIRE_FRAG_SCRATCH 16384u
-
-/* Stores a folded checksum (already in network order) at p. */
-static void build_put_csum(uint8_t *p, uint16_t csum)
-{
-	memcpy(p, &csum, 2);
-}
 
 /* Writes the IP header for l4_len bytes of transport; see build.h. */
 size_t wire_ip_write(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
@@ -67,11 +63,9 @@ size_t wire_ip_write(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 		wire_put16(buf + 6, 0x4000); /* DF */
 		buf[8] = ttl;
 		buf[9] = ip->proto;
-		wire_put16(buf + 10, 0);
 		memcpy(buf + 12, wire_addr_v4(&ip->src), 4);
 		memcpy(buf + 16, wire_addr_v4(&ip->dst), 4);
-		build_put_csum(buf + 10,
-			       wire_csum_fold(wire_csum_add(0, buf, hl)));
+		wire_ip4_fill_csum(buf);
 	} else {
 		wire_put32(buf, 0x60000000u);
 		wire_put16(buf + 4, (uint16_t)l4_len);
@@ -81,6 +75,22 @@ size_t wire_ip_write(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 		memcpy(buf + 24, ip->dst.b, 16);
 	}
 	return hl;
+}
+
+/* Writes the IP header of a packet of protocol proto whose transport
+ * header (l4_hdr_len bytes) and payload follow; *h is set to the header
+ * written, for the pseudo-header. Returns its length, 0 if it does not
+ * fit. */
+static size_t build_ip_for(uint8_t *buf, size_t cap,
+			   const struct wire_ip_hdr *ip, uint8_t proto,
+			   size_t l4_hdr_len, size_t payload_len,
+			   struct wire_ip_hdr *h)
+{
+	*h = *ip;
+	h->proto = proto;
+	if (payload_len > WIRE_MAX_PACKET)
+		return 0;
+	return wire_ip_write(buf, cap, h, l4_hdr_len + payload_len);
 }
 
 /* The checksum of l4_len transport bytes at l4 over the pseudo-header. */
@@ -96,23 +106,21 @@ static uint16_t build_l4_csum(const struct wire_ip_hdr *ip, const uint8_t *l4,
 size_t wire_udp_build(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 		      uint16_t sport, uint16_t dport, size_t payload_len)
 {
-	struct wire_ip_hdr h = *ip;
-	h.proto = WIRE_PROTO_UDP;
-	if (payload_len > WIRE_MAX_PACKET)
-		return 0;
-	size_t l4_len = WIRE_UDP_HDR_LEN + payload_len;
-	size_t hl = wire_ip_write(buf, cap, &h, l4_len);
+	struct wire_ip_hdr h;
+	size_t hl = build_ip_for(buf, cap, ip, WIRE_PROTO_UDP, WIRE_UDP_HDR_LEN,
+				 payload_len, &h);
 	if (!hl)
 		return 0;
+	size_t l4_len = WIRE_UDP_HDR_LEN + payload_len;
 
 	uint8_t *u = buf + hl;
-	wire_put16(u, sport);
-	wire_put16(u + 2, dport);
-	wire_put16(u + 4, (uint16_t)l4_len);
-	wire_put16(u + 6, 0);
+	wire_l4_sport_set(u, sport);
+	wire_l4_dport_set(u, dport);
+	wire_udp_len_set(u, (uint16_t)l4_len);
+	wire_put16(u + WIRE_UDP_CSUM_OFF, 0);
 	uint16_t csum = build_l4_csum(&h, u, l4_len);
 	/* RFC 768: a computed zero is sent as all ones. */
-	build_put_csum(u + 6, csum ? csum : 0xffff);
+	wire_set_csum(u, WIRE_UDP_CSUM_OFF, csum ? csum : 0xffff);
 	return hl + l4_len;
 }
 
@@ -184,28 +192,26 @@ size_t wire_tcp_hdr_len(const struct wire_tcp_opts *opts)
 size_t wire_tcp_build(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 		      const struct wire_tcp_hdr *tcp, size_t payload_len)
 {
-	struct wire_ip_hdr h = *ip;
-	h.proto = WIRE_PROTO_TCP;
+	struct wire_ip_hdr h;
 	size_t thl = wire_tcp_hdr_len(&tcp->opts);
-	if (payload_len > WIRE_MAX_PACKET)
-		return 0;
-	size_t l4_len = thl + payload_len;
-	size_t hl = wire_ip_write(buf, cap, &h, l4_len);
+	size_t hl =
+	    build_ip_for(buf, cap, ip, WIRE_PROTO_TCP, thl, payload_len, &h);
 	if (!hl)
 		return 0;
+	size_t l4_len = thl + payload_len;
 
 	uint8_t *t = buf + hl;
-	wire_put16(t, tcp->sport);
-	wire_put16(t + 2, tcp->dport);
-	wire_put32(t + 4, tcp->seq);
+	wire_l4_sport_set(t, tcp->sport);
+	wire_l4_dport_set(t, tcp->dport);
+	wire_tcp_seq_set(t, tcp->seq);
 	wire_put32(t + 8, tcp->ack);
 	t[12] = (uint8_t)(thl / 4 << 4);
-	t[13] = tcp->flags;
+	wire_tcp_flags_set(t, tcp->flags);
 	wire_put16(t + 14, tcp->window);
-	wire_put16(t + 16, 0);
+	wire_put16(t + WIRE_TCP_CSUM_OFF, 0);
 	wire_put16(t + 18, 0); /* urgent pointer: never sent */
 	build_tcp_opts(&tcp->opts, t + WIRE_TCP_HDR_LEN);
-	build_put_csum(t + 16, build_l4_csum(&h, t, l4_len));
+	wire_set_csum(t, WIRE_TCP_CSUM_OFF, build_l4_csum(&h, t, l4_len));
 	return hl + l4_len;
 }
 
@@ -216,24 +222,26 @@ static size_t build_icmp(uint8_t *buf, size_t cap, const struct wire_ip_hdr *ip,
 			 uint8_t type, uint8_t code, uint32_t rest,
 			 size_t data_len)
 {
-	struct wire_ip_hdr h = *ip;
-	h.proto = ip->family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6;
-	if (data_len > WIRE_MAX_PACKET)
-		return 0;
-	size_t l4_len = WIRE_ICMP_HDR_LEN + data_len;
-	size_t hl = wire_ip_write(buf, cap, &h, l4_len);
+	struct wire_ip_hdr h;
+	size_t hl = build_ip_for(
+	    buf, cap, ip, ip->family == 4 ? WIRE_PROTO_ICMP : WIRE_PROTO_ICMP6,
+	    WIRE_ICMP_HDR_LEN, data_len, &h);
 	if (!hl)
 		return 0;
+	size_t l4_len = WIRE_ICMP_HDR_LEN + data_len;
 
 	uint8_t *m = buf + hl;
-	m[0] = type;
+	wire_icmp_type_set(m, type);
 	m[1] = code;
-	wire_put16(m + 2, 0);
 	wire_put32(m + 4, rest);
-	uint16_t csum = h.family == 4
-			    ? wire_csum_fold(wire_csum_add(0, m, l4_len))
-			    : build_l4_csum(&h, m, l4_len);
-	build_put_csum(m + 2, csum);
+	/* RFC 4443 2.3: ICMPv6 sums the pseudo-header; RFC 792 ICMP not. */
+	if (h.family == 4) {
+		wire_icmp4_fill_csum(m, l4_len);
+	} else {
+		wire_put16(m + WIRE_ICMP_CSUM_OFF, 0);
+		wire_set_csum(m, WIRE_ICMP_CSUM_OFF,
+			      build_l4_csum(&h, m, l4_len));
+	}
 	return hl + l4_len;
 }
 
@@ -311,17 +319,16 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 	memcpy(later, pkt, WIRE_IP4_HDR_LEN);
 	later[0] = (uint8_t)(0x40 | later_len / 4);
 
-	uint16_t ff = wire_get16(pkt + 6);
-	size_t base = (size_t)(ff & 0x1fff) * 8;
-	bool last_mf = ff & 0x2000;
+	size_t base = wire_ip4_frag_offset(pkt);
+	bool last_mf = wire_ip4_frag_field(pkt) & WIRE_IP4_MF;
 	size_t data = tot - ihl;
 	if (base + data > WIRE_MAX_PACKET)
 		return -1;
 	/* A whole datagram takes the caller's id (ours are built with id 0);
 	 * a fragment being split again must keep the id it shares with its
 	 * siblings. */
-	uint16_t ip_id = base || last_mf ? wire_get16(pkt + 4) : (uint16_t)id;
-	wire_put16(later + 4, ip_id);
+	uint16_t ip_id = base || last_mf ? wire_ip4_id(pkt) : (uint16_t)id;
+	wire_ip4_id_set(later, ip_id);
 
 	int count = 0;
 	for (size_t off = 0; off < data;) {
@@ -335,14 +342,13 @@ static int build_frag4(const uint8_t *pkt, size_t tot, size_t ihl, size_t mtu,
 		}
 		memcpy(frag, hdr, hl);
 		memcpy(frag + hl, pkt + ihl + off, n);
-		wire_put16(frag + 2, (uint16_t)(hl + n));
-		wire_put16(frag + 4, ip_id);
+		wire_ip4_total_len_set(frag, (uint16_t)(hl + n));
+		wire_ip4_id_set(frag, ip_id);
 		/* DF cleared, MF set on all but the last, offset in 8s. */
-		wire_put16(frag + 6,
-			   (uint16_t)((more ? 0x2000 : 0) | (base + off) / 8));
-		wire_put16(frag + 10, 0);
-		build_put_csum(frag + 10,
-			       wire_csum_fold(wire_csum_add(0, frag, hl)));
+		wire_ip4_frag_field_set(
+		    frag,
+		    (uint16_t)((more ? WIRE_IP4_MF : 0) | (base + off) / 8));
+		wire_ip4_fill_csum(frag);
 		if (emit(ctx, frag, hl + n))
 			return -1;
 		count++;
@@ -357,10 +363,10 @@ static int build_frag6(const uint8_t *pkt, size_t tot, size_t mtu, uint32_t id,
 {
 	uint8_t frag[WIRE_FRAG_SCRATCH];
 	const size_t hl = WIRE_IP6_HDR_LEN + WIRE_IP6_FRAG_HDR_LEN;
-	uint8_t nh = pkt[6];
+	uint8_t nh = wire_ip6_next_header(pkt);
 
-	/* 0: Hop-by-Hop, 43: Routing, 44: Fragment. */
-	if (nh == 0 || nh == 43 || nh == 44)
+	if (nh == WIRE_IP6_NH_HOPOPTS || nh == WIRE_IP6_NH_ROUTING ||
+	    nh == WIRE_IP6_NH_FRAGMENT)
 		return -1;
 	size_t data = tot - WIRE_IP6_HDR_LEN;
 	int count = 0;
@@ -372,8 +378,9 @@ static int build_frag6(const uint8_t *pkt, size_t tot, size_t mtu, uint32_t id,
 			more = false;
 		}
 		memcpy(frag, pkt, WIRE_IP6_HDR_LEN);
-		wire_put16(frag + 4, (uint16_t)(WIRE_IP6_FRAG_HDR_LEN + n));
-		frag[6] = 44;
+		wire_ip6_payload_len_set(frag,
+					 (uint16_t)(WIRE_IP6_FRAG_HDR_LEN + n));
+		wire_ip6_next_header_set(frag, WIRE_IP6_NH_FRAGMENT);
 		uint8_t *fh = frag + WIRE_IP6_HDR_LEN;
 		fh[0] = nh;
 		fh[1] = 0;
@@ -395,19 +402,19 @@ int wire_ip_fragment(const uint8_t *pkt, size_t pkt_len, size_t mtu,
 	if (pkt_len < 1)
 		return -1;
 	size_t tot, ihl = 0;
-	unsigned version = pkt[0] >> 4;
+	unsigned version = wire_ip_version(pkt);
 
 	if (version == 4) {
 		if (pkt_len < WIRE_IP4_HDR_LEN || mtu < 68)
 			return -1;
-		ihl = (size_t)(pkt[0] & 0xf) * 4;
-		tot = wire_get16(pkt + 2);
+		ihl = wire_ip4_hdr_len(pkt);
+		tot = wire_ip4_total_len(pkt);
 		if (ihl < WIRE_IP4_HDR_LEN || tot < ihl || tot > pkt_len)
 			return -1;
 	} else if (version == 6) {
 		if (pkt_len < WIRE_IP6_HDR_LEN || mtu < 1280)
 			return -1;
-		tot = WIRE_IP6_HDR_LEN + (size_t)wire_get16(pkt + 4);
+		tot = WIRE_IP6_HDR_LEN + (size_t)wire_ip6_payload_len(pkt);
 		if (tot > pkt_len)
 			return -1;
 	} else {

@@ -11,6 +11,12 @@
 
 #include <stdint.h>
 
+/* The byte at p (for field tables that name every width alike). */
+static inline uint8_t wire_get8(const uint8_t *p)
+{
+	return p[0];
+}
+
 /* The 16-bit big-endian value at p. */
 static inline uint16_t wire_get16(const uint8_t *p)
 {
@@ -22,6 +28,11 @@ static inline uint32_t wire_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void wire_put8(uint8_t *p, uint8_t v)
+{
+	p[0] = v;
 }
 
 /* Stores v at p in big-endian order. */

@@ -7,6 +7,7 @@
  */
 #include "wire/names.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "wire/bytes.h"
@@ -67,6 +68,25 @@ static uint32_t take_n(struct cur *c, int bytes)
 	return v;
 }
 
+/* Ends c n bytes on, or leaves it where it ends if fewer arrived (a
+ * record may be longer than what arrived: parse what is there). */
+static void cur_clip(struct cur *c, size_t n)
+{
+	if (cur_left(c) > n)
+		c->end = c->p + n;
+}
+
+/* Reads a length prefix of lbytes bytes and clips c to the vector it
+ * announces. False if the prefix is not there. */
+static bool open_vec(struct cur *c, int lbytes)
+{
+	uint32_t n = take_n(c, lbytes);
+	if (c->bad)
+		return false;
+	cur_clip(c, n);
+	return true;
+}
+
 /* Skips a vector with a length prefix of lbytes bytes. */
 static void skip_vec(struct cur *c, int lbytes)
 {
@@ -85,24 +105,19 @@ size_t wire_tls_sni(const uint8_t *p, size_t len, char *out)
 	uint32_t rlen = take_n(&c, 2);
 	if (c.bad || rlen < 4 || rlen > (1u << 14) + 256)
 		return 0;
-	if (cur_left(&c) > rlen)
-		c.end = c.p + rlen;
+	cur_clip(&c, rlen);
 	if (take_n(&c, 1) != 1)
 		return 0;
 	uint32_t hlen = take_n(&c, 3);
 	if (c.bad || hlen < 38)
 		return 0;
-	if (cur_left(&c) > hlen)
-		c.end = c.p + hlen;
-	take(&c, 2 + 32); /* legacy_version, random */
-	skip_vec(&c, 1);  /* legacy_session_id */
-	skip_vec(&c, 2);  /* cipher_suites */
-	skip_vec(&c, 1);  /* legacy_compression_methods */
-	uint32_t elen = take_n(&c, 2);
-	if (c.bad)
+	cur_clip(&c, hlen);
+	take(&c, 2 + 32);     /* legacy_version, random */
+	skip_vec(&c, 1);      /* legacy_session_id */
+	skip_vec(&c, 2);      /* cipher_suites */
+	skip_vec(&c, 1);      /* legacy_compression_methods */
+	if (!open_vec(&c, 2)) /* extensions */
 		return 0;
-	if (cur_left(&c) > elen)
-		c.end = c.p + elen;
 	while (!c.bad && cur_left(&c) >= 4) {
 		uint32_t type = take_n(&c, 2);
 		uint32_t xlen = take_n(&c, 2);
@@ -112,13 +127,10 @@ size_t wire_tls_sni(const uint8_t *p, size_t len, char *out)
 		}
 		/* ServerNameList: a 2-byte length, then entries of
 		 * name_type(1) and a 2-byte-length host_name. */
-		struct cur x = {
-		    c.p, c.p + (xlen < cur_left(&c) ? xlen : cur_left(&c)), 0};
-		uint32_t llen = take_n(&x, 2);
-		if (x.bad)
+		struct cur x = c;
+		cur_clip(&x, xlen);
+		if (!open_vec(&x, 2))
 			return 0;
-		if (cur_left(&x) > llen)
-			x.end = x.p + llen;
 		while (!x.bad && cur_left(&x) >= 3) {
 			uint32_t nt = take_n(&x, 1);
 			uint32_t nl = take_n(&x, 2);

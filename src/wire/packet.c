@@ -10,9 +10,9 @@
  * verified, options are skipped unread. Bytes past the total length (link
  * padding) are ignored.
  * IPv6 (RFC 8200): the payload length is checked, then the extension-header
- * chain is walked: Hop-by-Hop (only first, 4.3), Routing, Destination
- * Options, Fragment and AH (RFC 4302 2.2, whose length is in 32-bit words),
- * at most WIRE_IP6_MAX_EXT of them. Jumbograms (RFC 2675) are not supported:
+ * chain is walked (ip6ext.c, which wire_packet_peek shares): Hop-by-Hop
+ * (only first, 4.3), Routing, Destination Options, Fragment and AH (RFC 4302
+ * 2.2, whose length is in 32-bit words), at most WIRE_IP6_MAX_EXT of them. Jumbograms (RFC 2675) are not supported:
  * a zero payload length means an empty payload.
  * Fragments (RFC 791, RFC 8200 4.5): the offset, MF flag and id are
  * reported and the transport header is not parsed. Fragments whose length
@@ -35,19 +35,8 @@
 
 #include "wire/bytes.h"
 #include "wire/csum.h"
-
-/* Extension headers walked before giving up (RFC 8200 4.1 only bounds them
- * by the packet; a small limit keeps a hostile chain cheap). */
-#define WIRE_IP6_MAX_EXT 8
-
-enum {
-	IP6_NH_HOPOPTS = 0,
-	IP6_NH_ROUTING = 43,
-	IP6_NH_FRAGMENT = 44,
-	IP6_NH_AH = 51,
-	IP6_NH_NONE = 59,
-	IP6_NH_DSTOPTS = 60,
-};
+#include "wire/hdr.h"
+#include "wire/ip6ext.h"
 
 enum {
 	TCPOPT_EOL = 0,
@@ -188,13 +177,13 @@ static enum wire_drop packet_udp(struct wire_packet *pkt)
 {
 	if (pkt->l4_len < WIRE_UDP_HDR_LEN)
 		return WIRE_DROP_UDP_SHORT;
-	uint16_t ulen = wire_get16(pkt->l4 + 4);
+	uint16_t ulen = wire_udp_len(pkt->l4);
 	if (ulen < WIRE_UDP_HDR_LEN || ulen > pkt->l4_len)
 		return WIRE_DROP_UDP_LEN;
 	/* Bytes past the UDP length are not part of the datagram. */
 	pkt->l4_len = ulen;
 
-	uint16_t csum = wire_get16(pkt->l4 + 6);
+	uint16_t csum = wire_get16(pkt->l4 + WIRE_UDP_CSUM_OFF);
 	if (csum == 0 && !pkt->l4_csum_ok) {
 		/* RFC 768: zero means "not computed"; RFC 8200 8.1 forbids
 		 * it over IPv6. */
@@ -203,8 +192,8 @@ static enum wire_drop packet_udp(struct wire_packet *pkt)
 	} else if (!packet_csum_ok(pkt, ulen, true)) {
 		return WIRE_DROP_UDP_CSUM;
 	}
-	pkt->sport = wire_get16(pkt->l4);
-	pkt->dport = wire_get16(pkt->l4 + 2);
+	pkt->sport = wire_l4_sport(pkt->l4);
+	pkt->dport = wire_l4_dport(pkt->l4);
 	pkt->payload = pkt->l4 + WIRE_UDP_HDR_LEN;
 	pkt->payload_len = (uint16_t)(ulen - WIRE_UDP_HDR_LEN);
 	return WIRE_OK;
@@ -217,7 +206,7 @@ static enum wire_drop packet_tcp(struct wire_packet *pkt)
 
 	if (pkt->l4_len < WIRE_TCP_HDR_LEN)
 		return WIRE_DROP_TCP_SHORT;
-	unsigned doff = (unsigned)(t[12] >> 4) * 4;
+	size_t doff = wire_tcp_data_off(t);
 	if (doff < WIRE_TCP_HDR_LEN || doff > pkt->l4_len)
 		return WIRE_DROP_TCP_DOFF;
 
@@ -228,11 +217,11 @@ static enum wire_drop packet_tcp(struct wire_packet *pkt)
 	if (!packet_csum_ok(pkt, pkt->l4_len, true))
 		return WIRE_DROP_TCP_CSUM;
 
-	pkt->sport = wire_get16(t);
-	pkt->dport = wire_get16(t + 2);
-	tcp->seq = wire_get32(t + 4);
+	pkt->sport = wire_l4_sport(t);
+	pkt->dport = wire_l4_dport(t);
+	tcp->seq = wire_tcp_seq(t);
 	tcp->ack = wire_get32(t + 8);
-	tcp->flags = t[13];
+	tcp->flags = wire_tcp_flags(t);
 	tcp->window = wire_get16(t + 14);
 	tcp->hdr_len = (uint8_t)doff;
 	pkt->payload = t + doff;
@@ -252,13 +241,13 @@ static enum wire_drop packet_icmp(struct wire_packet *pkt)
 		return WIRE_DROP_ICMP_CSUM;
 
 	struct wire_icmp *ic = &pkt->u.icmp;
-	ic->type = m[0];
+	ic->type = wire_icmp_type(m);
 	ic->code = m[1];
 	bool echo = pkt->family == 4 ? (ic->type == 0 || ic->type == 8)
 				     : (ic->type == 128 || ic->type == 129);
 	if (echo) {
-		ic->id = wire_get16(m + 4);
-		ic->seq = wire_get16(m + 6);
+		ic->id = wire_icmp_echo_id(m);
+		ic->seq = wire_icmp_echo_seq(m);
 		pkt->sport = ic->id;
 	}
 	pkt->payload = m + WIRE_ICMP_HDR_LEN;
@@ -317,10 +306,10 @@ static enum wire_drop packet_ip4(const uint8_t *buf, size_t len,
 {
 	if (len < WIRE_IP4_HDR_LEN)
 		return WIRE_DROP_IP4_SHORT;
-	unsigned ihl = (unsigned)(buf[0] & 0xf) * 4;
+	size_t ihl = wire_ip4_hdr_len(buf);
 	if (ihl < WIRE_IP4_HDR_LEN || ihl > len)
 		return WIRE_DROP_IP4_IHL;
-	unsigned tot = wire_get16(buf + 2);
+	size_t tot = wire_ip4_total_len(buf);
 	if (tot < ihl || tot > len)
 		return WIRE_DROP_IP4_TOTLEN;
 	if (wire_csum_fold(wire_csum_add(0, buf, ihl)) != 0)
@@ -330,20 +319,20 @@ static enum wire_drop packet_ip4(const uint8_t *buf, size_t len,
 	pkt->l3_hdr_len = (uint16_t)ihl;
 	pkt->family = 4;
 	pkt->tos = buf[1];
-	pkt->ttl = buf[8];
-	pkt->proto = buf[9];
-	wire_addr_from4(&pkt->src, buf + 12);
-	wire_addr_from4(&pkt->dst, buf + 16);
+	pkt->ttl = wire_ip4_ttl(buf);
+	pkt->proto = wire_ip4_proto(buf);
+	wire_addr_from4(&pkt->src, wire_ip4_src(buf));
+	wire_addr_from4(&pkt->dst, wire_ip4_dst(buf));
 
-	uint16_t frag = wire_get16(buf + 6);
-	pkt->dont_fragment = frag & 0x4000;
-	pkt->more_fragments = frag & 0x2000;
-	pkt->frag_offset = (uint16_t)((frag & 0x1fff) * 8);
-	pkt->frag_id = wire_get16(buf + 4);
+	uint16_t frag = wire_ip4_frag_field(buf);
+	pkt->dont_fragment = frag & WIRE_IP4_DF;
+	pkt->more_fragments = frag & WIRE_IP4_MF;
+	pkt->frag_offset = (uint16_t)wire_ip4_frag_offset(buf);
+	pkt->frag_id = wire_ip4_id(buf);
 	if (pkt->more_fragments || pkt->frag_offset) {
 		pkt->is_fragment = true;
 		packet_frag_data(pkt);
-		return packet_frag_check(pkt, ihl);
+		return packet_frag_check(pkt, (uint32_t)ihl);
 	}
 	return packet_l4(pkt);
 }
@@ -354,7 +343,7 @@ static enum wire_drop packet_ip6(const uint8_t *buf, size_t len,
 {
 	if (len < WIRE_IP6_HDR_LEN)
 		return WIRE_DROP_IP6_SHORT;
-	size_t end = WIRE_IP6_HDR_LEN + (size_t)wire_get16(buf + 4);
+	size_t end = WIRE_IP6_HDR_LEN + (size_t)wire_ip6_payload_len(buf);
 	if (end > len)
 		return WIRE_DROP_IP6_PAYLEN;
 
@@ -365,72 +354,32 @@ static enum wire_drop packet_ip6(const uint8_t *buf, size_t len,
 	pkt->l3_len = (uint16_t)end;
 	pkt->family = 6;
 	pkt->tos = (uint8_t)((buf[0] & 0xf) << 4 | buf[1] >> 4);
-	pkt->ttl = buf[7];
-	wire_addr_from6(&pkt->src, buf + 8);
-	wire_addr_from6(&pkt->dst, buf + 24);
+	pkt->ttl = wire_ip6_hop_limit(buf);
+	wire_addr_from6(&pkt->src, wire_ip6_src(buf));
+	wire_addr_from6(&pkt->dst, wire_ip6_dst(buf));
 
-	uint8_t nh = buf[6];
-	size_t off = WIRE_IP6_HDR_LEN;
-	size_t nh_off = 6; /* where the current nh value was read */
-	for (int n = 0;; n++) {
-		size_t hlen;
-
-		switch (nh) {
-		case IP6_NH_HOPOPTS:
-		case IP6_NH_ROUTING:
-		case IP6_NH_DSTOPTS:
-		case IP6_NH_AH:
-			/* RFC 8200 4.3: Hop-by-Hop only right after the
-			 * fixed header. */
-			if (nh == IP6_NH_HOPOPTS && off != WIRE_IP6_HDR_LEN)
-				return WIRE_DROP_IP6_EXTHDR;
-			if (n >= WIRE_IP6_MAX_EXT || end - off < 2)
-				return WIRE_DROP_IP6_EXTHDR;
-			/* AH counts 32-bit words minus 2 (RFC 4302 2.2), the
-			 * others 8-byte units minus 1 (RFC 8200 4.3-4.6). */
-			hlen = nh == IP6_NH_AH ? ((size_t)buf[off + 1] + 2) * 4
-					       : ((size_t)buf[off + 1] + 1) * 8;
-			if (hlen > end - off)
-				return WIRE_DROP_IP6_EXTHDR;
-			nh_off = off;
-			nh = buf[off];
-			off += hlen;
-			continue;
-		case IP6_NH_FRAGMENT: {
-			if (n >= WIRE_IP6_MAX_EXT ||
-			    end - off < WIRE_IP6_FRAG_HDR_LEN)
-				return WIRE_DROP_IP6_EXTHDR;
-			uint16_t fo = wire_get16(buf + off + 2);
-			uint16_t foff = fo & 0xfff8;
-			bool more = fo & 1;
-			if (foff == 0 && !more) {
-				/* RFC 6946: an atomic fragment stands alone. */
-				nh_off = off;
-				nh = buf[off];
-				off += WIRE_IP6_FRAG_HDR_LEN;
-				continue;
-			}
-			pkt->is_fragment = true;
-			pkt->more_fragments = more;
-			pkt->frag_offset = foff;
-			pkt->frag_id = wire_get32(buf + off + 4);
-			pkt->frag_hdr_off = (uint16_t)off;
-			pkt->frag_nh_off = (uint16_t)nh_off;
-			pkt->proto = buf[off];
-			pkt->l3_hdr_len =
-			    (uint16_t)(off + WIRE_IP6_FRAG_HDR_LEN);
-			packet_frag_data(pkt);
-			return packet_frag_check(pkt, (uint32_t)off);
-		}
-		case IP6_NH_NONE:
-			return WIRE_DROP_PROTO;
-		default:
-			break;
-		}
-		break;
+	struct wire_ip6_walk w;
+	wire_ip6_walk_start(&w, buf);
+	enum wire_drop r = wire_ip6_walk(buf, end, &w);
+	if (r != WIRE_OK)
+		return r;
+	if (w.nh == WIRE_IP6_NH_FRAGMENT) {
+		const uint8_t *fh = buf + w.off;
+		pkt->is_fragment = true;
+		pkt->more_fragments = wire_ip6_frag_more(fh);
+		pkt->frag_offset = (uint16_t)wire_ip6_frag_offset(fh);
+		pkt->frag_id = wire_ip6_frag_id(fh);
+		pkt->frag_hdr_off = (uint16_t)w.off;
+		pkt->frag_nh_off = (uint16_t)w.nh_off;
+		pkt->proto = wire_ip6_frag_next_header(fh);
+		pkt->l3_hdr_len = (uint16_t)(w.off + WIRE_IP6_FRAG_HDR_LEN);
+		packet_frag_data(pkt);
+		return packet_frag_check(pkt, (uint32_t)w.off);
 	}
-	pkt->proto = nh;
-	pkt->l3_hdr_len = (uint16_t)off;
+	/* No Next Header (59) and every other protocol packet_l4 does not
+	 * handle are refused there as WIRE_DROP_PROTO. */
+	pkt->proto = w.nh;
+	pkt->l3_hdr_len = (uint16_t)w.off;
 	return packet_l4(pkt);
 }
 
@@ -442,7 +391,7 @@ static enum wire_drop packet_parse(const uint8_t *buf, size_t len, bool csum_ok,
 	pkt->l4_csum_ok = csum_ok;
 	if (len == 0)
 		return WIRE_DROP_EMPTY;
-	switch (buf[0] >> 4) {
+	switch (wire_ip_version(buf)) {
 	case 4:
 		return packet_ip4(buf, len, pkt);
 	case 6:
