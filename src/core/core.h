@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* core.h - the engine's state, shared by the core's modules only.
  *
- * Protocol modules (udp.c, icmp.c, tcp*.c) reach the rest of the engine
- * through this header: counters, the log, the memory budget, the transmit
- * ring and the host ops. Nothing outside src/core includes it.
+ * Protocol modules (dgram.c, udp.c, icmp.c, tcp*.c) reach the rest of the
+ * engine through this header: counters, the log, the memory budget, the
+ * transmit ring and the host ops. Nothing outside src/core includes it.
  */
 #ifndef TP_CORE_CORE_H
 #define TP_CORE_CORE_H
@@ -91,11 +91,12 @@ struct core_engine {
 /* Counters are written by the engine's thread only and may be read from
  * another (tp_get_counters): relaxed atomic loads and stores keep that
  * race-free without a locked instruction on the hot path. */
-#define CTR_ADD(e, name, n)                                                    \
-	__atomic_store_n(                                                      \
-	    &(e)->ctr[TP_CTR_##name],                                          \
-	    __atomic_load_n(&(e)->ctr[TP_CTR_##name], __ATOMIC_RELAXED) + (n), \
-	    __ATOMIC_RELAXED)
+#define CTR_ADD_AT(e, i, n)                                                    \
+	__atomic_store_n(&(e)->ctr[i],                                         \
+			 __atomic_load_n(&(e)->ctr[i], __ATOMIC_RELAXED) +     \
+			     (n),                                              \
+			 __ATOMIC_RELAXED)
+#define CTR_ADD(e, name, n) CTR_ADD_AT(e, TP_CTR_##name, n)
 #define DROP_INC(e, why)                                                       \
 	__atomic_store_n(&(e)->drops[why],                                     \
 			 __atomic_load_n(&(e)->drops[why], __ATOMIC_RELAXED) + \
@@ -163,41 +164,6 @@ int core_emit_packet(struct core_engine *e, uint8_t family, const uint8_t *pkt,
 
 /* Room for the largest IP packet: a 65535-byte datagram behind headers. */
 #define CORE_SCRATCH_SIZE (65536 + 128)
-
-/* Receives one datagram from sock with its payload placed hdr_room bytes
- * into the first free tx slot, or, when it is larger than a slot holds,
- * into e->scratch at the same offset (never truncated). *pkt is where the
- * packet starts (slot or scratch); the caller writes the headers there and
- * calls core_dgram_emit. Returns the payload length or -errno (-EAGAIN:
- * nothing to read). Needs tx_free(e->tx) > 0. */
-long core_dgram_recv(struct core_engine *e, int sock, size_t hdr_room,
-		     uint8_t **pkt);
-
-/* Queues the packet of len bytes that core_dgram_recv placed at pkt:
- * committed in place, or fragmented from the scratch buffer. */
-void core_dgram_emit(struct core_engine *e, uint8_t *pkt, size_t len,
-		     uint8_t family);
-
-/* Tells the app that its datagram on flow f (UDP or ICMP echo) could not
- * be delivered, with the ICMP error a real network would send for err,
- * quoting the app's tuple. Nothing if err has no network meaning. */
-void core_dgram_report(struct core_engine *e, union flow *f,
-		       const struct core_sock_error *err);
-
-/* f's timer fired: closes f (flows_expired) if it has been idle for
- * timeout_us, else re-arms the timer for the rest (activity only updates
- * last_active, so idle timers are re-armed lazily). */
-void core_dgram_idle_timer(struct core_engine *e, union flow *f,
-			   uint64_t timeout_us);
-
-/* Reports every error queued on f's host socket (a bounded number). */
-void core_dgram_drain_errors(struct core_engine *e, union flow *f);
-
-/* Writes into buf a copy of the IP header and the first l4_len bytes of
- * transport header (l4) that the app would have sent on flow k, for the
- * quote of an ICMP error about it. Returns its length or 0. */
-size_t core_synth_quote(const struct flow_key *k, const uint8_t *l4,
-			size_t l4_len, uint8_t *buf, size_t cap);
 
 /* The ICMP/ICMPv6 error (type, code) the app should see for a host socket
  * error, as a real network would have sent it. False if none applies

@@ -3,9 +3,10 @@
  *
  * core_input() checks a packet once (wire_packet_parse), puts fragments
  * back together (reasm), finds the packet's flow by its 5-tuple and hands
- * it to the protocol module (udp.c, icmp.c, tcp*.c), which may create the
- * flow. core_sock_event() and core_timers() reach a flow by its handle and
- * its timer. After each entry point the deferred sweep frees the flows
+ * it to the protocol module (dgram.c for UDP and ICMP echo, tcp*.c)
+ * through its type's struct flow_ops, which may create the flow.
+ * core_sock_event() and core_timers() reach a flow by its handle and its
+ * timer. After each entry point the deferred sweep frees the flows
  * that were closed during it (see flow.h).
  *
  * Every packet refused here is counted: by wire reason in drops[], and as
@@ -25,10 +26,9 @@
 
 #include "core/core.h"
 #include "core/flowinfo.h"
+#include "core/dgram.h"
 #include "core/names.h"
-#include "core/icmp.h"
 #include "core/tcp.h"
-#include "core/udp.h"
 #include "wire/build.h"
 
 #define US_PER_MS 1000ull
@@ -115,14 +115,29 @@ static int policy_load(struct core_engine *e, const struct core_config *cfg)
 	return 0;
 }
 
-/* The flow table reaches each protocol through these (flow.h): eviction
- * under pressure and the release before a closed flow is freed. */
-static const struct flow_ops udp_ops = {.release = udp_release};
-static const struct flow_ops icmp_ops = {.release = icmp_release};
-static const struct flow_ops tcp_ops = {.evict = tcp_evict,
-					.release = tcp_release};
+/* What each flow type does (flow.h): the engine dispatches to the
+ * protocols through these, and the flow table evicts and releases
+ * through them. UDP and ICMP echo are both datagram flows (dgram.c). */
+static const struct flow_ops tcp_ops = {
+    .input_new = tcp_input_new,
+    .input = tcp_input,
+    .sock_event = tcp_sock_event,
+    .timer = tcp_timer,
+    .tx_resume = tcp_tx_resume,
+    .evict = tcp_evict,
+    .release = tcp_release,
+};
 static const struct flow_ops *const flow_ops[] = {
-    [FLOW_UDP] = &udp_ops, [FLOW_ICMP] = &icmp_ops, [FLOW_TCP] = &tcp_ops};
+    [FLOW_UDP] = &dgram_flow_ops,
+    [FLOW_ICMP] = &dgram_flow_ops,
+    [FLOW_TCP] = &tcp_ops,
+};
+
+/* The ops of a live flow's type. */
+static const struct flow_ops *ops_of(const union flow *f)
+{
+	return flow_ops[f->c.type];
+}
 
 struct core_engine *core_create(const struct core_config *cfg,
 				const struct core_host_ops *ops, void *ops_ctx)
@@ -228,17 +243,7 @@ void core_tx_resume(struct core_engine *e, uint64_t now_us)
 		}
 		struct flowinfo_mark mark;
 		flowinfo_before(e, f, &mark);
-		switch (f->c.type) {
-		case FLOW_TCP:
-			tcp_tx_resume(e, f);
-			break;
-		case FLOW_UDP:
-			udp_tx_resume(e, f);
-			break;
-		case FLOW_ICMP:
-			icmp_tx_resume(e, f);
-			break;
-		}
+		ops_of(f)->tx_resume(e, f);
 		flowinfo_after(e, f, &mark, FLOWINFO_RESUME);
 	}
 	finish(e);
@@ -318,6 +323,19 @@ static bool key_from_packet(const struct wire_packet *p, struct flow_key *k)
 	}
 	}
 	return false;
+}
+
+/* The type of flow a packet key_from_packet accepted belongs to. */
+static enum flow_type flow_type_of(uint8_t proto)
+{
+	switch (proto) {
+	case WIRE_PROTO_UDP:
+		return FLOW_UDP;
+	case WIRE_PROTO_TCP:
+		return FLOW_TCP;
+	default:
+		return FLOW_ICMP;
+	}
 }
 
 /* True for a packet that would create a flow: anything but TCP, and for
@@ -415,17 +433,10 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 	flowinfo_before(e, f, &mark);
 	if (f)
 		flowinfo_app_packet(e, f, p);
-	switch (p->proto) {
-	case WIRE_PROTO_UDP:
-		f ? udp_input(e, f, p) : udp_input_new(e, &key, p);
-		break;
-	case WIRE_PROTO_TCP:
-		f ? tcp_input(e, f, p) : tcp_input_new(e, &key, p);
-		break;
-	default:
-		f ? icmp_input(e, f, p) : icmp_input_new(e, &key, p);
-		break;
-	}
+	if (f)
+		ops_of(f)->input(e, f, p);
+	else
+		flow_ops[flow_type_of(p->proto)]->input_new(e, &key, p);
 	if (!f) {
 		f = flow_lookup(e->flows, &key); /* the flow it created */
 		if (f)
@@ -499,17 +510,7 @@ void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 		return;
 	struct flowinfo_mark mark;
 	flowinfo_before(e, f, &mark);
-	switch (f->c.type) {
-	case FLOW_UDP:
-		udp_sock_event(e, f, events);
-		break;
-	case FLOW_ICMP:
-		icmp_sock_event(e, f, events);
-		break;
-	case FLOW_TCP:
-		tcp_sock_event(e, f, events);
-		break;
-	}
+	ops_of(f)->sock_event(e, f, events);
 	flowinfo_after(e, f, &mark, FLOWINFO_HOST);
 	finish(e);
 }
@@ -525,17 +526,7 @@ void core_timers(struct core_engine *e, uint64_t now_us)
 			continue;
 		struct flowinfo_mark mark;
 		flowinfo_before(e, f, &mark);
-		switch (f->c.type) {
-		case FLOW_UDP:
-			udp_timer(e, f);
-			break;
-		case FLOW_ICMP:
-			icmp_timer(e, f);
-			break;
-		case FLOW_TCP:
-			tcp_timer(e, f);
-			break;
-		}
+		ops_of(f)->timer(e, f);
 		flowinfo_after(e, f, &mark, FLOWINFO_TIMER);
 	}
 	if (reasm_next_deadline(e->reasm) <= now_us) {

@@ -158,7 +158,7 @@ bool flow_is_datagram(const union flow *f)
 
 static uint32_t *dgram_pos(union flow *f)
 {
-	return f->c.type == FLOW_UDP ? &f->udp.dgram_pos : &f->icmp.dgram_pos;
+	return &f->dgram.dgram_pos;
 }
 
 /* Ends victim, chosen by one of the two below. */
@@ -174,13 +174,20 @@ static void evict(struct core_engine *e, union flow *victim)
 	flow_sweep(e);
 }
 
-bool flow_evict_datagram(struct core_engine *e, const union flow *keep)
+/* Samples EVICT_SAMPLES of n slots at random (slot list[r], or slot r
+ * when list is NULL) and ends the least recently active live one other
+ * than keep that pred (NULL: any) accepts. Returns true if one was. */
+static bool evict_sampled(struct core_engine *e, const uint32_t *list,
+			  uint32_t n, bool (*pred)(const union flow *f),
+			  const union flow *keep)
 {
 	struct flow_table *t = e->flows;
 	union flow *victim = NULL;
-	for (int i = 0; i < EVICT_SAMPLES && t->ndgram; i++) {
-		union flow *f = &t->slots[t->dgram[rng_next(e) % t->ndgram]];
-		if (f->c.closing || f == keep)
+	for (int i = 0; i < EVICT_SAMPLES && n; i++) {
+		uint32_t r = rng_next(e) % n;
+		union flow *f = &t->slots[list ? list[r] : r];
+		if (f->c.type == FLOW_FREE || f->c.closing || f == keep ||
+		    (pred && !pred(f)))
 			continue;
 		if (!victim || f->c.last_active < victim->c.last_active)
 			victim = f;
@@ -191,23 +198,15 @@ bool flow_evict_datagram(struct core_engine *e, const union flow *keep)
 	return true;
 }
 
-bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
+bool flow_evict_datagram(struct core_engine *e, const union flow *keep)
 {
 	struct flow_table *t = e->flows;
-	if (t->high_water == 0)
-		return false;
-	union flow *victim = NULL;
-	for (int i = 0; i < EVICT_SAMPLES; i++) {
-		union flow *f = &t->slots[rng_next(e) % t->high_water];
-		if (f->c.type == FLOW_FREE || f->c.closing || !pred(f))
-			continue;
-		if (!victim || f->c.last_active < victim->c.last_active)
-			victim = f;
-	}
-	if (!victim)
-		return false;
-	evict(e, victim);
-	return true;
+	return evict_sampled(e, t->dgram, t->ndgram, NULL, keep);
+}
+
+bool flow_evict_oldest(struct core_engine *e, bool (*pred)(const union flow *f))
+{
+	return evict_sampled(e, NULL, e->flows->high_water, pred, NULL);
 }
 
 union flow *flow_alloc(struct core_engine *e, enum flow_type type,

@@ -35,33 +35,49 @@
 
 struct core_engine;
 
-struct udp_flow {
-	struct flow_common c;
-	uint32_t dgram_pos; /* index in the table's datagram list */
-};
-
-struct icmp_flow {
+/* A UDP or ICMP echo flow (dgram.h): the host socket does the rest. */
+struct dgram_flow {
 	struct flow_common c;
 	uint32_t dgram_pos; /* index in the table's datagram list */
 };
 
 union flow {
 	struct flow_common c;
-	struct udp_flow udp;
-	struct icmp_flow icmp;
+	struct dgram_flow dgram;
 	struct tcp_conn tcp;
 };
 
 struct flow_table;
+struct wire_packet;
 
-/* What the table asks of the protocol that owns a flow, one per flow type,
- * given by the engine at creation (flow_table_create): the table calls
- * down into the protocols through these, never up into the engine.
- *   evict    ends f at once to make room, the protocol's way (TCP resets
- *            both sides; NULL: flow_close, UDP/ICMP just forget the flow)
- *   release  lets the protocol release what f holds before the sweep
- *            frees f (NULL: nothing to release) */
+/* What a flow type does, one table per type (TCP in tcp*.c, UDP and ICMP
+ * echo in dgram.c), given by the engine at creation (flow_table_create).
+ * The engine dispatches its inputs through them; the table calls down
+ * into the protocols through evict and release, never up into the engine.
+ *   input_new   a packet from the app for which no flow exists yet:
+ *               create one (asking the driver for a host socket) or
+ *               refuse it as the protocol says
+ *   input       a packet from the app for its existing flow f
+ *   sock_event  CORE_EV_* events on f's host socket
+ *   timer       f's timer fired (idle timeout and protocol timers)
+ *   tx_resume   transmit ring space is free again for f, which waited
+ *   evict       ends f at once to make room, the protocol's way (TCP resets
+ *               both sides; NULL: flow_close, UDP/ICMP just forget the flow)
+ *   release     lets the protocol release what f holds (buffers, counters
+ *               of open flows) before the sweep frees f and closes its
+ *               host socket (NULL: nothing to release)
+ * The engine calls all but evict and release with e->now set to the
+ * current time. A protocol owns its flows' state and timers; it closes a
+ * flow with flow_close() and never frees one itself. */
 struct flow_ops {
+	void (*input_new)(struct core_engine *e, const struct flow_key *key,
+			  const struct wire_packet *pkt);
+	void (*input)(struct core_engine *e, union flow *f,
+		      const struct wire_packet *pkt);
+	void (*sock_event)(struct core_engine *e, union flow *f,
+			   uint32_t events);
+	void (*timer)(struct core_engine *e, union flow *f);
+	void (*tx_resume)(struct core_engine *e, union flow *f);
 	void (*evict)(struct core_engine *e, union flow *f);
 	void (*release)(struct core_engine *e, union flow *f);
 };

@@ -33,24 +33,17 @@ uint32_t core_udp_inbound(struct core_engine *e, uint8_t family,
 			flow_sweep(e);
 			return FLOW_NONE;
 		}
-		uint32_t h = flow_handle(e->flows, f);
-		int sock =
-		    e->ops->udp_open(e->ops_ctx, h, family, remote, rport);
+		int sock = udp_dgram.open(e, flow_handle(e->flows, f), &key);
 		if (sock < 0) {
 			CTR_INC(e, flows_refused_socket);
 			flow_close(e, f, false);
 			flow_sweep(e);
 			return FLOW_NONE;
 		}
-		f->c.sock = sock;
-		f->c.last_active = e->now;
-		CTR_INC(e, udp_flows_open);
-		flow_timer_set(e, f,
-			       e->now + (rport == 53 ? e->cfg.udp_dns_timeout_us
-						     : e->cfg.udp_timeout_us));
+		dgram_start(e, f, sock);
 	}
 	uint32_t h = flow_handle(e->flows, f);
-	udp_sock_event(e, f, CORE_EV_READ);
+	dgram_read(e, f);
 	flow_sweep(e);
 	return h;
 }
