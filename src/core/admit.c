@@ -18,7 +18,7 @@
  *   So when socket() still fails with EMFILE or ENFILE, the engine ends the
  *   least recently active datagram flow and tries once more, for TCP as for
  *   UDP and ICMP. Only when no datagram flow is left to end is the new flow
- *   refused (flows_refused_socket, see udp.c and tcp.c).
+ *   refused (flows_refused_socket, see dgram.c and tcp.c).
  * - The limit is read once, by the driver, when the engine is created: a
  *   later setrlimit() is not seen (docs/embedding.md).
  * Guarded by unit.test_admit (the budget, the eviction on EMFILE) and
