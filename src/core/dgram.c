@@ -63,25 +63,10 @@ static void count(struct core_engine *e, enum tp_counter c)
 
 /* --- socket errors as ICMP errors to the app --- */
 
-static size_t synth_quote(const struct flow_key *k, const uint8_t *l4,
-			  size_t l4_len, uint8_t *buf, size_t cap)
-{
-	struct wire_ip_hdr ip = {
-	    .family = k->family,
-	    .proto = k->proto,
-	    .src = k->src,
-	    .dst = k->dst,
-	};
-	size_t h = wire_ip_write(buf, cap, &ip, l4_len);
-	if (h == 0 || h + l4_len > cap)
-		return 0;
-	memcpy(buf + h, l4, l4_len);
-	return h + l4_len;
-}
-
 /* Tells the app that its datagram on f could not be delivered, with the
- * ICMP error a real network would send for err, quoting the app's tuple
- * (RFC 792, RFC 4443 3.1). Nothing if err has no network meaning. */
+ * ICMP error a real network would send for err, quoting the IP header and
+ * the first 8 bytes of what the app sent (RFC 792, RFC 4443 3.1), made
+ * up from the flow's tuple. Nothing if err has no network meaning. */
 static void report(struct core_engine *e, const union flow *f,
 		   const struct core_sock_error *err)
 {
@@ -89,13 +74,19 @@ static void report(struct core_engine *e, const union flow *f,
 	const struct flow_key *k = &f->c.key;
 	if (!core_icmp_for_error(k->family, err, &type, &code))
 		return;
-	uint8_t hdr[DGRAM_QUOTE_L4] = {0};
-	proto_of(f->c.type)->quote(k, hdr);
-	uint8_t quote[WIRE_IP6_HDR_LEN + sizeof(hdr)];
-	size_t qlen = synth_quote(k, hdr, sizeof(hdr), quote, sizeof(quote));
-	if (qlen)
-		core_send_icmp_error(e, k->family, &k->dst, &k->src, type, code,
-				     0, quote, qlen);
+	struct wire_ip_hdr ip = {
+	    .family = k->family,
+	    .proto = k->proto,
+	    .src = k->src,
+	    .dst = k->dst,
+	};
+	uint8_t quote[WIRE_IP6_HDR_LEN + DGRAM_QUOTE_L4] = {0};
+	size_t h = wire_ip_write(quote, sizeof(quote), &ip, DGRAM_QUOTE_L4);
+	if (h == 0)
+		return;
+	proto_of(f->c.type)->quote(k, quote + h);
+	core_send_icmp_error(e, k->family, &k->dst, &k->src, type, code, 0,
+			     quote, h + DGRAM_QUOTE_L4);
 }
 
 /* Reports the errors queued on f's host socket (a bounded number). */
@@ -107,6 +98,31 @@ static void drain_errors(struct core_engine *e, union flow *f)
 			return;
 		report(e, f, &err);
 	}
+}
+
+/* --- app -> host --- */
+
+static void dgram_input(struct core_engine *e, union flow *f,
+			const struct wire_packet *pkt)
+{
+	const struct dgram_proto *p = proto_of(f->c.type);
+	f->c.last_active = e->now;
+	/* The checked view holds at least the transport header. */
+	struct core_iov iov = {(void *)(uintptr_t)(pkt->l4 + p->l4_hdr),
+			       (size_t)pkt->l4_len - p->l4_hdr};
+	long n = e->ops->send(e->ops_ctx, f->c.sock, &iov, 1);
+	if (n >= 0) {
+		count(e, p->ctr_tx);
+		return;
+	}
+	count(e, p->ctr_errors);
+	struct core_sock_error err = {.err = (int)-n};
+	/* A pending socket error (e.g. the port unreachable an earlier
+	 * datagram got) is reported through the error queue as well. */
+	if ((p->flags & DGRAM_SEND_ERRQUEUE) &&
+	    e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
+		err = (struct core_sock_error){.err = (int)-n};
+	report(e, f, &err);
 }
 
 /* --- a new flow and its host socket --- */
@@ -158,18 +174,16 @@ static void open_failed(struct core_engine *e, const struct dgram_proto *p,
 	flow_close(e, f, false);
 }
 
-static void dgram_input(struct core_engine *e, union flow *f,
-			const struct wire_packet *pkt);
-
 static void dgram_input_new(struct core_engine *e, const struct flow_key *key,
 			    const struct wire_packet *pkt)
 {
-	uint8_t type = key->proto == WIRE_PROTO_UDP ? FLOW_UDP : FLOW_ICMP;
+	enum flow_type type =
+	    key->proto == WIRE_PROTO_UDP ? FLOW_UDP : FLOW_ICMP;
 	const struct dgram_proto *p = proto_of(type);
 	union flow *f = flow_alloc(e, type, key);
 	if (!f) {
-		core_refuse_packet(e,
-				   pkt); /* counted and logged by flow_alloc */
+		/* Counted and logged by flow_alloc. */
+		core_refuse_packet(e, pkt);
 		return;
 	}
 	uint32_t h = flow_handle(e->flows, f);
@@ -185,31 +199,6 @@ static void dgram_input_new(struct core_engine *e, const struct flow_key *key,
 	}
 	dgram_start(e, f, sock);
 	dgram_input(e, f, pkt);
-}
-
-/* --- app -> host --- */
-
-static void dgram_input(struct core_engine *e, union flow *f,
-			const struct wire_packet *pkt)
-{
-	const struct dgram_proto *p = proto_of(f->c.type);
-	f->c.last_active = e->now;
-	/* The checked view holds at least the transport header. */
-	struct core_iov iov = {(void *)(uintptr_t)(pkt->l4 + p->l4_hdr),
-			       (size_t)pkt->l4_len - p->l4_hdr};
-	long n = e->ops->send(e->ops_ctx, f->c.sock, &iov, 1);
-	if (n >= 0) {
-		count(e, p->ctr_tx);
-		return;
-	}
-	count(e, p->ctr_errors);
-	struct core_sock_error err = {.err = (int)-n};
-	/* A pending socket error (e.g. the port unreachable an earlier
-	 * datagram got) is reported through the error queue as well. */
-	if (p->send_errqueue &&
-	    e->ops->sock_error(e->ops_ctx, f->c.sock, &err) <= 0)
-		err = (struct core_sock_error){.err = (int)-n};
-	report(e, f, &err);
 }
 
 /* --- host -> app --- */
@@ -320,7 +309,7 @@ void dgram_read(struct core_engine *e, union flow *f)
 		   .dst = k->src},
 	};
 	r.room = wire_ip_hdr_len(k->family) + r.p->l4_hdr;
-	bool batched = r.p->recv_batch && e->ops->recv_batch;
+	bool batched = (r.p->flags & DGRAM_RECV_BATCH) && e->ops->recv_batch;
 	for (uint32_t i = 0; i < r.p->read_batch;) {
 		uint32_t free = tx_free(e->tx);
 		if (free == 0) {

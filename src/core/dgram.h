@@ -46,13 +46,9 @@ struct dgram_proto {
 	 * itself: the app's datagram is sent without them, and a reply is
 	 * read this far behind its IP header. */
 	uint8_t l4_hdr;
-	/* Replies read per readable event before other flows get a turn,
-	 * and whether ops->recv_batch may read several at once. */
+	/* Replies read per readable event before other flows get a turn. */
 	uint8_t read_batch;
-	bool recv_batch;
-	/* A refused send asks the socket's error queue what happened
-	 * first (an error queued by an earlier datagram explains it). */
-	bool send_errqueue;
+	uint8_t flags;		    /* DGRAM_* below */
 	enum tp_counter ctr_open;   /* flows with a host socket */
 	enum tp_counter ctr_tx;	    /* datagrams sent for the app */
 	enum tp_counter ctr_rx;	    /* replies delivered to the app */
@@ -62,6 +58,15 @@ struct dgram_proto {
 	 * answer and counted here; TP_CTR__COUNT: the flow is refused like
 	 * any other (flows_refused_socket, answered, logged). */
 	enum tp_counter ctr_unavailable;
+};
+
+/* dgram_proto.flags */
+enum {
+	/* ops->recv_batch (recvmmsg) may read several replies at once. */
+	DGRAM_RECV_BATCH = 1,
+	/* A refused send asks the socket's error queue what happened first
+	 * (an error queued by an earlier datagram explains it). */
+	DGRAM_SEND_ERRQUEUE = 2,
 };
 
 /* The bound of dgram_proto.read_batch. */

@@ -72,13 +72,11 @@ const struct dgram_proto icmp_dgram = {
     .build = icmp_build,
     .quote = icmp_quote,
     .timeout = icmp_timeout,
-    .l4_hdr = 0,
+    .l4_hdr = 0, /* a ping socket takes and returns whole messages */
     .read_batch = 32,
-    .recv_batch = false,
-    .send_errqueue = false,
     .ctr_open = TP_CTR_icmp_flows_open,
     .ctr_tx = TP_CTR_icmp_echo_requests,
     .ctr_rx = TP_CTR_icmp_echo_replies,
-    .ctr_errors = TP_CTR__COUNT,
+    .ctr_errors = TP_CTR__COUNT, /* not counted */
     .ctr_unavailable = TP_CTR_icmp_no_socket,
 };
