@@ -49,7 +49,7 @@
 #include "core/udp.h"
 #include "wire/build.h"
 
-static const struct dgram_proto *proto_of(uint8_t flow_type)
+static const struct dgram_proto *proto_of(unsigned flow_type)
 {
 	return flow_type == FLOW_UDP ? &udp_dgram : &icmp_dgram;
 }
