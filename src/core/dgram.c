@@ -162,6 +162,8 @@ static void open_failed(struct core_engine *e, const struct dgram_proto *p,
 				 "%s; %u other flows open", why,
 				 core_flow_count(e) - 1);
 	} else if (p->ctr_unavailable < TP_CTR__COUNT) {
+		/* The protocol is unavailable (echo: no ping and no raw
+		 * socket; the driver said why, once): dropped, unanswered. */
 		count(e, p->ctr_unavailable);
 		flow_close(e, f, false);
 		return;
