@@ -26,6 +26,7 @@
 
 #include "core/core.h"
 #include "wire/build.h"
+#include "wire/hdr.h"
 
 static int icmp_open(struct core_engine *e, uint32_t handle,
 		     const struct flow_key *k)
@@ -44,20 +45,19 @@ static size_t icmp_build(const struct flow_key *k, const struct wire_ip_hdr *ip,
 {
 	const uint8_t *msg = pkt + room;
 	uint8_t reply = echo_reply(k->family);
-	if (n < WIRE_ICMP_HDR_LEN || msg[0] != reply)
+	if (n < WIRE_ICMP_HDR_LEN || wire_icmp_type(msg) != reply)
 		return 0;
-	uint16_t seq = (uint16_t)(msg[6] << 8 | msg[7]);
-	return wire_icmp_echo_build(pkt, room + n, ip, reply, k->sport, seq,
+	return wire_icmp_echo_build(pkt, room + n, ip, reply, k->sport,
+				    wire_icmp_echo_seq(msg),
 				    n - WIRE_ICMP_HDR_LEN);
 }
 
 /* The echo request's header with the app's identifier. */
 static void icmp_quote(const struct flow_key *k, uint8_t *hdr)
 {
-	hdr[0] =
-	    k->family == 4 ? WIRE_ICMP4_ECHO_REQUEST : WIRE_ICMP6_ECHO_REQUEST;
-	hdr[4] = (uint8_t)(k->sport >> 8);
-	hdr[5] = (uint8_t)k->sport;
+	wire_icmp_type_set(hdr, k->family == 4 ? WIRE_ICMP4_ECHO_REQUEST
+					       : WIRE_ICMP6_ECHO_REQUEST);
+	wire_icmp_echo_id_set(hdr, k->sport);
 }
 
 static uint64_t icmp_timeout(const struct core_engine *e,

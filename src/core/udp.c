@@ -22,6 +22,7 @@
 
 #include "core/core.h"
 #include "wire/build.h"
+#include "wire/hdr.h"
 
 static int udp_open(struct core_engine *e, uint32_t handle,
 		    const struct flow_key *k)
@@ -38,11 +39,9 @@ static size_t udp_build(const struct flow_key *k, const struct wire_ip_hdr *ip,
 
 static void udp_quote(const struct flow_key *k, uint8_t *hdr)
 {
-	hdr[0] = (uint8_t)(k->sport >> 8);
-	hdr[1] = (uint8_t)k->sport;
-	hdr[2] = (uint8_t)(k->dport >> 8);
-	hdr[3] = (uint8_t)k->dport;
-	hdr[5] = WIRE_UDP_HDR_LEN;
+	wire_l4_sport_set(hdr, k->sport);
+	wire_l4_dport_set(hdr, k->dport);
+	wire_udp_len_set(hdr, WIRE_UDP_HDR_LEN);
 }
 
 static uint64_t udp_timeout(const struct core_engine *e,
