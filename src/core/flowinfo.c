@@ -31,6 +31,8 @@
 #include "core/core.h"
 #include "core/names.h"
 #include "core/tcp_int.h"
+#include "wire/hdr.h"
+#include "wire/ip6ext.h"
 #include "wire/names.h"
 
 #define REFUSED_PER_SEC 100
@@ -132,19 +134,21 @@ static const uint8_t *dgram_payload(const uint8_t *pkt, size_t len,
 	size_t h;
 	if (len < 1)
 		return NULL;
-	if (pkt[0] >> 4 == 4) {
-		h = (size_t)(pkt[0] & 0xf) * 4;
-		if (len < 20 || (pkt[6] & 0x3f) || pkt[7])
-			return NULL; /* MF or an offset: a fragment */
+	if (wire_ip_version(pkt) == 4) {
+		h = wire_ip4_hdr_len(pkt);
+		if (len < WIRE_IP4_HDR_LEN || wire_ip4_is_fragment(pkt))
+			return NULL;
 	} else {
-		h = 40;
-		if (len < 40 || pkt[6] == 44)
+		h = WIRE_IP6_HDR_LEN;
+		if (len < WIRE_IP6_HDR_LEN ||
+		    wire_ip6_next_header(pkt) == WIRE_IP6_NH_FRAGMENT)
 			return NULL;
 	}
-	if (len < h + 8)
+	/* UDP's header and ICMP's are both 8 bytes. */
+	if (len < h + WIRE_UDP_HDR_LEN)
 		return NULL;
-	*plen = len - h - 8;
-	return pkt + h + 8;
+	*plen = len - h - WIRE_UDP_HDR_LEN;
+	return pkt + h + WIRE_UDP_HDR_LEN;
 }
 
 static uint8_t infer_end(const union flow *f, enum flowinfo_cause cause,

@@ -14,7 +14,7 @@
  * - the runs of one socket go in one sendmmsg() (Linux 3.0).
  * Errors are what a direct send would have said, delivered one pass later:
  * the socket's pending error and a deferred error event, so the flow
- * reports them to the app exactly as udp_input does (docs/architecture.md,
+ * reports them to the app exactly as dgram.c does (docs/architecture.md,
  * "UDP batching");
  * a full socket buffer drops, as a direct send does, and is counted.
  * A GSO send the path refuses (EINVAL: a segment larger than the route's
