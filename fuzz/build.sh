@@ -6,11 +6,13 @@
 #   fuzz_names_http
 # The sans-I/O code (src/wire, src/core), the packet sources in front of it
 # (src/io: the UDP dev transport, the TUN fd with virtio-net headers; the
-# src/os helpers they use: addresses, clock, log lines), the
-# capture's reader (src/tools: mirror stream, filter, pcapng) and the
-# shared harnesses (fuzz/harness_*.c) are compiled once with coverage
-# instrumentation, then linked with each target's entry point. Installs clang and its sanitizer
-# runtime with apt-get (Debian 12) when they are missing and we are root.
+# src/os helpers they use: addresses, clock, log lines), the capture's
+# reader (src/tools: mirror stream, filter, pcapng), the shared harnesses
+# (fuzz/harness_*.c) and the fake host they share with the unit tests
+# (tests/unit/support/fake_host.c, which needs no cmocka) are compiled
+# once with coverage instrumentation, then linked with each target's entry
+# point. Installs clang and its sanitizer runtime with apt-get (Debian 12)
+# when they are missing and we are root.
 #
 # Environment: CC (default clang), JOBS (parallel compiles, default: CPUs),
 # FUZZ_BUILD (output directory, default build-fuzz).
@@ -49,7 +51,8 @@ fi
 CFLAGS="-std=gnu17 -g -O1 -fno-omit-frame-pointer -Wall -Wextra
   -Wno-unused-parameter -fno-strict-aliasing
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
-  -I$ROOT/src -I$ROOT/include -I$ROOT/fuzz -I$ROOT/src/tools"
+  -I$ROOT/src -I$ROOT/include -I$ROOT/fuzz -I$ROOT/src/tools
+  -I$ROOT/tests/unit"
 
 rm -rf "$OUT/obj"
 mkdir -p "$OUT/obj"
@@ -62,7 +65,7 @@ SRCS=$(ls "$ROOT"/src/wire/*.c "$ROOT"/src/core/*.c "$ROOT"/fuzz/harness_*.c \
 	"$ROOT"/src/tools/toolos_linux.c \
 	"$ROOT"/src/tools/capture_stream.c "$ROOT"/src/tools/capture_filter.c \
 	"$ROOT"/src/tools/mirror.c "$ROOT"/src/tools/pcapng.c \
-	"$ROOT"/src/tools/tool_util.c)
+	"$ROOT"/src/tools/tool_util.c "$ROOT"/tests/unit/support/fake_host.c)
 export CC CFLAGS OUT
 # One object per source, compiled in parallel; names keep their directory
 # so src/core/x.c and fuzz/x.c cannot collide.

@@ -52,6 +52,13 @@ void fz_dns_run(const uint8_t *data, size_t size);
 void fz_sni_run(const uint8_t *data, size_t size);
 void fz_http_run(const uint8_t *data, size_t size);
 
+/* The fake host (tests/unit/support/fake_host.h) as the fuzz harnesses
+ * use it: closed sockets reused last, nothing sent kept (no memory grows
+ * in a run), and a broken host-ops contract failing the run (fz_fail).
+ * hook_ctx is handed to its hooks. */
+struct fake_host;
+void fz_host_init(struct fake_host *h, void *hook_ctx);
+
 /* Reports a broken invariant and aborts. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 __attribute__((noreturn));

@@ -28,7 +28,7 @@
  *   config bits 0-1: the MTU (1500, 9000, 65535, 1280).
  *   op % 4: 0 a frame from the "TUN": [len u16 % 65600] [bytes] (the
  *   first 10 are the virtio-net header); 1 read_batch, each packet into
- *   the engine (a fake host, fuzz/harness_host.c) with the flags the
+ *   the engine (a fake host, tests/unit/support/fake_host.c) with the flags the
  *   header gave, then the engine's transmit ring written back through the
  *   virtio-net writer; 2 a run of TCP segments built from [count] [payload]
  *   [variation] bytes for vnet_gso_run / vnet_gso_merge; 3 the clock.
@@ -54,7 +54,7 @@
 
 #include "core/engine.h"
 #include "harness.h"
-#include "harness_host.h"
+#include "support/fake_host.h"
 #include "io/tun_vnet.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
@@ -332,7 +332,7 @@ struct vn {
 	struct tunconn *t;
 	int peer; /* the "kernel" side of the pair */
 	struct core_engine *e;
-	struct fz_host host;
+	struct fake_host host;
 	struct core_config cfg;
 	uint64_t now;
 	struct vn_frame q[VN_MAXQ];
@@ -608,8 +608,8 @@ void fz_vnet_run(const uint8_t *data, size_t size)
 	v.cfg.hash_seed = 42;
 	v.cfg.log = vn_log;
 	v.cfg.tx_headroom = 16;
-	fz_host_init(&v.host);
-	v.e = core_create(&v.cfg, &fz_host_ops, &v.host);
+	fz_host_init(&v.host, NULL);
+	v.e = core_create(&v.cfg, &fake_host_ops, &v.host);
 	FZ_CHECK(v.e, "core_create");
 	v.now = 1000000;
 
@@ -654,6 +654,7 @@ void fz_vnet_run(const uint8_t *data, size_t size)
 		FZ_CHECK(v.qn < before, "read_batch made no progress");
 	}
 	core_destroy(v.e);
+	fake_host_free(&v.host);
 	v.t->ops->close(v.t);
 	close(sp[0]);
 	close(sp[1]);

@@ -3,8 +3,9 @@
  * driven by a program decoded from the fuzz input.
  *
  * The harness plays both neighbours of the engine: the app (packets into
- * core_input) and the driver (host sockets through the fake of
- * harness_host.c, socket events, the clock, draining the transmit ring).
+ * core_input) and the driver (host sockets through the fake host of
+ * tests/unit/support/fake_host.c, socket events, the clock, draining the
+ * transmit ring).
  * Packets are mostly built from templates for 16 tuples (4 address/port
  * pairs, v4 and v6, each with 4 source ports) so flows get created and
  * walked through their states; the app side of each tuple remembers its
@@ -21,13 +22,14 @@
  *   - every packet the engine emits parses (WIRE_OK) and fits the MTU;
  *   - TCP payload to the app is byte for byte the host's stream, and bytes
  *     written to a host socket are byte for byte the app's stream (both
- *     are patterns of the sequence number, see harness_host.h), unless the
+ *     are patterns of the sequence number, see fake_host.h), unless the
  *     app sent other bytes on that tuple (raw or mutated packets);
  *   - the memory charged never passes max_memory; the flow count never
  *     passes max_flows and every flow lies in the table; the gauges (flows_open, *_flows_open,
  *     tcp_conns_open, tcp_half_open) stay consistent with the table;
  *   - every open host socket belongs to a live flow that names it, and the
- *     core never touches a socket it closed (harness_host.c);
+ *     core never touches a socket it closed (the fake host's misuse
+ *     checks);
  *   - after core_timers(now), no deadline is left at or before now.
  * At the end, depending on the config: all timers run until every flow has
  * expired, or every flow is closed as core_destroy does; then the gauges
@@ -43,7 +45,7 @@
 #include "core/flow.h"
 #include "core/names.h"
 #include "harness.h"
-#include "harness_host.h"
+#include "support/fake_host.h"
 #include "wire/build.h"
 #include "wire/packet.h"
 
@@ -51,6 +53,14 @@
 #define RT_MAX_STEPS	3000
 #define RT_PKT_CAP	(65536 + 256)
 #define RT_SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+
+/* The byte the app sends at TCP sequence number s (any connection, any
+ * tuple): another pattern than the host's stream, so bytes crossing over
+ * to the wrong side show. */
+static inline uint8_t fz_pat_app(uint32_t s)
+{
+	return fake_host_stream_byte(s ^ 0x5a5a5a5au);
+}
 
 struct rt_tuple {
 	uint8_t family;
@@ -65,10 +75,21 @@ struct rt_tuple {
 	bool tainted; /* the app sent bytes off the pattern here */
 };
 
+/* What the harness knows of a TCP host socket, by slot (id -
+ * FAKE_SOCK_BASE): set when it opens (rt_on_connect). */
+struct rt_sock {
+	int tuple; /* the tuple index, -1: unknown */
+	/* The app sequence number of the first byte sent to the socket (from
+	 * the app's SYN), so bytes sent there can be checked. */
+	bool tx_base_known, tx_unchecked;
+	uint32_t tx_base;
+};
+
 struct rt {
 	struct core_engine *e;
 	struct core_config cfg;
-	struct fz_host host;
+	struct fake_host host;
+	struct rt_sock rs[FAKE_MAX_SOCKS];
 	uint64_t now;
 	bool auto_drain;
 	uint8_t finish_mode;
@@ -116,6 +137,27 @@ static void rt_tuples(struct rt *r)
 	}
 }
 
+/* --- the fake host, set up for fuzzing --- */
+
+static void fz_host_misuse(void *ctx, const char *what)
+{
+	(void)ctx;
+	fz_fail("%s", what);
+}
+
+void fz_host_init(struct fake_host *h, void *hook_ctx)
+{
+	fake_host_init(h);
+	/* A closed id comes back only after the other free ones, so a call
+	 * on a closed socket is caught, not taken for another flow's. */
+	h->reuse_closed = true;
+	/* Nothing kept: a run sends up to gigabytes, millions of times;
+	 * rt_on_send checks the TCP bytes as they pass instead. */
+	h->keep_sent = false;
+	h->on_misuse = fz_host_misuse;
+	h->hook_ctx = hook_ctx;
+}
+
 /* --- the driver's side: draining, learning, checking --- */
 
 static struct rt_tuple *rt_tuple_of_reply(struct rt *r,
@@ -132,11 +174,12 @@ static struct rt_tuple *rt_tuple_of_reply(struct rt *r,
 }
 
 /* The open TCP socket of the live flow on tuple t, or NULL. */
-static struct fz_sock *rt_sock_of_tuple(struct rt *r, const struct rt_tuple *t)
+static struct fake_sock *rt_sock_of_tuple(struct rt *r,
+					  const struct rt_tuple *t)
 {
-	for (unsigned i = 0; i < FZ_MAX_SOCKS; i++) {
-		struct fz_sock *s = &r->host.socks[i];
-		if (s->kind != FZ_TCP)
+	for (unsigned i = 0; i < FAKE_MAX_SOCKS; i++) {
+		struct fake_sock *s = &r->host.socks[i];
+		if (!fake_sock_open(s) || s->kind != FAKE_TCP)
 			continue;
 		union flow *f = flow_from_handle(r->e->flows, s->flow);
 		if (!f)
@@ -171,7 +214,7 @@ static void rt_learn(struct rt *r, const struct wire_packet *p)
 	/* Host data: byte k of the host's stream has sequence isn + 1 + k. */
 	uint32_t k0 = th->seq - t->srv_isn - 1;
 	for (uint32_t i = 0; i < p->payload_len; i++)
-		FZ_CHECK(p->payload[i] == fz_pat_host(k0 + i),
+		FZ_CHECK(p->payload[i] == fake_host_stream_byte(k0 + i),
 			 "segment to the app carries a wrong byte at stream "
 			 "offset %u (seq %u)",
 			 k0 + i, th->seq + i);
@@ -198,45 +241,56 @@ static struct rt_tuple *rt_tuple_of_flow(struct rt *r, uint32_t handle)
 	return NULL;
 }
 
+static struct rt_sock *rt_sock(struct rt *r, const struct fake_sock *s)
+{
+	return &r->rs[s - r->host.socks];
+}
+
 /* The on_tcp_connect hook: a connect starts while the engine handles the
  * app's SYN, whose sequence number + 1 is the first byte of the stream. */
-static void rt_on_connect(void *ctx, struct fz_sock *s)
+static void rt_on_connect(void *ctx, struct fake_sock *s)
 {
 	struct rt *r = ctx;
+	struct rt_sock *x = rt_sock(r, s);
 	struct rt_tuple *t = rt_tuple_of_flow(r, s->flow);
+	*x = (struct rt_sock){.tuple = -1};
 	if (!t || !t->syn_known)
 		return;
-	s->tuple = (int)(t - r->tu);
-	s->tx_base = t->syn_seq + 1;
-	s->tx_base_known = true;
+	x->tuple = (int)(t - r->tu);
+	x->tx_base = t->syn_seq + 1;
+	x->tx_base_known = true;
 }
 
 /* The app sends a SYN with sequence seq on t: an engine still connecting
  * may start over with that ISN, so its stream can no longer be checked. */
 static void rt_note_syn(struct rt *r, struct rt_tuple *t, uint32_t seq)
 {
-	struct fz_sock *s = rt_sock_of_tuple(r, t);
-	if (s && (!s->tx_base_known || s->tx_base != seq + 1))
-		s->tx_unchecked = true;
+	struct fake_sock *s = rt_sock_of_tuple(r, t);
+	struct rt_sock *x = s ? rt_sock(r, s) : NULL;
+	if (x && (!x->tx_base_known || x->tx_base != seq + 1))
+		x->tx_unchecked = true;
 	t->syn_known = true;
 	t->syn_seq = seq;
 }
 
 /* The on_tcp_send hook: bytes written to a host socket are the app's. */
-static void rt_on_send(void *ctx, struct fz_sock *s, const uint8_t *p, size_t n)
+static void rt_on_send(void *ctx, struct fake_sock *s, const uint8_t *p,
+		       size_t n)
 {
 	struct rt *r = ctx;
-	if (!s->tx_base_known) {
-		s->tx_unchecked = true;
+	struct rt_sock *x = rt_sock(r, s);
+	if (!x->tx_base_known) {
+		x->tx_unchecked = true;
 		return;
 	}
-	if (s->tx_unchecked || s->tuple < 0 || r->tu[s->tuple].tainted)
+	if (x->tx_unchecked || x->tuple < 0 || r->tu[x->tuple].tainted)
 		return;
-	uint32_t seq = s->tx_base + (uint32_t)s->tx_total;
+	/* tx_len does not count these bytes yet. */
+	uint32_t seq = x->tx_base + (uint32_t)s->tx_len;
 	for (size_t i = 0; i < n; i++)
 		FZ_CHECK(p[i] == fz_pat_app(seq + (uint32_t)i),
 			 "host socket %d got a wrong byte at app seq %u",
-			 fz_host_id(&r->host, s), seq + (uint32_t)i);
+			 fake_host_id(&r->host, s), seq + (uint32_t)i);
 }
 
 /* Takes up to max packets out of the ring, checking and learning from
@@ -321,19 +375,19 @@ static void rt_check(struct rt *r)
 	flow_for_each(e->flows, rt_check_slot, e);
 	FZ_CHECK(r->host.open_count <= flows, "%u sockets open for %u flows",
 		 r->host.open_count, flows);
-	for (unsigned i = 0; i < FZ_MAX_SOCKS; i++) {
-		struct fz_sock *s = &r->host.socks[i];
-		if (s->kind == FZ_FREE)
+	for (unsigned i = 0; i < FAKE_MAX_SOCKS; i++) {
+		struct fake_sock *s = &r->host.socks[i];
+		if (!fake_sock_open(s))
 			continue;
 		union flow *f = flow_from_handle(e->flows, s->flow);
-		int id = fz_host_id(&r->host, s);
+		int id = fake_host_id(&r->host, s);
 		FZ_CHECK(f && f->c.sock == id,
 			 "socket %d is open but its flow is gone or has "
 			 "another socket",
 			 id);
-		static const uint8_t type_of[] = {[FZ_TCP] = FLOW_TCP,
-						  [FZ_UDP] = FLOW_UDP,
-						  [FZ_ICMP] = FLOW_ICMP};
+		static const uint8_t type_of[] = {[FAKE_TCP] = FLOW_TCP,
+						  [FAKE_UDP] = FLOW_UDP,
+						  [FAKE_ICMP] = FLOW_ICMP};
 		FZ_CHECK(f->c.type == type_of[s->kind],
 			 "socket %d of kind %u serves a flow of type %u", id,
 			 s->kind, f->c.type);
@@ -740,7 +794,7 @@ static void op_mutate(struct rt *r)
 
 /* --- the driver's side: host sockets --- */
 
-static void rt_event(struct rt *r, struct fz_sock *s, uint32_t events)
+static void rt_event(struct rt *r, struct fake_sock *s, uint32_t events)
 {
 	core_sock_event(r->e, s->flow, events, r->now);
 	rt_end_step(r);
@@ -750,13 +804,15 @@ static void rt_event(struct rt *r, struct fz_sock *s, uint32_t events)
 static void op_host_data(struct rt *r)
 {
 	struct fz_in *in = &r->in;
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(in), 1u << FZ_TCP);
+	struct fake_sock *s =
+	    fake_host_pick(&r->host, fz_u8(in), 1u << FAKE_TCP);
 	uint16_t len = fz_u16(in);
 	uint8_t ev = fz_u8(in);
 	if (!s)
 		return;
-	if (!s->rx_eof)
-		s->rx_end += len;
+	if (!s->rx_eof) /* virtual bytes: the stream pattern */
+		fake_host_rx_push(&r->host, fake_host_id(&r->host, s), NULL,
+				  len);
 	rt_event(r, s, CORE_EV_READ | (ev & 1 ? CORE_EV_WRITE : 0));
 }
 
@@ -764,7 +820,8 @@ static void op_host_data(struct rt *r)
 static void op_host_eof(struct rt *r)
 {
 	struct fz_in *in = &r->in;
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(in), 1u << FZ_TCP);
+	struct fake_sock *s =
+	    fake_host_pick(&r->host, fz_u8(in), 1u << FAKE_TCP);
 	uint8_t ev = fz_u8(in);
 	if (!s)
 		return;
@@ -781,7 +838,7 @@ static void op_host_error(struct rt *r)
 				     EPERM,	   EMSGSIZE,   EPIPE,
 				     ENOBUFS,	   EHOSTDOWN,  ENETDOWN};
 	struct fz_in *in = &r->in;
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(in), ~0u);
+	struct fake_sock *s = fake_host_pick(&r->host, fz_u8(in), ~0u);
 	struct core_sock_error err;
 	memset(&err, 0, sizeof(err));
 	uint8_t sel = fz_u8(in);
@@ -798,7 +855,7 @@ static void op_host_error(struct rt *r)
 				(const uint8_t[4]){192, 0, 2, 1});
 	else
 		err.offender = s->dst;
-	fz_host_push_error(s, &err);
+	fake_host_push_error(&r->host, fake_host_id(&r->host, s), &err);
 	rt_event(r, s,
 		 CORE_EV_ERROR | (ev & 1 ? CORE_EV_HUP : 0) |
 		     (ev & 2 ? CORE_EV_READ : 0));
@@ -807,7 +864,8 @@ static void op_host_error(struct rt *r)
 /* op: the connect of a TCP socket completed (writable). [sock] */
 static void op_connected(struct rt *r)
 {
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(&r->in), 1u << FZ_TCP);
+	struct fake_sock *s =
+	    fake_host_pick(&r->host, fz_u8(&r->in), 1u << FAKE_TCP);
 	if (s)
 		rt_event(r, s, CORE_EV_WRITE);
 }
@@ -817,8 +875,8 @@ static void op_connected(struct rt *r)
 static void op_host_dgram(struct rt *r)
 {
 	struct fz_in *in = &r->in;
-	struct fz_sock *s =
-	    fz_host_pick(&r->host, fz_u8(in), 1u << FZ_UDP | 1u << FZ_ICMP);
+	struct fake_sock *s = fake_host_pick(&r->host, fz_u8(in),
+					     1u << FAKE_UDP | 1u << FAKE_ICMP);
 	uint16_t len = fz_u16(in);
 	uint8_t fl = fz_u8(in);
 	unsigned count = 1 + fz_u8(in) % 4;
@@ -833,7 +891,8 @@ static void op_host_dgram(struct rt *r)
 	if (fl & 2)
 		type = fl;
 	for (unsigned i = 0; i < count; i++)
-		fz_host_push_dgram(s, len, (uint8_t)(fl + i), type);
+		fake_host_dgram_push_made(&r->host, fake_host_id(&r->host, s),
+					  len, (uint8_t)(fl + i), type);
 	rt_event(r, s, CORE_EV_READ);
 }
 
@@ -841,7 +900,7 @@ static void op_host_dgram(struct rt *r)
 static void op_tx_space(struct rt *r)
 {
 	struct fz_in *in = &r->in;
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(in), ~0u);
+	struct fake_sock *s = fake_host_pick(&r->host, fz_u8(in), ~0u);
 	uint8_t mode = fz_u8(in);
 	uint16_t space = fz_u16(in);
 	if (!s)
@@ -855,7 +914,7 @@ static void op_tx_space(struct rt *r)
 		s->tx_space = space;
 		break;
 	case 2:
-		s->tx_space = UINT64_MAX;
+		s->tx_space = SIZE_MAX;
 		break;
 	default:
 		s->send_err = send_errs[mode >> 2 & 3];
@@ -869,7 +928,7 @@ static void op_rx_error(struct rt *r)
 {
 	static const int errs[4] = {0, -ECONNRESET, -EIO, -ETIMEDOUT};
 	struct fz_in *in = &r->in;
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(in), ~0u);
+	struct fake_sock *s = fake_host_pick(&r->host, fz_u8(in), ~0u);
 	uint8_t sel = fz_u8(in);
 	if (!s)
 		return;
@@ -882,7 +941,7 @@ static void op_rx_error(struct rt *r)
 static void op_events(struct rt *r)
 {
 	struct fz_in *in = &r->in;
-	struct fz_sock *s = fz_host_pick(&r->host, fz_u8(in), ~0u);
+	struct fake_sock *s = fake_host_pick(&r->host, fz_u8(in), ~0u);
 	uint8_t ev = fz_u8(in);
 	uint32_t handle = s ? s->flow : 0;
 	if (ev & 128)
@@ -1118,14 +1177,13 @@ void fz_router_run(const uint8_t *data, size_t size)
 	struct rt *r = calloc(1, sizeof(*r));
 	r->in = (struct fz_in){data, size};
 	rt_config(r);
-	fz_host_init(&r->host);
+	fz_host_init(&r->host, r);
 	r->host.on_tcp_send = rt_on_send;
 	r->host.on_tcp_connect = rt_on_connect;
-	r->host.hook_ctx = r;
 	rt_tuples(r);
 	/* Just below 2^32 us: 32-bit clocks (RTT, TSval) wrap during runs. */
 	r->now = (1ull << 32) - 3000000;
-	r->e = core_create(&r->cfg, &fz_host_ops, &r->host);
+	r->e = core_create(&r->cfg, &fake_host_ops, &r->host);
 	if (r->e) {
 		r->pkt = malloc(RT_PKT_CAP);
 		r->base_mem = r->e->mem.used;
@@ -1140,5 +1198,6 @@ void fz_router_run(const uint8_t *data, size_t size)
 		rt_finish(r);
 		free(r->pkt);
 	}
+	fake_host_free(&r->host);
 	free(r);
 }

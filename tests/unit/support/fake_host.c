@@ -1,11 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* fake_host.c - the scripted host ops of fake_host.h. */
+/* fake_host.c - the fake driver of fake_host.h, for unit tests and fuzz
+ * harnesses alike. */
 #include "fake_host.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The core broke the host-ops contract: counted, and told to the test.
+ * Formatting happens only then, so the fuzz loop pays nothing for it. */
+static void misuse(struct fake_host *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void misuse(struct fake_host *h, const char *fmt, ...)
+{
+	h->misuses++;
+	if (!h->on_misuse)
+		return;
+	char msg[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	h->on_misuse(h->hook_ctx, msg);
+}
 
 static struct fake_sock *sock_of(struct fake_host *h, int sock)
 {
@@ -20,32 +41,54 @@ struct fake_sock *fake_host_sock(struct fake_host *h, int sock)
 	return sock_of(h, sock);
 }
 
+int fake_host_id(const struct fake_host *h, const struct fake_sock *s)
+{
+	return (int)(s - h->socks) + FAKE_SOCK_BASE;
+}
+
+struct fake_sock *fake_host_pick(struct fake_host *h, unsigned k, unsigned mask)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < FAKE_MAX_SOCKS; i++)
+		if (fake_sock_open(&h->socks[i]) &&
+		    (mask & 1u << h->socks[i].kind))
+			n++;
+	if (!n)
+		return NULL;
+	k %= n;
+	for (unsigned i = 0; i < FAKE_MAX_SOCKS; i++)
+		if (fake_sock_open(&h->socks[i]) &&
+		    (mask & 1u << h->socks[i].kind) && k-- == 0)
+			return &h->socks[i];
+	return NULL;
+}
+
 void fake_host_init(struct fake_host *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->last_sock = -1;
+	h->keep_sent = true;
 }
 
-static void free_list(struct fake_dgram *d)
+/* Gives back what a socket holds, leaving its slot zeroed. */
+static void sock_clear(struct fake_sock *s)
 {
-	while (d) {
-		struct fake_dgram *n = d->next;
+	free(s->rx);
+	free(s->tx);
+	for (unsigned i = 0; i < s->dq_n; i++)
+		free(s->dq[i].data);
+	for (struct fake_dgram *d = s->sent_head, *n; d; d = n) {
+		n = d->next;
 		free(d);
-		d = n;
 	}
+	memset(s, 0, sizeof(*s));
 }
 
 void fake_host_free(struct fake_host *h)
 {
-	for (int i = 0; i < FAKE_MAX_SOCKS; i++) {
-		struct fake_sock *s = &h->socks[i];
-		free(s->rx);
-		free(s->tx);
-		free_list(s->dq_head);
-		free_list(s->sent_head);
-	}
-	memset(h, 0, sizeof(*h));
-	h->last_sock = -1;
+	for (int i = 0; i < FAKE_MAX_SOCKS; i++)
+		sock_clear(&h->socks[i]);
+	fake_host_init(h);
 }
 
 void fake_host_fail_next_open(struct fake_host *h, int neg_errno)
@@ -53,23 +96,63 @@ void fake_host_fail_next_open(struct fake_host *h, int neg_errno)
 	h->fail_next_open = neg_errno;
 }
 
+/* The open socket sock names; a misuse if the core uses one it does not
+ * own (never opened, or closed already). */
+static struct fake_sock *use(struct fake_host *h, int sock, const char *op)
+{
+	struct fake_sock *s = sock_of(h, sock);
+	if (s && !s->closed)
+		return s;
+	misuse(h, "core called %s on socket %d, which is not open", op, sock);
+	return NULL;
+}
+
+static struct fake_sock *use_tcp(struct fake_host *h, int sock, const char *op)
+{
+	struct fake_sock *s = use(h, sock, op);
+	if (!s || s->kind == FAKE_TCP)
+		return s;
+	misuse(h, "core called %s on datagram socket %d", op, sock);
+	return NULL;
+}
+
+/* Reads the first and last byte of every iov buffer (ASan checks them)
+ * and returns their total length. */
+static size_t iov_touch(struct fake_host *h, const struct core_iov *iov, int n)
+{
+	size_t t = 0;
+	if (n < 0)
+		misuse(h, "negative iov count %d", n);
+	for (int i = 0; i < n; i++) {
+		if (!iov[i].len)
+			continue;
+		const volatile uint8_t *b = iov[i].base;
+		(void)b[0];
+		(void)b[iov[i].len - 1];
+		t += iov[i].len;
+	}
+	return t;
+}
+
 static int open_sock(struct fake_host *h, uint8_t kind, uint32_t flow,
 		     uint8_t family, const struct wire_addr *dst, uint16_t port)
 {
+	if (family != 4 && family != 6) {
+		misuse(h, "open with family %u", family);
+		return -EAFNOSUPPORT;
+	}
 	if (h->fail_next_open) {
 		int r = h->fail_next_open;
 		h->fail_next_open = 0;
 		return r;
 	}
-	for (int i = 0; i < FAKE_MAX_SOCKS; i++) {
+	/* Round robin from the slot after the last one handed out. */
+	for (unsigned k = 0; k < FAKE_MAX_SOCKS; k++) {
+		unsigned i = (h->next + k) % FAKE_MAX_SOCKS;
 		struct fake_sock *s = &h->socks[i];
 		if (s->used && !(h->reuse_closed && s->closed))
 			continue;
-		free(s->rx);
-		free(s->tx);
-		free_list(s->dq_head);
-		free_list(s->sent_head);
-		memset(s, 0, sizeof(*s));
+		sock_clear(s);
 		s->used = true;
 		s->kind = kind;
 		s->flow = flow;
@@ -77,7 +160,9 @@ static int open_sock(struct fake_host *h, uint8_t kind, uint32_t flow,
 		s->dst = *dst;
 		s->port = port;
 		s->tx_space = SIZE_MAX;
-		h->last_sock = i + FAKE_SOCK_BASE;
+		h->next = i + 1;
+		h->open_count++;
+		h->last_sock = (int)i + FAKE_SOCK_BASE;
 		return h->last_sock;
 	}
 	return -EMFILE;
@@ -104,19 +189,14 @@ static int f_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 {
 	struct fake_host *h = ctx;
 	h->connects++;
-	int s = open_sock(h, FAKE_TCP, flow, family, dst, dport);
-	struct fake_sock *fs = s >= 0 ? sock_of(h, s) : NULL;
-	if (fs)
-		fs->want_wr = true; /* watching the connect */
-	return s;
-}
-
-static size_t iov_total(const struct core_iov *iov, int n)
-{
-	size_t t = 0;
-	for (int i = 0; i < n; i++)
-		t += iov[i].len;
-	return t;
+	int id = open_sock(h, FAKE_TCP, flow, family, dst, dport);
+	struct fake_sock *s = id >= 0 ? sock_of(h, id) : NULL;
+	if (s) {
+		s->want_wr = true; /* watching the connect */
+		if (h->on_tcp_connect)
+			h->on_tcp_connect(h->hook_ctx, s);
+	}
+	return id;
 }
 
 static void grow(uint8_t **buf, size_t *cap, size_t need)
@@ -130,58 +210,57 @@ static void grow(uint8_t **buf, size_t *cap, size_t need)
 	*cap = c;
 }
 
-static struct fake_dgram *dgram_new(const void *data, size_t len)
+static void dgram_keep(struct fake_sock *s, const struct core_iov *iov, int n,
+		       size_t total)
 {
-	struct fake_dgram *d = malloc(sizeof(*d) + len);
+	struct fake_dgram *d = malloc(sizeof(*d) + total);
 	d->next = NULL;
-	d->len = len;
-	memcpy(d->data, data, len);
-	return d;
-}
-
-static void dgram_append(struct fake_dgram **head, struct fake_dgram **tail,
-			 struct fake_dgram *d)
-{
-	if (*tail)
-		(*tail)->next = d;
+	d->len = total;
+	size_t off = 0;
+	for (int i = 0; i < n; i++) {
+		memcpy(d->data + off, iov[i].base, iov[i].len);
+		off += iov[i].len;
+	}
+	if (s->sent_tail)
+		s->sent_tail->next = d;
 	else
-		*head = d;
-	*tail = d;
+		s->sent_head = d;
+	s->sent_tail = d;
 }
 
 static long f_send(void *ctx, int sock, const struct core_iov *iov, int n)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->closed)
+	struct fake_sock *s = use(h, sock, "send");
+	if (!s)
 		return -EBADF;
+	size_t total = iov_touch(h, iov, n);
 	s->send_calls++;
 	if (s->send_err)
 		return s->send_err;
-	size_t total = iov_total(iov, n);
 	if (s->kind != FAKE_TCP) {
-		struct fake_dgram *d = malloc(sizeof(*d) + total);
-		d->next = NULL;
-		d->len = total;
-		size_t off = 0;
-		for (int i = 0; i < n; i++) {
-			memcpy(d->data + off, iov[i].base, iov[i].len);
-			off += iov[i].len;
-		}
-		dgram_append(&s->sent_head, &s->sent_tail, d);
+		if (h->keep_sent)
+			dgram_keep(s, iov, n, total);
 		s->sent_count++;
-		return (long)total;
+		return (long)total; /* one datagram, sent */
 	}
-	if (s->shut_wr)
+	if (s->shut_wr) {
+		misuse(h, "core sent %zu bytes on socket %d after shutdown_wr",
+		       total, sock);
 		return -EPIPE;
+	}
 	size_t take = total < s->tx_space ? total : s->tx_space;
 	if (take == 0)
 		return total ? -EAGAIN : 0;
-	grow(&s->tx, &s->tx_cap, s->tx_len + take);
+	if (h->keep_sent)
+		grow(&s->tx, &s->tx_cap, s->tx_len + take);
 	size_t left = take;
 	for (int i = 0; i < n && left; i++) {
 		size_t l = iov[i].len < left ? iov[i].len : left;
-		memcpy(s->tx + s->tx_len, iov[i].base, l);
+		if (h->on_tcp_send && l)
+			h->on_tcp_send(h->hook_ctx, s, iov[i].base, l);
+		if (h->keep_sent)
+			memcpy(s->tx + s->tx_len, iov[i].base, l);
 		s->tx_len += l;
 		left -= l;
 	}
@@ -190,14 +269,56 @@ static long f_send(void *ctx, int sock, const struct core_iov *iov, int n)
 	return (long)take;
 }
 
-/* Copies up to the iov's size from src into iov. */
-static size_t scatter(const struct core_iov *iov, int n, const uint8_t *src,
-		      size_t len)
+/* Copies up to len bytes of the receive stream, from offset off of what
+ * is unconsumed, into iov; returns the count. */
+static size_t rx_copy(const struct fake_sock *s, size_t off,
+		      const struct core_iov *iov, int n, size_t len)
 {
 	size_t done = 0;
 	for (int i = 0; i < n && done < len; i++) {
+		uint8_t *b = iov[i].base;
 		size_t l = iov[i].len < len - done ? iov[i].len : len - done;
-		memcpy(iov[i].base, src + done, l);
+		if (s->rx)
+			memcpy(b, s->rx + off + done, l);
+		else
+			for (size_t j = 0; j < l; j++)
+				b[j] = fake_host_stream_byte(
+				    (uint32_t)(s->rx_discarded + off + done +
+					       j));
+		done += l;
+	}
+	return done;
+}
+
+static void rx_consume(struct fake_sock *s, size_t n)
+{
+	if (s->rx)
+		memmove(s->rx, s->rx + n, s->rx_len - n);
+	s->rx_len -= n;
+	s->rx_discarded += n;
+}
+
+/* Writes datagram d into iov; returns the bytes stored. */
+static size_t dgram_copy(const struct fake_sock *s,
+			 const struct fake_rx_dgram *d,
+			 const struct core_iov *iov, int n)
+{
+	size_t done = 0;
+	for (int i = 0; i < n && done < d->len; i++) {
+		uint8_t *b = iov[i].base;
+		size_t l =
+		    iov[i].len < d->len - done ? iov[i].len : d->len - done;
+		for (size_t j = 0; j < l; j++) {
+			size_t k = done + j;
+			uint8_t v = (uint8_t)(d->seed + k * 31);
+			if (d->data)
+				v = d->data[k];
+			else if (s->kind == FAKE_ICMP && k == 0)
+				v = d->type;
+			else if (s->kind == FAKE_ICMP && k == 1)
+				v = 0;
+			b[j] = v;
+		}
 		done += l;
 	}
 	return done;
@@ -207,30 +328,27 @@ static long f_recv(void *ctx, int sock, const struct core_iov *iov, int n,
 		   size_t *full_len)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->closed)
+	struct fake_sock *s = use(h, sock, "recv");
+	if (!s)
 		return -EBADF;
+	size_t cap = iov_touch(h, iov, n);
 	if (s->rx_err)
 		return s->rx_err;
 	if (s->kind != FAKE_TCP) {
-		struct fake_dgram *d = s->dq_head;
-		if (!d)
+		if (!s->dq_n)
 			return -EAGAIN;
-		s->dq_head = d->next;
-		if (!s->dq_head)
-			s->dq_tail = NULL;
-		size_t got = scatter(iov, n, d->data, d->len);
+		struct fake_rx_dgram d = s->dq[0];
+		memmove(s->dq, s->dq + 1, --s->dq_n * sizeof(s->dq[0]));
+		size_t got = dgram_copy(s, &d, iov, n);
+		free(d.data);
 		if (full_len)
-			*full_len = d->len;
-		free(d);
+			*full_len = d.len;
 		return (long)got;
 	}
 	if (!s->rx_len)
 		return s->rx_eof ? 0 : -EAGAIN;
-	size_t got = scatter(iov, n, s->rx, s->rx_len);
-	memmove(s->rx, s->rx + got, s->rx_len - got);
-	s->rx_len -= got;
-	s->rx_discarded += got;
+	size_t got = rx_copy(s, 0, iov, n, s->rx_len < cap ? s->rx_len : cap);
+	rx_consume(s, got);
 	if (full_len)
 		*full_len = got;
 	return (long)got;
@@ -240,37 +358,40 @@ static long f_peek(void *ctx, int sock, size_t offset,
 		   const struct core_iov *iov, int n)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->closed)
+	struct fake_sock *s = use_tcp(h, sock, "peek");
+	if (!s)
 		return -EBADF;
+	size_t cap = iov_touch(h, iov, n);
 	s->peek_calls++;
 	if (s->rx_err)
 		return s->rx_err;
 	if (offset >= s->rx_len)
 		return s->rx_eof ? 0 : -EAGAIN;
-	return (long)scatter(iov, n, s->rx + offset, s->rx_len - offset);
+	size_t avail = s->rx_len - offset;
+	return (long)rx_copy(s, offset, iov, n, avail < cap ? avail : cap);
 }
 
 static int f_discard(void *ctx, int sock, size_t n)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->closed)
+	struct fake_sock *s = use_tcp(h, sock, "discard");
+	if (!s)
 		return -EBADF;
 	s->discard_calls++;
-	if (n > s->rx_len)
+	if (n > s->rx_len) {
+		misuse(h, "core discarded %zu bytes on socket %d holding %zu",
+		       n, sock, s->rx_len);
 		return -EINVAL;
-	memmove(s->rx, s->rx + n, s->rx_len - n);
-	s->rx_len -= n;
-	s->rx_discarded += n;
+	}
+	rx_consume(s, n);
 	return 0;
 }
 
 static int f_shutdown_wr(void *ctx, int sock)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->closed)
+	struct fake_sock *s = use_tcp(h, sock, "shutdown_wr");
+	if (!s)
 		return -EBADF;
 	h->shutdowns++;
 	s->shut_wr = true;
@@ -280,20 +401,20 @@ static int f_shutdown_wr(void *ctx, int sock)
 static int f_sock_error(void *ctx, int sock, struct core_sock_error *out)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->closed)
+	struct fake_sock *s = use(h, sock, "sock_error");
+	if (!s)
 		return -EBADF;
-	if (!s->has_err)
+	if (!s->err_n)
 		return 0;
-	*out = s->err;
-	s->has_err = false;
+	*out = s->err[0];
+	memmove(s->err, s->err + 1, --s->err_n * sizeof(s->err[0]));
 	return 1;
 }
 
 static void f_want(void *ctx, int sock, bool readable, bool writable)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
+	struct fake_sock *s = use(h, sock, "want");
 	if (!s)
 		return;
 	s->want_calls++;
@@ -304,10 +425,11 @@ static void f_want(void *ctx, int sock, bool readable, bool writable)
 static void f_close(void *ctx, int sock, bool reset)
 {
 	struct fake_host *h = ctx;
-	struct fake_sock *s = sock_of(h, sock);
+	struct fake_sock *s = use(h, sock, "close");
 	if (!s)
 		return;
 	h->closes++;
+	h->open_count--;
 	s->closed = true;
 	s->reset = reset;
 }
@@ -332,8 +454,24 @@ void fake_host_rx_push(struct fake_host *h, int sock, const void *data,
 	struct fake_sock *s = sock_of(h, sock);
 	if (!s)
 		return;
-	grow(&s->rx, &s->rx_cap, s->rx_len + len);
-	memcpy(s->rx + s->rx_len, data, len);
+	if (!data && !s->rx) {
+		s->rx_len += len; /* virtual: nothing to store */
+		return;
+	}
+	/* Bytes in memory from here on: the virtual ones still unread, if
+	 * any, are written out first. */
+	size_t old = s->rx_len;
+	bool was_virtual = !s->rx;
+	grow(&s->rx, &s->rx_cap, old + len);
+	for (size_t i = 0; was_virtual && i < old; i++)
+		s->rx[i] =
+		    fake_host_stream_byte((uint32_t)(s->rx_discarded + i));
+	if (data)
+		memcpy(s->rx + old, data, len);
+	else
+		for (size_t i = 0; i < len; i++)
+			s->rx[old + i] = fake_host_stream_byte(
+			    (uint32_t)(s->rx_discarded + old + i));
 	s->rx_len += len;
 }
 
@@ -365,12 +503,36 @@ void fake_host_set_send_error(struct fake_host *h, int sock, int neg_errno)
 		s->send_err = neg_errno;
 }
 
-void fake_host_dgram_push(struct fake_host *h, int sock, const void *data,
-			  size_t len)
+static bool dgram_queue(struct fake_host *h, int sock, struct fake_rx_dgram d)
 {
 	struct fake_sock *s = sock_of(h, sock);
-	if (s)
-		dgram_append(&s->dq_head, &s->dq_tail, dgram_new(data, len));
+	if (!s || s->dq_n == FAKE_MAX_DGRAMS) {
+		free(d.data);
+		return false;
+	}
+	s->dq[s->dq_n++] = d;
+	return true;
+}
+
+bool fake_host_dgram_push(struct fake_host *h, int sock, const void *data,
+			  size_t len)
+{
+	if (len > UINT16_MAX)
+		return false;
+	struct fake_rx_dgram d = {.len = (uint16_t)len};
+	if (data) {
+		d.data = malloc(len ? len : 1);
+		memcpy(d.data, data, len);
+	}
+	return dgram_queue(h, sock, d);
+}
+
+bool fake_host_dgram_push_made(struct fake_host *h, int sock, uint16_t len,
+			       uint8_t seed, uint8_t type)
+{
+	return dgram_queue(
+	    h, sock,
+	    (struct fake_rx_dgram){.len = len, .seed = seed, .type = type});
 }
 
 const struct fake_dgram *fake_host_dgram_sent(struct fake_host *h, int sock,
@@ -385,14 +547,22 @@ const struct fake_dgram *fake_host_dgram_sent(struct fake_host *h, int sock,
 	return d;
 }
 
+void fake_host_push_error(struct fake_host *h, int sock,
+			  const struct core_sock_error *err)
+{
+	struct fake_sock *s = sock_of(h, sock);
+	if (s && s->err_n < FAKE_MAX_ERRS)
+		s->err[s->err_n++] = *err;
+}
+
 void fake_host_set_error(struct fake_host *h, int sock,
 			 const struct core_sock_error *err)
 {
 	struct fake_sock *s = sock_of(h, sock);
 	if (!s)
 		return;
-	s->err = *err;
-	s->has_err = true;
+	s->err_n = 0;
+	fake_host_push_error(h, sock, err);
 }
 
 void fake_host_set_errno(struct fake_host *h, int sock, int err)
