@@ -15,7 +15,8 @@
 # when they are missing and we are root.
 #
 # Environment: CC (default clang), JOBS (parallel compiles, default: CPUs),
-# FUZZ_BUILD (output directory, default build-fuzz).
+# FUZZ_BUILD (output directory, default build-fuzz), FUZZ_CFLAGS (added to
+# the flags, e.g. coverage: see docs/robustness.md).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -52,7 +53,7 @@ CFLAGS="-std=gnu17 -g -O1 -fno-omit-frame-pointer -Wall -Wextra
   -Wno-unused-parameter -fno-strict-aliasing
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
   -I$ROOT/src -I$ROOT/include -I$ROOT/fuzz -I$ROOT/src/tools
-  -I$ROOT/tests/unit"
+  -I$ROOT/tests/unit ${FUZZ_CFLAGS:-}"
 
 rm -rf "$OUT/obj"
 mkdir -p "$OUT/obj"

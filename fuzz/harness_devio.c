@@ -28,10 +28,11 @@
  *   config bits 0-1: the MTU (1500, 9000, 65535, 1280).
  *   op % 4: 0 a frame from the "TUN": [len u16 % 65600] [bytes] (the
  *   first 10 are the virtio-net header); 1 read_batch, each packet into
- *   the engine (a fake host, tests/unit/support/fake_host.c) with the flags the
- *   header gave, then the engine's transmit ring written back through the
- *   virtio-net writer; 2 a run of TCP segments built from [count] [payload]
- *   [variation] bytes for vnet_gso_run / vnet_gso_merge; 3 the clock.
+ *   the engine (with the fake host, tests/unit/support/fake_host.c) with
+ *   the flags the header gave, then the engine's transmit ring written
+ *   back through the virtio-net writer; 2 a run of TCP segments built from
+ *   [count] [payload] [variation] bytes for vnet_gso_run /
+ *   vnet_gso_merge; 3 the clock.
  *   Checked: read_batch gives each frame longer than the header as one
  *   packet, the header stripped, bytes intact, CORE_IN_CSUM_OK exactly
  *   when the header says NEEDS_CSUM or DATA_VALID, TSO frames counted
@@ -54,10 +55,10 @@
 
 #include "core/engine.h"
 #include "harness.h"
-#include "support/fake_host.h"
 #include "io/tun_vnet.h"
 #include "io/tunconn.h"
 #include "io/tunconn_udp.h"
+#include "support/fake_host.h"
 #include "wire/build.h"
 #include "wire/bytes.h"
 #include "wire/packet.h"

@@ -4,29 +4,22 @@
 #include "fake_host.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The core broke the host-ops contract: counted, and told to the test.
- * Formatting happens only then, so the fuzz loop pays nothing for it. */
-static void misuse(struct fake_host *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void misuse(struct fake_host *h, const char *fmt, ...)
-{
-	h->misuses++;
-	if (!h->on_misuse)
-		return;
-	char msg[160];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	h->on_misuse(h->hook_ctx, msg);
-}
+ * The message is formatted only then, so the fuzz loop pays nothing. */
+#define MISUSE(h, ...)                                                         \
+	do {                                                                   \
+		(h)->misuses++;                                                \
+		if ((h)->on_misuse) {                                          \
+			char msg_[160];                                        \
+			snprintf(msg_, sizeof(msg_), __VA_ARGS__);             \
+			(h)->on_misuse((h)->hook_ctx, msg_);                   \
+		}                                                              \
+	} while (0)
 
 static struct fake_sock *sock_of(struct fake_host *h, int sock)
 {
@@ -103,7 +96,7 @@ static struct fake_sock *use(struct fake_host *h, int sock, const char *op)
 	struct fake_sock *s = sock_of(h, sock);
 	if (s && !s->closed)
 		return s;
-	misuse(h, "core called %s on socket %d, which is not open", op, sock);
+	MISUSE(h, "core called %s on socket %d, which is not open", op, sock);
 	return NULL;
 }
 
@@ -112,7 +105,7 @@ static struct fake_sock *use_tcp(struct fake_host *h, int sock, const char *op)
 	struct fake_sock *s = use(h, sock, op);
 	if (!s || s->kind == FAKE_TCP)
 		return s;
-	misuse(h, "core called %s on datagram socket %d", op, sock);
+	MISUSE(h, "core called %s on datagram socket %d", op, sock);
 	return NULL;
 }
 
@@ -122,7 +115,7 @@ static size_t iov_touch(struct fake_host *h, const struct core_iov *iov, int n)
 {
 	size_t t = 0;
 	if (n < 0)
-		misuse(h, "negative iov count %d", n);
+		MISUSE(h, "negative iov count %d", n);
 	for (int i = 0; i < n; i++) {
 		if (!iov[i].len)
 			continue;
@@ -138,7 +131,7 @@ static int open_sock(struct fake_host *h, uint8_t kind, uint32_t flow,
 		     uint8_t family, const struct wire_addr *dst, uint16_t port)
 {
 	if (family != 4 && family != 6) {
-		misuse(h, "open with family %u", family);
+		MISUSE(h, "open with family %u", family);
 		return -EAFNOSUPPORT;
 	}
 	if (h->fail_next_open) {
@@ -245,7 +238,7 @@ static long f_send(void *ctx, int sock, const struct core_iov *iov, int n)
 		return (long)total; /* one datagram, sent */
 	}
 	if (s->shut_wr) {
-		misuse(h, "core sent %zu bytes on socket %d after shutdown_wr",
+		MISUSE(h, "core sent %zu bytes on socket %d after shutdown_wr",
 		       total, sock);
 		return -EPIPE;
 	}
@@ -379,7 +372,7 @@ static int f_discard(void *ctx, int sock, size_t n)
 		return -EBADF;
 	s->discard_calls++;
 	if (n > s->rx_len) {
-		misuse(h, "core discarded %zu bytes on socket %d holding %zu",
+		MISUSE(h, "core discarded %zu bytes on socket %d holding %zu",
 		       n, sock, s->rx_len);
 		return -EINVAL;
 	}
