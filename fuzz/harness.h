@@ -53,8 +53,9 @@ void fz_sni_run(const uint8_t *data, size_t size);
 void fz_http_run(const uint8_t *data, size_t size);
 
 /* The fake host (tests/unit/support/fake_host.h) as the fuzz harnesses
- * use it: closed sockets reused last, nothing sent kept (no memory grows
- * in a run), and a broken host-ops contract failing the run (fz_fail).
+ * use it: closed sockets reused last, nothing sent kept and at most 8
+ * datagrams queued per socket (no memory grows in a run), and a broken
+ * host-ops contract failing the run (fz_fail).
  * hook_ctx is handed to its hooks. */
 struct fake_host;
 void fz_host_init(struct fake_host *h, void *hook_ctx);

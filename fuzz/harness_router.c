@@ -154,6 +154,9 @@ void fz_host_init(struct fake_host *h, void *hook_ctx)
 	/* Nothing kept: a run sends up to gigabytes, millions of times;
 	 * rt_on_send checks the TCP bytes as they pass instead. */
 	h->keep_sent = false;
+	/* A socket buffer of a few datagrams: what the core reads per event
+	 * stays bounded, and so does what a run holds. */
+	h->max_dgrams = 8;
 	h->on_misuse = fz_host_misuse;
 	h->hook_ctx = hook_ctx;
 }

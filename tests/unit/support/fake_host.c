@@ -63,17 +63,40 @@ void fake_host_init(struct fake_host *h)
 	h->keep_sent = true;
 }
 
+static void dgram_free_list(struct fake_dgram *d)
+{
+	while (d) {
+		struct fake_dgram *n = d->next;
+		free(d);
+		d = n;
+	}
+}
+
+static struct fake_dgram *dgram_new(size_t len)
+{
+	struct fake_dgram *d = malloc(sizeof(*d) + len);
+	d->next = NULL;
+	d->len = len;
+	return d;
+}
+
+static void dgram_append(struct fake_dgram **head, struct fake_dgram **tail,
+			 struct fake_dgram *d)
+{
+	if (*tail)
+		(*tail)->next = d;
+	else
+		*head = d;
+	*tail = d;
+}
+
 /* Gives back what a socket holds, leaving its slot zeroed. */
 static void sock_clear(struct fake_sock *s)
 {
 	free(s->rx);
 	free(s->tx);
-	for (unsigned i = 0; i < s->dq_n; i++)
-		free(s->dq[i].data);
-	for (struct fake_dgram *d = s->sent_head, *n; d; d = n) {
-		n = d->next;
-		free(d);
-	}
+	dgram_free_list(s->dq_head);
+	dgram_free_list(s->sent_head);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -206,19 +229,13 @@ static void grow(uint8_t **buf, size_t *cap, size_t need)
 static void dgram_keep(struct fake_sock *s, const struct core_iov *iov, int n,
 		       size_t total)
 {
-	struct fake_dgram *d = malloc(sizeof(*d) + total);
-	d->next = NULL;
-	d->len = total;
+	struct fake_dgram *d = dgram_new(total);
 	size_t off = 0;
 	for (int i = 0; i < n; i++) {
 		memcpy(d->data + off, iov[i].base, iov[i].len);
 		off += iov[i].len;
 	}
-	if (s->sent_tail)
-		s->sent_tail->next = d;
-	else
-		s->sent_head = d;
-	s->sent_tail = d;
+	dgram_append(&s->sent_head, &s->sent_tail, d);
 }
 
 static long f_send(void *ctx, int sock, const struct core_iov *iov, int n)
@@ -262,22 +279,33 @@ static long f_send(void *ctx, int sock, const struct core_iov *iov, int n)
 	return (long)take;
 }
 
+/* Copies up to len bytes of src into iov; returns the count. */
+static size_t scatter(const struct core_iov *iov, int n, const uint8_t *src,
+		      size_t len)
+{
+	size_t done = 0;
+	for (int i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].len < len - done ? iov[i].len : len - done;
+		memcpy(iov[i].base, src + done, l);
+		done += l;
+	}
+	return done;
+}
+
 /* Copies up to len bytes of the receive stream, from offset off of what
  * is unconsumed, into iov; returns the count. */
 static size_t rx_copy(const struct fake_sock *s, size_t off,
 		      const struct core_iov *iov, int n, size_t len)
 {
+	if (s->rx)
+		return scatter(iov, n, s->rx + off, len);
 	size_t done = 0;
 	for (int i = 0; i < n && done < len; i++) {
 		uint8_t *b = iov[i].base;
 		size_t l = iov[i].len < len - done ? iov[i].len : len - done;
-		if (s->rx)
-			memcpy(b, s->rx + off + done, l);
-		else
-			for (size_t j = 0; j < l; j++)
-				b[j] = fake_host_stream_byte(
-				    (uint32_t)(s->rx_discarded + off + done +
-					       j));
+		for (size_t j = 0; j < l; j++)
+			b[j] = fake_host_stream_byte(
+			    (uint32_t)(s->rx_discarded + off + done + j));
 		done += l;
 	}
 	return done;
@@ -291,32 +319,6 @@ static void rx_consume(struct fake_sock *s, size_t n)
 	s->rx_discarded += n;
 }
 
-/* Writes datagram d into iov; returns the bytes stored. */
-static size_t dgram_copy(const struct fake_sock *s,
-			 const struct fake_rx_dgram *d,
-			 const struct core_iov *iov, int n)
-{
-	size_t done = 0;
-	for (int i = 0; i < n && done < d->len; i++) {
-		uint8_t *b = iov[i].base;
-		size_t l =
-		    iov[i].len < d->len - done ? iov[i].len : d->len - done;
-		for (size_t j = 0; j < l; j++) {
-			size_t k = done + j;
-			uint8_t v = (uint8_t)(d->seed + k * 31);
-			if (d->data)
-				v = d->data[k];
-			else if (s->kind == FAKE_ICMP && k == 0)
-				v = d->type;
-			else if (s->kind == FAKE_ICMP && k == 1)
-				v = 0;
-			b[j] = v;
-		}
-		done += l;
-	}
-	return done;
-}
-
 static long f_recv(void *ctx, int sock, const struct core_iov *iov, int n,
 		   size_t *full_len)
 {
@@ -328,14 +330,16 @@ static long f_recv(void *ctx, int sock, const struct core_iov *iov, int n,
 	if (s->rx_err)
 		return s->rx_err;
 	if (s->kind != FAKE_TCP) {
-		if (!s->dq_n)
+		struct fake_dgram *d = s->dq_head;
+		if (!d)
 			return -EAGAIN;
-		struct fake_rx_dgram d = s->dq[0];
-		memmove(s->dq, s->dq + 1, --s->dq_n * sizeof(s->dq[0]));
-		size_t got = dgram_copy(s, &d, iov, n);
-		free(d.data);
+		s->dq_head = d->next;
+		if (!s->dq_head)
+			s->dq_tail = NULL;
+		size_t got = scatter(iov, n, d->data, d->len);
 		if (full_len)
-			*full_len = d.len;
+			*full_len = d->len;
+		free(d);
 		return (long)got;
 	}
 	if (!s->rx_len)
@@ -496,36 +500,42 @@ void fake_host_set_send_error(struct fake_host *h, int sock, int neg_errno)
 		s->send_err = neg_errno;
 }
 
-static bool dgram_queue(struct fake_host *h, int sock, struct fake_rx_dgram d)
+/* Queues d to be received, unless max_dgrams are waiting. */
+static bool dgram_queue(struct fake_host *h, int sock, struct fake_dgram *d)
 {
 	struct fake_sock *s = sock_of(h, sock);
-	if (!s || s->dq_n == FAKE_MAX_DGRAMS) {
-		free(d.data);
+	unsigned n = 0;
+	for (const struct fake_dgram *q = s ? s->dq_head : NULL; q; q = q->next)
+		n++;
+	if (!s || (h->max_dgrams && n >= h->max_dgrams)) {
+		free(d);
 		return false;
 	}
-	s->dq[s->dq_n++] = d;
+	dgram_append(&s->dq_head, &s->dq_tail, d);
 	return true;
 }
 
 bool fake_host_dgram_push(struct fake_host *h, int sock, const void *data,
 			  size_t len)
 {
-	if (len > UINT16_MAX)
-		return false;
-	struct fake_rx_dgram d = {.len = (uint16_t)len};
-	if (data) {
-		d.data = malloc(len ? len : 1);
-		memcpy(d.data, data, len);
-	}
+	struct fake_dgram *d = dgram_new(len);
+	memcpy(d->data, data, len);
 	return dgram_queue(h, sock, d);
 }
 
 bool fake_host_dgram_push_made(struct fake_host *h, int sock, uint16_t len,
 			       uint8_t seed, uint8_t type)
 {
-	return dgram_queue(
-	    h, sock,
-	    (struct fake_rx_dgram){.len = len, .seed = seed, .type = type});
+	struct fake_sock *s = sock_of(h, sock);
+	struct fake_dgram *d = dgram_new(len);
+	for (size_t k = 0; k < len; k++)
+		d->data[k] = (uint8_t)(seed + k * 31);
+	/* Then bytes the core must not trust. */
+	if (s && s->kind == FAKE_ICMP && len >= 1)
+		d->data[0] = type;
+	if (s && s->kind == FAKE_ICMP && len >= 2)
+		d->data[1] = 0;
+	return dgram_queue(h, sock, d);
 }
 
 const struct fake_dgram *fake_host_dgram_sent(struct fake_host *h, int sock,

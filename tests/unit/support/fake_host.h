@@ -34,17 +34,17 @@
  * kernel would (-EBADF, -EPIPE, -EINVAL). Every iov the core passes is
  * touched at both ends, so ASan sees one that points outside its buffer.
  *
- * Fuzz runs execute millions of times, so nothing here allocates unless a
- * unit test asks it to:
+ * Fuzz runs execute millions of times, so what a run holds stays bounded
+ * however long it is:
  *   - fake_host_rx_push(..., NULL, len) appends len bytes of a virtual
  *     stream, byte k being fake_host_stream_byte(k): it costs no memory
  *     and what reaches the app can be checked byte for byte;
- *   - fake_host_dgram_push(..., NULL, len) queues a datagram whose bytes
- *     are made from a seed when received;
+ *   - a datagram to receive is held only until the core reads it, and
+ *     max_dgrams bounds the queue as a socket buffer would;
  *   - keep_sent (true after fake_host_init) keeps the bytes and datagrams
  *     the core sends; the fuzz harnesses turn it off and look at TCP bytes
  *     through on_tcp_send instead.
- * What a unit test made it allocate, fake_host_free gives back.
+ * Whatever is still held, fake_host_free gives back.
  */
 #ifndef TP_TEST_FAKE_HOST_H
 #define TP_TEST_FAKE_HOST_H
@@ -55,10 +55,9 @@
 
 #include "core/host_ops.h"
 
-#define FAKE_MAX_SOCKS	64
-#define FAKE_SOCK_BASE	3
-#define FAKE_MAX_DGRAMS 8 /* datagrams queued to receive, per socket */
-#define FAKE_MAX_ERRS	4 /* errors queued for sock_error, per socket */
+#define FAKE_MAX_SOCKS 64
+#define FAKE_SOCK_BASE 3
+#define FAKE_MAX_ERRS  4 /* errors queued for sock_error, per socket */
 
 enum fake_kind { FAKE_TCP = 1, FAKE_UDP, FAKE_ICMP };
 
@@ -71,20 +70,13 @@ static inline uint8_t fake_host_stream_byte(uint32_t k)
 	return (uint8_t)(k >> 24);
 }
 
-/* A datagram sent by the core (kept while keep_sent). */
+/* A datagram, to receive or sent by the core (kept while keep_sent); one
+ * malloc'd block, so a test reading the queue itself frees it with
+ * free(). */
 struct fake_dgram {
 	struct fake_dgram *next;
 	size_t len;
 	uint8_t data[];
-};
-
-/* A datagram waiting to be received: data (a malloc'd copy), or with data
- * NULL, len bytes made from seed (an ICMP socket's start with type, then
- * code 0, as a ping socket returns an echo reply). */
-struct fake_rx_dgram {
-	uint8_t *data;
-	uint16_t len;
-	uint8_t seed, type;
 };
 
 struct fake_sock {
@@ -117,8 +109,7 @@ struct fake_sock {
 	int send_calls;
 
 	/* Datagrams. */
-	struct fake_rx_dgram dq[FAKE_MAX_DGRAMS]; /* to receive, oldest first */
-	unsigned dq_n;
+	struct fake_dgram *dq_head, *dq_tail;	  /* to receive */
 	struct fake_dgram *sent_head, *sent_tail; /* if keep_sent */
 	int sent_count;
 
@@ -129,11 +120,12 @@ struct fake_sock {
 
 struct fake_host {
 	struct fake_sock socks[FAKE_MAX_SOCKS];
-	unsigned next;	    /* where the search for a free slot starts */
-	int fail_next_open; /* negative errno for the next open, 0: none */
-	bool reuse_closed;  /* closed sockets free their slot, as fds do
+	unsigned next;	     /* where the search for a free slot starts */
+	int fail_next_open;  /* negative errno for the next open, 0: none */
+	bool reuse_closed;   /* closed sockets free their slot, as fds do
 			       (default: kept for inspection) */
-	bool keep_sent;	    /* keep what the core sends (default: true) */
+	bool keep_sent;	     /* keep what the core sends (default: true) */
+	unsigned max_dgrams; /* datagrams a socket queues to receive, 0: any */
 	int connects, udp_opens, icmp_opens, closes, shutdowns;
 	int last_sock;	     /* id of the last socket opened, -1: none */
 	unsigned open_count; /* sockets open (used and not closed) */
@@ -180,9 +172,10 @@ void fake_host_set_rx_error(struct fake_host *h, int sock, int neg_errno);
 void fake_host_set_tx_space(struct fake_host *h, int sock, size_t space);
 void fake_host_set_send_error(struct fake_host *h, int sock, int neg_errno);
 
-/* Datagrams to receive: a copy of data, or (data NULL) len bytes made from
- * seed, an ICMP socket's starting with type. False when the queue is full
- * (the datagram is dropped, as a full socket buffer would). */
+/* Datagrams to receive: a copy of data, or (made) len bytes made from
+ * seed, an ICMP socket's starting with type and code 0 as a ping socket
+ * returns an echo reply. False when max_dgrams are queued (the datagram is
+ * dropped, as by a full socket buffer). */
 bool fake_host_dgram_push(struct fake_host *h, int sock, const void *data,
 			  size_t len);
 bool fake_host_dgram_push_made(struct fake_host *h, int sock, uint16_t len,
