@@ -56,11 +56,21 @@ struct fake_sock *fake_host_pick(struct fake_host *h, unsigned k, unsigned mask)
 	return NULL;
 }
 
+/* The default: a test that did not hook misuse still stops at the first
+ * broken contract, with what broke (abort fails the ctest case). */
+static void misuse_abort(void *ctx, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "fake host: %s\n", what);
+	abort();
+}
+
 void fake_host_init(struct fake_host *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->last_sock = -1;
 	h->keep_sent = true;
+	h->on_misuse = misuse_abort;
 }
 
 static void dgram_free_list(struct fake_dgram *d)

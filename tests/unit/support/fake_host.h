@@ -29,8 +29,9 @@
  * every call: a call on a socket that is not open, a second close, a
  * TCP-only call on a datagram socket, a discard of bytes never received,
  * a send after shutdown_wr, a negative iov count or an unknown family is
- * counted in misuses and reported to on_misuse (the fuzz harnesses fail
- * the run there, tcp_harness.c fails the test); the call then fails as a
+ * counted in misuses and reported to on_misuse (by default it aborts with
+ * the message; the fuzz harnesses fail the run there, tcp_harness.c fails
+ * the test); a hook that returns lets the call fail as a
  * kernel would (-EBADF, -EPIPE, -EINVAL). Every iov the core passes is
  * touched at both ends, so ASan sees one that points outside its buffer.
  *
@@ -131,7 +132,8 @@ struct fake_host {
 	unsigned open_count; /* sockets open (used and not closed) */
 	unsigned misuses;    /* broken host-ops contract, see above */
 
-	/* Hooks, all optional, called with hook_ctx. */
+	/* Hooks, called with hook_ctx; all optional but on_misuse, which
+	 * fake_host_init sets to print and abort(). */
 	void (*on_misuse)(void *ctx, const char *what);
 	/* Bytes the core sends on a TCP socket, before tx_len counts them. */
 	void (*on_tcp_send)(void *ctx, struct fake_sock *s, const uint8_t *p,
