@@ -141,12 +141,12 @@ int hostsock_register_connecting(struct driver *d, int fd, uint32_t flow,
 	return id;
 }
 
-/* A socket with the configured options (fwmark, bound interface, the
- * egress hook) applied before it connects: unmarked, it could loop back
- * into the TUN. Returns the fd or -errno. */
-static int open_socket(struct driver *d, uint8_t family, int type, int proto)
+/* fd, a new socket (or -errno, passed through), with the configured
+ * options (fwmark, bound interface, the egress hook) applied before it
+ * connects: unmarked, it could loop back into the TUN. Returns the fd or
+ * -errno (fd closed). */
+static int with_options(struct driver *d, int fd, uint8_t family)
 {
-	int fd = hostsock_os_socket(family, type, proto);
 	if (fd < 0)
 		return fd;
 	int err = hostsock_apply_options(d, fd, family);
@@ -178,7 +178,8 @@ int hostsock_udp_open(void *ctx, uint32_t flow, uint8_t family,
 		      const struct wire_addr *dst, uint16_t dport)
 {
 	struct driver *d = ctx;
-	int fd = open_socket(d, family, SOCK_DGRAM, 0);
+	int fd =
+	    with_options(d, hostsock_os_socket(family, SOCK_DGRAM, 0), family);
 	if (fd < 0)
 		return fd;
 	return connect_dgram(d, fd, flow, HS_UDP, family, dst, dport);
@@ -195,13 +196,9 @@ int hostsock_icmp_open(void *ctx, uint32_t flow, uint8_t family,
 	 * may open one (icmp_raw_linux.c; Darwin has none). */
 	if (fd == -EACCES || fd == -EPERM)
 		return driver_raw_open(d, flow, family, dst->b);
+	fd = with_options(d, fd, family);
 	if (fd < 0)
 		return fd;
-	int err = hostsock_apply_options(d, fd, family);
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
 	return connect_dgram(d, fd, flow, HS_PING, family, dst, 0);
 }
 
@@ -209,7 +206,8 @@ int hostsock_tcp_connect(void *ctx, uint32_t flow, uint8_t family,
 			 const struct wire_addr *dst, uint16_t dport)
 {
 	struct driver *d = ctx;
-	int fd = open_socket(d, family, SOCK_STREAM, 0);
+	int fd =
+	    with_options(d, hostsock_os_socket(family, SOCK_STREAM, 0), family);
 	if (fd < 0)
 		return fd;
 	/* The app's own stack already decided how to segment; Nagle here

@@ -17,6 +17,7 @@
 
 #include "wire/build.h"
 #include "wire/packet.h"
+#include "support/ref_csum.h"
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -26,16 +27,6 @@ static uint16_t get16(const uint8_t *p)
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-/* Bytewise reference one's-complement sum of big-endian words. */
-static uint32_t ref_sum(uint32_t s, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += 2)
-		s += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
 }
 
 /* True if the packet's IPv4 header and transport checksums verify by the

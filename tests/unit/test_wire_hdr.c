@@ -24,16 +24,7 @@
 #include "wire/ip6ext.h"
 #include "wire/packet.h"
 #include "wire/peek.h"
-
-/* Bytewise reference: one's-complement sum of big-endian words. */
-static uint32_t ref_sum(uint32_t s, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += 2)
-		s += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
-}
+#include "support/ref_csum.h"
 
 /* A buffer whose byte i is i * 7 + 1 (no two of the first 36 alike). */
 static void ramp(uint8_t *p, size_t n)

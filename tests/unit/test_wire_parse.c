@@ -19,6 +19,7 @@
 
 #include "wire/addr.h"
 #include "wire/packet.h"
+#include "support/ref_csum.h"
 
 static const uint8_t SRC4[4] = {10, 0, 0, 2};
 static const uint8_t DST4[4] = {93, 184, 216, 34};
@@ -50,16 +51,6 @@ static void put32(uint8_t *p, uint32_t v)
 {
 	put16(p, v >> 16);
 	put16(p + 2, v & 0xffff);
-}
-
-/* Bytewise reference: one's-complement sum of big-endian words. */
-static uint32_t ref_sum(uint32_t s, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += 2)
-		s += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
 }
 
 /* Recomputes the IPv4 header checksum of the header at b. */
