@@ -168,6 +168,18 @@ tp_wait_for() {
 	return 1
 }
 
+# tp_timed CMD...: runs CMD in app, output discarded; prints "STATUS
+# MILLISECONDS" (read -r rc ms < <(tp_timed ...)), for checks that a
+# refusal arrives at once rather than after a timeout.
+tp_timed() {
+	local t0 t1 rc
+	t0=$(date +%s%N)
+	in_app "$@" >/dev/null 2>&1
+	rc=$?
+	t1=$(date +%s%N)
+	echo "$rc $(((t1 - t0) / 1000000))"
+}
+
 # --- process bookkeeping ----------------------------------------------------
 
 # tp_spawn NS LOGFILE CMD...: start CMD in namespace NS, in its own session

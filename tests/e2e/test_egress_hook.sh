@@ -71,10 +71,7 @@ fi
 
 # A socket the hook refuses: the app's connect is refused at once.
 r0=$(tp_counter egress_refused)
-t0=$(date +%s%N)
-in_app curl -sS --max-time 10 "http://$HOST_V4:9999/" >/dev/null 2>&1
-rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
+read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:9999/")
 [ "$rc" = 7 ] || fail "refused by the hook: curl exit $rc, want 7 (connection refused)"
 [ "$ms" -lt 1000 ] || fail "refused by the hook: took $ms ms"
 r=$(tp_counter egress_refused)

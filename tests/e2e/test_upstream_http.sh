@@ -61,12 +61,11 @@ tp_log "HTTP CONNECT: downloads byte-exact (v4, v6), server saw the upstream"
 tp_stop_proxy || fail "tunproxy did not stop cleanly"
 
 tp_start_proxy --upstream "http://tpuser:nope@$NET_V4:$HP"
-in_app curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/" >/dev/null 2>&1
-rc=$?
+read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/")
 [ "$rc" = 7 ] || fail "wrong password: curl exit $rc, want 7"
 a=$(tp_counter upstream_auth_failed)
 [ "$a" -ge 1 ] || fail "wrong password: upstream_auth_failed is $a"
-tp_log "HTTP CONNECT with a wrong password: RST, upstream_auth_failed $a"
+tp_log "HTTP CONNECT with a wrong password: RST in $ms ms, upstream_auth_failed $a"
 tp_stop_proxy || fail "tunproxy did not stop cleanly"
 
 # Routes: 203.0.113.10 direct, port 9998 there blocked, the rest (IPv6)
@@ -80,10 +79,7 @@ if [ -z "$out" ] || [ "$out" = "$PROXY_V6" ]; then
 	fail "route upstream: the v6 server saw '$out', want the upstream's address"
 fi
 b0=$(tp_counter route_blocked)
-t0=$(date +%s%N)
-in_app curl -sS --max-time 10 "http://$HOST_V4:9998/" >/dev/null 2>&1
-rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
+read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:9998/")
 [ "$rc" = 7 ] || fail "route block: curl exit $rc, want 7"
 [ "$ms" -lt 1000 ] || fail "route block: took $ms ms"
 b=$(tp_counter route_blocked)

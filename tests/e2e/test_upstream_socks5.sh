@@ -72,7 +72,7 @@ transfers() {
 refused_fast() {
 	local name=$1 port=$2 r0 r
 	r0=$(tp_counter upstream_refused)
-	read -r rc ms < <(up_timed curl -sS --max-time 10 "http://$HOST_V4:$port/")
+	read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$port/")
 	# curl exit 7: "Failed to connect" (connection refused: our RST).
 	[ "$rc" = 7 ] || fail "$name: refused CONNECT: curl exit $rc, want 7 (RST)"
 	[ "$ms" -lt 1000 ] || fail "$name: refused CONNECT took $ms ms, want < 1000"
@@ -103,7 +103,7 @@ tp_log "microsocks: UDP ASSOCIATE refused -> ICMP unreachable to dig in $ms ms"
 # The upstream stops: a connect fails fast, and recovers once it is back.
 tp_stop_pid "$UP_PID"
 u0=$(tp_counter upstream_unreachable)
-read -r rc ms < <(up_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/big.bin" -o /dev/null)
+read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/big.bin" -o /dev/null)
 [ "$rc" = 7 ] || fail "upstream down: curl exit $rc, want 7 (RST)"
 [ "$ms" -lt 1000 ] || fail "upstream down: the connect failed after $ms ms, want < 1000"
 u=$(tp_counter upstream_unreachable)
@@ -118,7 +118,7 @@ tp_stop_proxy || fail "tunproxy did not stop cleanly"
 
 # 2. Wrong credentials: refused, counted as an authentication failure.
 tp_start_proxy --upstream "socks5://tpuser:wrong@$NET_V4:1080"
-read -r rc ms < <(up_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/")
+read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/")
 [ "$rc" = 7 ] || fail "wrong password: curl exit $rc, want 7"
 a=$(tp_counter upstream_auth_failed)
 [ "$a" -ge 1 ] || fail "wrong password: upstream_auth_failed is $a"

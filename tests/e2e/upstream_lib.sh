@@ -96,13 +96,3 @@ try:
 except ValueError:
     print(s)'
 }
-
-# up_timed CMD...: runs CMD in app; prints "STATUS MILLISECONDS".
-up_timed() {
-	local t0 t1 rc
-	t0=$(date +%s%N)
-	in_app "$@" >/dev/null 2>&1
-	rc=$?
-	t1=$(date +%s%N)
-	echo "$rc $(((t1 - t0) / 1000000))"
-}
