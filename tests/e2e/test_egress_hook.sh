@@ -77,6 +77,7 @@ read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:9999/")
 r=$(tp_counter egress_refused)
 [ "$r" -eq $((r0 + 1)) ] || fail "egress_refused went from $r0 to $r, want one more"
 out=$(in_app curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/hello.txt" 2>&1) || fail "curl after the refusal: $out"
+[ "$out" = "hello from net" ] || fail "curl after the refusal: got '$out'"
 tp_log "hook refusal: RST in $ms ms, egress_refused $r; later flows fine"
 
 tp_stop_proxy || fail "the embed example did not stop cleanly"
