@@ -40,15 +40,8 @@ tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | gre
 
 # transfers NAME: download from v4 and v6, upload to v4, peers checked.
 transfers() {
-	local name=$1 host out got
-	for host in "$HOST_V4" "[$HOST_V6]"; do
-		out=$(in_app curl -sS -g --max-time 60 -o "$TP_TMP/dl.bin" -w '%{http_code} %{size_download}' \
-			"http://$host:$HTTP_PORT/big.bin" 2>&1) || fail "$name: download from $host: $out"
-		[ "$out" = "200 $SIZE" ] || fail "$name: download from $host: '$out', want '200 $SIZE'"
-		got=$(sha256sum "$TP_TMP/dl.bin" | cut -d' ' -f1)
-		[ "$got" = "$sum" ] || fail "$name: download from $host: SHA-256 $got, want $sum"
-		rm -f "$TP_TMP/dl.bin"
-	done
+	local name=$1 out
+	up_download "$name" "$www/big.bin"
 	# microsocks ends both directions at the first end of stream, so
 	# the sink's answer (sent after our FIN) may not come back: its log
 	# says what arrived.

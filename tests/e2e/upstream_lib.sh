@@ -96,3 +96,20 @@ try:
 except ValueError:
     print(s)'
 }
+
+# up_download NAME FILE: curl fetches FILE (under tp_start_http's root)
+# from $HOST_V4 and [$HOST_V6]; each copy must have FILE's size and
+# SHA-256. NAME prefixes the failure message.
+up_download() {
+	local name=$1 file=$2 size sum host out got
+	size=$(stat -c %s "$file") || fail "$name: no $file"
+	sum=$(sha256sum "$file" | cut -d' ' -f1)
+	for host in "$HOST_V4" "[$HOST_V6]"; do
+		out=$(in_app curl -sS -g --max-time 60 -o "$TP_TMP/dl.bin" -w '%{http_code} %{size_download}' \
+			"http://$host:$HTTP_PORT/${file##*/}" 2>&1) || fail "$name: download from $host: $out"
+		[ "$out" = "200 $size" ] || fail "$name: download from $host: '$out', want '200 $size'"
+		got=$(sha256sum "$TP_TMP/dl.bin" | cut -d' ' -f1)
+		[ "$got" = "$sum" ] || fail "$name: download from $host: SHA-256 $got, want $sum"
+		rm -f "$TP_TMP/dl.bin"
+	done
+}
