@@ -439,48 +439,12 @@ run_iperf() {
 	wait_for 5 sh -c "ip netns exec '$NS_NET' ss -Hltn 'sport = :$IPERF_PORT' | grep -q ." ||
 		{ log "iperf3 server did not start"; return; }
 	[ -n "$FWD_PID" ] && c0=$(cpu_s "$FWD_PID")
-	local perf_pid="" pdata="$TMP/perf-$fwd-$rep-$dir.data"
-	if [ "$PERF" = 1 ] && [ -n "$FWD_PID" ] && [ "$rep" = 1 ]; then
-		# Sample the forwarder (user and kernel) during the transfer.
-		perf record -q -F 999 -g -p "$FWD_PID" -o "$pdata" -- sleep "$TIME" \
-			>"$TMP/perf.log" 2>&1 &
-		perf_pid=$!
-		# And count its system calls by kind (those the tracepoints have).
-		local ev="" sc
-		for sc in read write readv writev recvfrom recvmsg recvmmsg sendto sendmsg \
-			sendmmsg splice epoll_wait epoll_pwait epoll_ctl; do
-			perf list 2>/dev/null | grep -q "syscalls:sys_enter_$sc " &&
-				ev="$ev${ev:+,}syscalls:sys_enter_$sc"
-		done
-		perf stat -x, -e "$ev" -p "$FWD_PID" -o "$pdata.stat" -- sleep "$TIME" \
-			>>"$TMP/perf.log" 2>&1 &
-		perf_pid="$perf_pid $!"
-	fi
+	CUR_REP=$rep perf_begin "$fwd-$dir" "$TIME"
 	timeout $((TIME + 30)) ip netns exec "$NS_APP" "${CLIENT_PIN[@]}" iperf3 -c "$SERVER" -p "$IPERF_PORT" \
 		-t "$TIME" --connect-timeout 3000 -J "${rflag[@]}" >"$js" 2>"$js.err"
 	[ -n "$FWD_PID" ] && c1=$(cpu_s "$FWD_PID")
 	stop_pid "$srv"
-	if [ -n "$perf_pid" ]; then
-		# shellcheck disable=SC2086 # two PIDs
-		wait $perf_pid
-		mkdir -p "$BENCH/results"
-		{
-			echo "# $fwd $dir: iperf3 -t $TIME, forwarder PID $FWD_PID"
-			echo "# system calls of the forwarder during the run (count, event):"
-			awk -F, '$1 ~ /^[0-9]+$/ { printf "#   %12d  %s\n", $1, $3 }' "$pdata.stat"
-			echo "# time by shared object:"
-			perf report -i "$pdata" --stdio --no-children --sort dso -g none 2>/dev/null |
-				grep -E '^ +[0-9]' | sed 's/^/#/'
-			echo "# time including callees, kernel entry points:"
-			perf report -i "$pdata" --stdio --children --sort symbol -g none 2>/dev/null |
-				grep -E '\] (__sys_|ksys_|tun_get_user|tun_do_read|handle_softirqs|tcp_v4_rcv|do_epoll_wait)' |
-				head -n 20 | sed 's/^/#/'
-			echo "# flat profile:"
-			perf report -i "$pdata" --stdio --no-children --sort dso,symbol \
-				--percent-limit 0.5 -g none 2>/dev/null | grep -E '^ +[0-9]'
-		} >"$BENCH/results/$STAMP-perf-$fwd-$dir.txt"
-		log "$fwd $dir: perf profile in bench/results/$STAMP-perf-$fwd-$dir.txt"
-	fi
+	perf_end "$fwd-$dir" "iperf3 -t $TIME"
 	out=$(python3 - "$js" <<'EOF'
 import json, sys
 try:
@@ -509,8 +473,8 @@ EOF
 	log "$fwd rep $rep $dir: $(printf '%.2f' "$gbps") Gbit/s, $retr retransmits"
 }
 
-# perf_begin NAME SECS / perf_end NAME: with PERF=1, in the first
-# repetition, sample the forwarder and count its system calls for SECS
+# perf_begin NAME SECS / perf_end NAME WHAT: with PERF=1, in the first
+# repetition (CUR_REP), sample the forwarder and count its system calls for SECS
 # seconds; perf_end writes bench/results/<date>-perf-NAME.txt.
 PERF_PIDS=""
 perf_begin() {
@@ -521,7 +485,7 @@ perf_begin() {
 		>"$TMP/perf.log" 2>&1 &
 	PERF_PIDS=$!
 	for sc in read write readv writev recvfrom recvmsg recvmmsg sendto sendmsg \
-		sendmmsg socket connect close setsockopt epoll_wait epoll_pwait epoll_ctl; do
+		sendmmsg splice socket connect close setsockopt epoll_wait epoll_pwait epoll_ctl; do
 		perf list 2>/dev/null | grep -q "syscalls:sys_enter_$sc " &&
 			ev="$ev${ev:+,}syscalls:sys_enter_$sc"
 	done
@@ -546,7 +510,7 @@ perf_end() {
 			grep -E '^ +[0-9]' | sed 's/^/#/'
 		echo "# time including callees, kernel entry points:"
 		perf report -i "$pdata" --stdio --children --sort symbol -g none 2>/dev/null |
-			grep -E '\] (__sys_|__x64_sys|ksys_|tun_get_user|tun_do_read|handle_softirqs|udp_rcv|udp_sendmsg|do_epoll_wait|__sock_release|inet_dgram_connect)' |
+			grep -E '\] (__sys_|__x64_sys|ksys_|tun_get_user|tun_do_read|handle_softirqs|tcp_v4_rcv|udp_rcv|udp_sendmsg|do_epoll_wait|__sock_release|inet_dgram_connect)' |
 			head -n 25 | sed 's/^/#/'
 		echo "# flat profile:"
 		perf report -i "$pdata" --stdio --no-children --sort dso,symbol \
