@@ -128,13 +128,7 @@ im_setup() {
 	head -c "$IM_SIZE" /dev/urandom >"$TP_TMP/www/big.bin" || fail "cannot make the test file"
 	IM_SUM=$(sha256sum "$TP_TMP/www/big.bin" | cut -d' ' -f1)
 	tp_start_http "$TP_TMP/www"
-	tp_spawn "$NS_NET" "$TP_TMP/sink.log" "$TP_PY" -u "$TP_E2E_DIR/tcp_sink.py" \
-		"$HOST_V4" "$IM_SINK_PORT" "$HOST_V6" "$IM_SINK_PORT"
-	TP_PIDS+=("$TP_SPAWNED")
-	# shellcheck disable=SC2016
-	tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$IM_SINK_PORT' | grep -q '\\[$HOST_V6\\]'" &&
-		tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$IM_SINK_PORT' | grep -q '$HOST_V4'" ||
-		fail "the sink is not listening: $(cat "$TP_TMP/sink.log")"
+	tp_start_sink "$IM_SINK_PORT"
 	# No tee: the simulator talks to the proxy directly.
 	DL_TEE_PORT=$DL_PROXY_PORT
 	tp_start_udp_echo

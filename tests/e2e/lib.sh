@@ -391,6 +391,21 @@ tp_start_udp_echo() {
 	tp_wait_for 10 tp_udp_listening "$port" "$HOST_V6" || fail "UDP echo (v6) not listening"
 }
 
+# tp_start_sink PORT: tcp_sink.py on 203.0.113.10:PORT and
+# [2001:db8:1::10]:PORT, logging to $TP_TMP/sink.log one line per
+# connection with the byte count and SHA-256 it received (an upload is
+# checked against that line). Returns once both listen.
+tp_start_sink() {
+	local port=$1
+	tp_spawn "$NS_NET" "$TP_TMP/sink.log" "$TP_PY" -u "$TP_E2E_DIR/tcp_sink.py" \
+		"$HOST_V4" "$port" "$HOST_V6" "$port"
+	TP_PIDS+=("$TP_SPAWNED")
+	# shellcheck disable=SC2016
+	tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$port' | grep -q '\\[$HOST_V6\\]'" &&
+		tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$port' | grep -q '$HOST_V4'" ||
+		fail "the sink is not listening: $(cat "$TP_TMP/sink.log")"
+}
+
 # tp_start_http DIR: nginx serving DIR on 203.0.113.10:80 and
 # [2001:db8:1::10]:80. TP_HTTP_LIMIT_RATE (e.g. 2m) makes it send each
 # response at that many bytes per second (nginx limit_rate).

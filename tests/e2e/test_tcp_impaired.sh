@@ -43,13 +43,7 @@ head -c "$SIZE" /dev/urandom >"$www/big.bin" || fail "cannot make the test file"
 sum=$(sha256sum "$www/big.bin" | cut -d' ' -f1)
 
 tp_start_http "$www"
-tp_spawn "$NS_NET" "$TP_TMP/sink.log" "$TP_PY" -u "$TP_E2E_DIR/tcp_sink.py" \
-	"$HOST_V4" "$SINK_PORT" "$HOST_V6" "$SINK_PORT"
-TP_PIDS+=("$TP_SPAWNED")
-# shellcheck disable=SC2016
-tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | grep -q '\\[$HOST_V6\\]'" &&
-	tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | grep -q '$HOST_V4'" ||
-	fail "the sink is not listening: $(cat "$TP_TMP/sink.log")"
+tp_start_sink "$SINK_PORT"
 tp_start_proxy
 
 # The client namespace behind "app".

@@ -36,12 +36,7 @@ tp_start_http "$www"
 tp_start_dns
 tp_start_udp_echo
 SINK_PORT=9000
-tp_spawn "$NS_NET" "$TP_TMP/sink.log" "$TP_PY" -u "$TP_E2E_DIR/tcp_sink.py" \
-	"$HOST_V4" "$SINK_PORT" "$HOST_V6" "$SINK_PORT"
-TP_PIDS+=("$TP_SPAWNED")
-# shellcheck disable=SC2016
-tp_wait_for 10 sh -c "ip netns exec $NS_NET ss -Hltn 'sport = :$SINK_PORT' | grep -q '$HOST_V4'" ||
-	fail "the sink is not listening"
+tp_start_sink "$SINK_PORT"
 tp_start_proxy
 grep -q 'Memcheck' "$TP_LOG" || fail "the proxy does not run under valgrind memcheck: TP_WRAPPER='$TP_WRAPPER'"
 tp_log "tunproxy under: $TP_WRAPPER"
