@@ -56,24 +56,26 @@ transfers() {
 	tp_log "$name: download (v4, v6) and upload byte-exact; servers saw the upstream"
 }
 
-# refused_fast NAME PORT: a connect the upstream refuses is a RST in < 1 s.
-refused_fast() {
-	local name=$1 port=$2 r0 r
-	r0=$(tp_counter upstream_refused)
+# rst_fast WHAT COUNTER PORT: a connect to $HOST_V4:PORT that the upstream
+# cannot carry reaches the app as a RST in < 1 s, and COUNTER grows.
+rst_fast() {
+	local what=$1 counter=$2 port=$3 c0 c
+	c0=$(tp_counter "$counter")
 	read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$port/")
 	# curl exit 7: "Failed to connect" (connection refused: our RST).
-	[ "$rc" = 7 ] || fail "$name: refused CONNECT: curl exit $rc, want 7 (RST)"
-	[ "$ms" -lt 1000 ] || fail "$name: refused CONNECT took $ms ms, want < 1000"
-	r=$(tp_counter upstream_refused)
-	[ "$r" -gt "$r0" ] || fail "$name: upstream_refused stayed at $r"
-	tp_log "$name: refused CONNECT -> RST in $ms ms"
+	[ "$rc" = 7 ] || fail "$what: curl exit $rc, want 7 (RST)"
+	[ "$ms" -lt 1000 ] || fail "$what: the RST came after $ms ms, want < 1000"
+	c=$(tp_counter "$counter")
+	[ "$c" -gt "$c0" ] || fail "$what: $counter stayed at $c"
+	tp_log "$what: RST in $ms ms ($counter $c)"
 }
 
 # 1. microsocks with username/password.
 up_start_microsocks 1080 tpuser 'tp:p@ss'
 tp_start_proxy --upstream "socks5://tpuser:tp%3Ap%40ss@$NET_V4:1080"
 transfers microsocks
-refused_fast microsocks 9 # nothing listens on port 9: microsocks says refused
+# Nothing listens on port 9: microsocks says refused.
+rst_fast "microsocks: refused CONNECT" upstream_refused 9
 up=$(tp_counter upstream_connects)
 [ "$up" -ge 6 ] || fail "upstream_connects is $up, want >= 6"
 # microsocks has no UDP ASSOCIATE: its refusal reaches dig as an ICMP
@@ -90,13 +92,7 @@ tp_log "microsocks: UDP ASSOCIATE refused -> ICMP unreachable to dig in $ms ms"
 
 # The upstream stops: a connect fails fast, and recovers once it is back.
 tp_stop_pid "$UP_PID"
-u0=$(tp_counter upstream_unreachable)
-read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/big.bin" -o /dev/null)
-[ "$rc" = 7 ] || fail "upstream down: curl exit $rc, want 7 (RST)"
-[ "$ms" -lt 1000 ] || fail "upstream down: the connect failed after $ms ms, want < 1000"
-u=$(tp_counter upstream_unreachable)
-[ "$u" -gt "$u0" ] || fail "upstream down: upstream_unreachable stayed at $u"
-tp_log "upstream down: connect failed in $ms ms (upstream_unreachable $u)"
+rst_fast "upstream down" upstream_unreachable "$HTTP_PORT"
 up_start_microsocks 1080 tpuser 'tp:p@ss'
 out=$(up_peer "$HOST_V4")
 [ "$out" = "$UP_OUT_V4" ] || fail "after the upstream came back: got '$out'"
@@ -106,11 +102,7 @@ tp_stop_proxy || fail "tunproxy did not stop cleanly"
 
 # 2. Wrong credentials: refused, counted as an authentication failure.
 tp_start_proxy --upstream "socks5://tpuser:wrong@$NET_V4:1080"
-read -r rc ms < <(tp_timed curl -sS --max-time 10 "http://$HOST_V4:$HTTP_PORT/")
-[ "$rc" = 7 ] || fail "wrong password: curl exit $rc, want 7"
-a=$(tp_counter upstream_auth_failed)
-[ "$a" -ge 1 ] || fail "wrong password: upstream_auth_failed is $a"
-tp_log "wrong password: RST in $ms ms, upstream_auth_failed $a"
+rst_fast "wrong password" upstream_auth_failed "$HTTP_PORT"
 tp_stop_proxy || fail "tunproxy did not stop cleanly"
 tp_stop_pid "$UP_PID"
 
@@ -118,7 +110,7 @@ tp_stop_pid "$UP_PID"
 up_start_dante 1081 "$HOST_V4/32 port = 9999"
 tp_start_proxy --upstream "socks5://$NET_V4:1081"
 transfers dante
-refused_fast dante 9999
+rst_fast "dante: refused CONNECT" upstream_refused 9999
 # UDP through the association: DNS over IPv4 and IPv6, and dnsmasq saw
 # the queries come from the upstream.
 for server in "$HOST_V4" "$HOST_V6"; do
