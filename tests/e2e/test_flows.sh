@@ -96,7 +96,6 @@ grep -q hello-tls <<<"$out" || fail "https answer: $out"
 
 # --- the connection log: one line per flow when it ends ---
 # The proxy closes after TIME-WAIT (2 s) at the latest.
-logged() { grep -c '"event":"flow_end".*"name":"'"$1"'"' "$TP_LOG"; }
 tp_wait_for 10 sh -c "grep -q '\"name\":\"$TLS_NAME\"' '$TP_LOG' &&
 	[ \$(grep -c '\"event\":\"flow_end\".*\"dst\":\"$HOST_V4:80\".*\"name_source\":\"http\"' '$TP_LOG') -ge 1 ]" ||
 	fail "no flow_end lines: $(grep flow_end "$TP_LOG" | tail -n 5)"
