@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "observe.h"
+#include "tool_util.h"
 #include "tools.h"
 
 #define DEFAULT_CONTROL "/run/tunproxy.sock"
@@ -73,7 +75,7 @@ int observe_client_main(int argc, char **argv)
 		return -1;
 	bool flows = strcmp(argv[1], "flows") == 0, json = false;
 	signal(SIGPIPE, SIG_IGN); /* a server gone: an error, not a death */
-	double watch = 0;
+	uint64_t watch_us = 0;	  /* 0: once */
 	const char *path = getenv("TUNPROXY_CONTROL");
 	if (!path || !*path)
 		path = DEFAULT_CONTROL;
@@ -96,8 +98,12 @@ int observe_client_main(int argc, char **argv)
 			json = true;
 			break;
 		case 'w':
-			watch = optarg ? strtod(optarg, NULL) : 1.0;
-			if (!flows || watch <= 0) {
+			/* "2", "0.5", "500ms": seconds unless a unit says. */
+			watch_us = 1000000;
+			if (!flows ||
+			    (optarg && !tool_parse_duration(optarg, 1000000,
+							    &watch_us)) ||
+			    watch_us == 0) {
 				tools_bad_value(
 				    prog, opts, o, optarg ? optarg : "",
 				    flows ? "seconds above 0" : "flows only");
@@ -124,9 +130,8 @@ int observe_client_main(int argc, char **argv)
 		return 2;
 	}
 	char cmd[32];
-	snprintf(cmd, sizeof(cmd), "%s%s\n", flows ? "flows" : "stats",
-		 json ? " json" : "");
-	if (!watch)
+	snprintf(cmd, sizeof(cmd), "%s%s\n", sub, json ? " json" : "");
+	if (!watch_us)
 		return ask(path, cmd);
 	for (;;) {
 		if (!json)
@@ -134,6 +139,9 @@ int observe_client_main(int argc, char **argv)
 		int rc = ask(path, cmd);
 		if (rc)
 			return rc;
-		usleep((useconds_t)(watch * 1e6));
+		struct timespec ts = {.tv_sec = (time_t)(watch_us / 1000000),
+				      .tv_nsec =
+					  (long)(watch_us % 1000000) * 1000};
+		nanosleep(&ts, NULL);
 	}
 }

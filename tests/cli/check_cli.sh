@@ -64,6 +64,8 @@ usage_error "--proto" capture capture --proto nope -w -
 usage_error "--max-subscribers" tee tee --max-subscribers 99
 usage_error "--tun-addr6" device device --tun-addr6 10.0.0.1/24
 usage_error "unexpected argument" "" --listen udp:127.0.0.1:1 extra
+usage_error "'1x'" flows flows --watch=1x
+usage_error "'0'" flows flows --watch=0
 
 # 2. checked before anything is created
 usage_error "--tun-addr: '10.0.0.8/40'" "" --tun tpcli0 --tun-addr 10.0.0.8/40
