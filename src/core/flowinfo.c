@@ -357,10 +357,8 @@ void flowinfo_release(struct core_engine *e, union flow *f)
 					  (f->tcp.app_fin && f->tcp.fin_sent))
 				     ? TP_END_FIN
 				     : TP_END_ERROR;
-		fill_common(e, f, a, &info);
-		if (f->c.type == FLOW_TCP)
-			fill_tcp(e, f, a, &info); /* host side: while the
-						     socket is still open */
+		/* Before the host socket closes: fill_tcp reads its side. */
+		flowinfo_fill(e, f, &info);
 		e->flow_end(e->flow_end_ctx, &info);
 	}
 	names_put(e, a->name);
