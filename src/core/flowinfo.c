@@ -373,11 +373,8 @@ void flowinfo_refused(struct core_engine *e, const struct flow_key *key,
 	/* A flood of refused flows must not become a flood of log lines:
 	 * at most REFUSED_PER_SEC a second, the rest counted in
 	 * log_suppressed. Flows that were open are always reported. */
-	if (e->now - e->refused_report_at >= 1000000) {
-		e->refused_report_at = e->now;
-		e->refused_reports = 0;
-	}
-	if (++e->refused_reports > REFUSED_PER_SEC) {
+	if (!core_per_second(e->now, &e->refused_report_at, &e->refused_reports,
+			     REFUSED_PER_SEC)) {
 		CTR_INC(e, log_suppressed);
 		return;
 	}
