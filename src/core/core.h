@@ -107,6 +107,19 @@ struct core_engine {
 #define CTR_SET(e, name, v)                                                    \
 	__atomic_store_n(&(e)->ctr[TP_CTR_##name], (v), __ATOMIC_RELAXED)
 
+/* A budget of max events per second of e->now: true and counted while the
+ * current second (starting at *window) has room, false past it. Used for
+ * reports outside input can cause at any rate (log.c, flowinfo.c). */
+static inline bool core_per_second(uint64_t now, uint64_t *window, uint32_t *n,
+				   uint32_t max)
+{
+	if (now - *window >= 1000000) {
+		*window = now;
+		*n = 0;
+	}
+	return ++*n <= max;
+}
+
 /* Logs through the configured callback when level is enabled. */
 void core_log(struct core_engine *e, enum tp_log_level level, const char *fmt,
 	      ...) __attribute__((format(printf, 3, 4)));

@@ -392,6 +392,21 @@ static void trace_packet(struct core_engine *e, const struct flow_key *k,
 	}
 }
 
+/* Ends the pending run of app data (tcp_rbuf.c, "Runs"), if any. It is
+ * written after the packet that ended it was handled, so it is bracketed
+ * here as an entry point's work is: its ACK, bytes and end are charged to
+ * its flow (flowinfo.c). */
+static void pend_flush(struct core_engine *e)
+{
+	if (!e->pend.t)
+		return;
+	union flow *f = tcp_flow(e->pend.t);
+	struct flowinfo_mark mark;
+	flowinfo_before(e, f, &mark);
+	tcp_pend_flush(e);
+	flowinfo_after(e, f, &mark, FLOWINFO_APP);
+}
+
 static void dispatch(struct core_engine *e, const struct wire_packet *p)
 {
 	struct flow_key key;
@@ -413,7 +428,7 @@ static void dispatch(struct core_engine *e, const struct wire_packet *p)
 	/* A run of app data waits only while its own segments follow. */
 	if (e->pend.t &&
 	    (p->proto != WIRE_PROTO_TCP || !f || !tcp_pend_extends(e, f, p)))
-		tcp_pend_flush(e);
+		pend_flush(e);
 	bool opens = !f && opens_flow(p);
 	if (opens && !policy_admits(e, &key, p)) {
 		if (tracing(e))
@@ -457,8 +472,8 @@ void core_input(struct core_engine *e, const uint8_t *pkt, size_t len,
 	input_one(e, pkt, len, flags, now_us);
 	/* The end of a batch ends every run: the packets it points into are
 	 * the caller's only until then. */
-	if (!e->in_more && e->pend.t)
-		tcp_pend_flush(e);
+	if (!e->in_more)
+		pend_flush(e);
 	finish(e);
 }
 
@@ -492,8 +507,7 @@ static void input_one(struct core_engine *e, const uint8_t *pkt, size_t len,
 		}
 		/* The reassembled datagram lives in reasm's buffer only
 		 * until its next fragment: never part of a run. */
-		if (e->pend.t)
-			tcp_pend_flush(e);
+		pend_flush(e);
 		e->in_more = false;
 	}
 	dispatch(e, &p);
@@ -503,8 +517,7 @@ void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 		     uint64_t now_us)
 {
 	e->now = now_us;
-	if (e->pend.t) /* a driver that ended its batch without saying so */
-		tcp_pend_flush(e);
+	pend_flush(e); /* a driver that ended its batch without saying so */
 	union flow *f = flow_from_handle(e->flows, handle);
 	if (!f)
 		return;
@@ -518,8 +531,7 @@ void core_sock_event(struct core_engine *e, uint32_t handle, uint32_t events,
 void core_timers(struct core_engine *e, uint64_t now_us)
 {
 	e->now = now_us;
-	if (e->pend.t)
-		tcp_pend_flush(e);
+	pend_flush(e);
 	union flow *f;
 	while ((f = flow_timer_pop(e->flows, now_us)) != NULL) {
 		if (f->c.closing)

@@ -357,10 +357,8 @@ void flowinfo_release(struct core_engine *e, union flow *f)
 					  (f->tcp.app_fin && f->tcp.fin_sent))
 				     ? TP_END_FIN
 				     : TP_END_ERROR;
-		fill_common(e, f, a, &info);
-		if (f->c.type == FLOW_TCP)
-			fill_tcp(e, f, a, &info); /* host side: while the
-						     socket is still open */
+		/* Before the host socket closes: fill_tcp reads its side. */
+		flowinfo_fill(e, f, &info);
 		e->flow_end(e->flow_end_ctx, &info);
 	}
 	names_put(e, a->name);
@@ -375,11 +373,8 @@ void flowinfo_refused(struct core_engine *e, const struct flow_key *key,
 	/* A flood of refused flows must not become a flood of log lines:
 	 * at most REFUSED_PER_SEC a second, the rest counted in
 	 * log_suppressed. Flows that were open are always reported. */
-	if (e->now - e->refused_report_at >= 1000000) {
-		e->refused_report_at = e->now;
-		e->refused_reports = 0;
-	}
-	if (++e->refused_reports > REFUSED_PER_SEC) {
+	if (!core_per_second(e->now, &e->refused_report_at, &e->refused_reports,
+			     REFUSED_PER_SEC)) {
 		CTR_INC(e, log_suppressed);
 		return;
 	}

@@ -42,11 +42,8 @@ void core_log_hostile(struct core_engine *e, const char *fmt, ...)
 {
 	if (!e->cfg.log || e->cfg.log_level < TP_LOG_INFO)
 		return;
-	if (e->now - e->log_window >= 1000000) {
-		e->log_window = e->now;
-		e->log_in_window = 0;
-	}
-	if (++e->log_in_window > HOSTILE_LINES_PER_SEC) {
+	if (!core_per_second(e->now, &e->log_window, &e->log_in_window,
+			     HOSTILE_LINES_PER_SEC)) {
 		CTR_INC(e, log_suppressed);
 		return;
 	}

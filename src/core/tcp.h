@@ -15,6 +15,12 @@
 
 struct core_engine;
 
+/* The flow a connection is (union flow's tcp member). */
+static inline union flow *tcp_flow(struct tcp_conn *t)
+{
+	return (union flow *)(void *)t;
+}
+
 /* A packet from the app for which no flow exists yet: create one (asking
  * the driver for a host socket) or refuse it as the protocol says. */
 void tcp_input_new(struct core_engine *e, const struct flow_key *key,

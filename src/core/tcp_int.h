@@ -75,11 +75,6 @@ static inline struct tcp_conn *tcp_of(union flow *f)
 	return &f->tcp;
 }
 
-static inline union flow *tcp_flow(struct tcp_conn *t)
-{
-	return (union flow *)(void *)t;
-}
-
 /* MAX.SND.WND (RFC 5961 5.2): the largest window the app has advertised,
  * kept as the high byte of its 16-bit field, so rounded up by at most 255
  * units (a bound that is a little loose, never too tight). */

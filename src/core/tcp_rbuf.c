@@ -440,6 +440,54 @@ static void window_closed(struct core_engine *e, struct tcp_conn *t)
 	t->ack_now = 1;
 }
 
+/* In-order bytes at seq == rcv_nxt (cnt iovecs, len bytes in all): written
+ * to the host socket (send; false: bytes already wait for it and these
+ * queue behind), and what the socket did not take is held and acknowledged
+ * all the same. For one segment and for a run (tcp_pend_flush) alike.
+ * Returns 1 if every byte was taken or held, 0 if the budget refused some
+ * (the window is closed), -1 if the connection was aborted. */
+static int take_in_order(struct core_engine *e, struct tcp_conn *t,
+			 uint32_t seq, const struct core_iov *iov, uint32_t cnt,
+			 uint32_t len, bool send)
+{
+	uint32_t took = 0;
+	if (send) {
+		long r = e->ops->send(e->ops_ctx, t->c.sock, iov, (int)cnt);
+		if (r < 0 && r != -EAGAIN) {
+			tcp_abort(e, t, true);
+			return -1;
+		}
+		took = r > 0 ? (uint32_t)r : 0;
+		t->host_nxt += took;
+	}
+	t->rcv_nxt = seq + took;
+	if (took == len)
+		return 1;
+	struct tcp_rbuf *b = rbuf_get(e, t);
+	uint32_t skip = took;
+	for (uint32_t i = 0; b && i < cnt; i++) {
+		uint32_t l = (uint32_t)iov[i].len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		const uint8_t *d = (const uint8_t *)iov[i].base + skip;
+		uint32_t want = l - skip;
+		skip = 0;
+		uint32_t got = rbuf_store(e, b, t->rcv_nxt, d, want);
+		t->rcv_nxt += got;
+		if (got < want)
+			break;
+	}
+	bool kept = t->rcv_nxt == seq + len;
+	if (!kept) {
+		window_closed(e, t);
+		rbuf_maybe_free(e, t);
+	}
+	tcp_set_want(e, t, t->want_rd, true);
+	return kept;
+}
+
 /**
  * tcp_rcv_segment() - take the data and FIN of an acceptable segment
  * @e:		engine
@@ -500,33 +548,14 @@ void tcp_rcv_segment(struct core_engine *e, struct tcp_conn *t, uint32_t seq,
 		return;
 	}
 	if (len) {
-		struct tcp_rbuf *b = t->rbuf;
-		uint32_t took = 0;
-		if (!b || t->host_nxt == data_end(t)) {
-			struct core_iov iov = {(void *)(uintptr_t)data, len};
-			long r = e->ops->send(e->ops_ctx, t->c.sock, &iov, 1);
-			if (r < 0 && r != -EAGAIN) {
-				tcp_abort(e, t, true);
-				return;
-			}
-			took = r > 0 ? (uint32_t)r : 0;
-			t->host_nxt += took;
-		}
-		/* What the socket did not take (or bytes wait for it and
-		 * these queue behind them) is kept and acknowledged. */
-		t->rcv_nxt = seq + took;
-		if (took < len) {
-			b = rbuf_get(e, t);
-			if (b)
-				t->rcv_nxt += rbuf_store(
-				    e, b, seq + took, data + took, len - took);
-			if (t->rcv_nxt != seq + len) {
-				window_closed(e, t);
-				fin = false;
-				rbuf_maybe_free(e, t);
-			}
-			tcp_set_want(e, t, t->want_rd, true);
-		}
+		/* Bytes already wait for the socket: these queue behind. */
+		bool send = !t->rbuf || t->host_nxt == data_end(t);
+		struct core_iov iov = {(void *)(uintptr_t)data, len};
+		int k = take_in_order(e, t, seq, &iov, 1, len, send);
+		if (k < 0)
+			return;
+		if (!k)
+			fin = false;
 	}
 	/* Deliver what the hole was hiding. */
 	struct tcp_rbuf *b = t->rbuf;
@@ -602,38 +631,8 @@ void tcp_pend_flush(struct core_engine *e)
 	union flow *f = tcp_flow(t);
 	if (f->c.closing || t->app_fin)
 		return; /* reset or aborted meanwhile: the data goes with it */
-	long r = e->ops->send(e->ops_ctx, t->c.sock, p->iov, (int)p->cnt);
-	if (r < 0 && r != -EAGAIN) {
-		tcp_abort(e, t, true);
+	if (take_in_order(e, t, p->seq, p->iov, p->cnt, p->len, true) < 0)
 		return;
-	}
-	uint32_t took = r > 0 ? (uint32_t)r : 0;
-	t->host_nxt += took;
-	t->rcv_nxt = p->seq + took;
-	if (took < p->len) {
-		struct tcp_rbuf *b = rbuf_get(e, t);
-		uint32_t skip = took;
-		for (uint32_t i = 0; b && i < p->cnt; i++) {
-			uint32_t l = (uint32_t)p->iov[i].len;
-			if (skip >= l) {
-				skip -= l;
-				continue;
-			}
-			const uint8_t *d =
-			    (const uint8_t *)p->iov[i].base + skip;
-			uint32_t want = l - skip;
-			skip = 0;
-			uint32_t got = rbuf_store(e, b, t->rcv_nxt, d, want);
-			t->rcv_nxt += got;
-			if (got < want)
-				break;
-		}
-		if (t->rcv_nxt != p->seq + p->len) {
-			window_closed(e, t);
-			rbuf_maybe_free(e, t);
-		}
-		tcp_set_want(e, t, t->want_rd, true);
-	}
 	/* One ACK for the run (a stretch ACK, as GRO makes a receiver send):
 	 * counted as the segments it covers, so two or more ACK at once. */
 	if (!t->ack_now) {

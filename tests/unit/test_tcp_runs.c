@@ -179,6 +179,26 @@ static void test_no_more_no_run(void **state)
 	th_fini(&t);
 }
 
+/* The flow's figures (tp_flows, the connection log) charge a run's
+ * stretch ACK and bytes to the flow, though the run is written after the
+ * packet that ended it was handled. */
+static void test_run_counted_in_flow(void **state)
+{
+	struct th t;
+	th_init(&t, 4, NULL);
+	th_establish(&t, NULL);
+	struct tp_flow_info fi;
+	assert_int_equal(core_flows(t.e, t.now, &fi, 1, sizeof(fi)), 1);
+	uint64_t pkts0 = fi.packets_to_app, up0 = fi.bytes_from_app;
+	size_t off = 0;
+	send_run(&t, 5, 1000, &off, true);
+	assert_int_equal(th_out(&t), 1); /* the run's one ACK */
+	assert_int_equal(core_flows(t.e, t.now, &fi, 1, sizeof(fi)), 1);
+	assert_int_equal(fi.packets_to_app, pkts0 + 1);
+	assert_int_equal(fi.bytes_from_app, up0 + off);
+	th_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +208,7 @@ int main(void)
 	    cmocka_unit_test(test_run_then_fin),
 	    cmocka_unit_test(test_run_then_rst),
 	    cmocka_unit_test(test_no_more_no_run),
+	    cmocka_unit_test(test_run_counted_in_flow),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
