@@ -49,6 +49,25 @@ static struct wire_tcp_opts ts_opts(uint32_t tsval)
 	return o;
 }
 
+/* The IP header of a packet from the host (203.0.113.10 or
+ * 2001:db8::10) to the app (10.0.0.2 or 2001:db8::2). */
+static void host_to_app_ip(struct wire_ip_hdr *ip, uint8_t family,
+			   uint8_t proto)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->family = family;
+	ip->proto = proto;
+	if (family == 4) {
+		wire_addr_from4(&ip->src, (const uint8_t[]){203, 0, 113, 10});
+		wire_addr_from4(&ip->dst, (const uint8_t[]){10, 0, 0, 2});
+	} else {
+		uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
+		uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x02};
+		wire_addr_from6(&ip->src, a);
+		wire_addr_from6(&ip->dst, b);
+	}
+}
+
 /* Appends a segment of len payload bytes at seq (payload bytes are a
  * function of their sequence number). */
 static void add_seg(struct segs *s, uint32_t seq, size_t len, uint8_t flags,
@@ -56,18 +75,7 @@ static void add_seg(struct segs *s, uint32_t seq, size_t len, uint8_t flags,
 {
 	assert_true(s->n < MAXSEG);
 	struct wire_ip_hdr ip;
-	memset(&ip, 0, sizeof(ip));
-	ip.family = s->family;
-	ip.proto = WIRE_PROTO_TCP;
-	if (s->family == 4) {
-		wire_addr_from4(&ip.src, (const uint8_t[]){203, 0, 113, 10});
-		wire_addr_from4(&ip.dst, (const uint8_t[]){10, 0, 0, 2});
-	} else {
-		uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
-		uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x02};
-		wire_addr_from6(&ip.src, a);
-		wire_addr_from6(&ip.dst, b);
-	}
+	host_to_app_ip(&ip, s->family, WIRE_PROTO_TCP);
 	struct wire_tcp_hdr h;
 	memset(&h, 0, sizeof(h));
 	h.sport = sport;
@@ -301,18 +309,7 @@ static void add_dgram(struct segs *s, uint32_t off, size_t len, uint16_t sport,
 {
 	assert_true(s->n < MAXSEG);
 	struct wire_ip_hdr ip;
-	memset(&ip, 0, sizeof(ip));
-	ip.family = s->family;
-	ip.proto = WIRE_PROTO_UDP;
-	if (s->family == 4) {
-		wire_addr_from4(&ip.src, (const uint8_t[]){203, 0, 113, 10});
-		wire_addr_from4(&ip.dst, (const uint8_t[]){10, 0, 0, 2});
-	} else {
-		uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
-		uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x02};
-		wire_addr_from6(&ip.src, a);
-		wire_addr_from6(&ip.dst, b);
-	}
+	host_to_app_ip(&ip, s->family, WIRE_PROTO_UDP);
 	uint8_t *p = s->buf[s->n] + HEADROOM;
 	size_t hl = wire_ip_hdr_len(s->family) + 8;
 	for (size_t i = 0; i < len; i++)
